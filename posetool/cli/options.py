@@ -1,0 +1,36 @@
+"""Shared CLI options, defined once so every command spells and documents them the same way."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+
+class StreamFormat(str, Enum):
+    auto = "auto"
+    msgpack = "msgpack"
+    jsonl = "jsonl"
+
+
+InputStream = Annotated[str, typer.Argument(help="Input pose stream: a file, or - for stdin.", show_default=True)]
+Output = Annotated[str, typer.Option("-o", "--output", help="Output file, or - for stdout.", show_default=True)]
+Format = Annotated[
+    StreamFormat,
+    typer.Option("--format", help="Output encoding: auto = jsonl for a terminal or *.jsonl, else msgpack."),
+]
+Device = Annotated[str, typer.Option("--device", help="auto | cpu | cuda[:N] | mps.", rich_help_panel="Model")]
+BatchSize = Annotated[int, typer.Option("--batch-size", min=1, help="Crops/windows per forward pass.", rich_help_panel="Model")]
+Weights = Annotated[
+    str | None, typer.Option("--weights", help="Weights file instead of the registered one.", rich_help_panel="Model")
+]
+Video = Annotated[str | None, typer.Option("--video", help="Video or image folder instead of the header's source.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or info on stderr.")]
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")]
+Strict = Annotated[bool, typer.Option("--strict", help="A truncated input stream is an error, not a warning.")]
+
+
+def model_option(default_help: str) -> object:
+    """The ``--model NAME`` option of a stage (names come from ``posetool weights list``)."""
+    return typer.Option("--model", help=f"Registered model name ({default_help}).", rich_help_panel="Model")

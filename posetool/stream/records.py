@@ -1,0 +1,195 @@
+"""The records of a pose stream: builders and the structural checks every reader applies.
+
+A stream is ``header, frame*, end``. Records are plain maps (dicts) so that fields a stage does
+not know pass through untouched. The shapes are documented in ``schemas/*.schema.json``; the
+checks here are the fast subset a reader runs on every record so that a bad field fails with a
+message naming the record instead of crashing a stage three modules later.
+
+Record indices in messages are 1-based: record 1 is the header.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from posetool import __version__
+from posetool.errors import StreamError
+
+FORMAT = "posetool.stream"
+VERSION = 1  # major version; readers refuse newer ones
+RECORD_TYPES = ("header", "frame", "end")
+
+
+def make_header(
+    source: dict[str, Any] | None = None,
+    skeleton: str | None = None,
+    *,
+    camera: dict[str, Any] | None = None,
+    skeleton_3d: str | None = None,
+    stages: list[dict[str, Any]] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A header record. ``source`` holds path, width, height, fps and frames of the video."""
+    header: dict[str, Any] = {
+        "type": "header",
+        "format": FORMAT,
+        "version": VERSION,
+        "source": source or {},
+        "skeleton": skeleton,
+        "stages": list(stages or []),
+    }
+    if skeleton_3d is not None:
+        header["skeleton_3d"] = skeleton_3d
+    if camera is not None:
+        header["camera"] = camera
+    header.update(extra)
+    return header
+
+
+def make_stage(
+    name: str,
+    *,
+    model: str | None = None,
+    weights_sha256: str | None = None,
+    params: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One provenance entry for ``header["stages"]``."""
+    return {
+        "stage": name,
+        "model": model,
+        "weights_sha256": weights_sha256,
+        "params": dict(params or {}),
+        "posetool": __version__,
+    }
+
+
+def make_frame(index: int, t: float | None, instances: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
+    """A frame record; ``t`` is the timestamp in seconds."""
+    rec: dict[str, Any] = {"type": "frame", "frame": int(index), "t": t, "instances": list(instances or [])}
+    rec.update(extra)
+    return rec
+
+
+def make_end(frames: int, instances: int, finished: bool = True, **extra: Any) -> dict[str, Any]:
+    """The end record: counts of what was written, and whether the writer finished normally."""
+    rec: dict[str, Any] = {"type": "end", "frames": int(frames), "instances": int(instances), "finished": bool(finished)}
+    rec.update(extra)
+    return rec
+
+
+# --- checks ---------------------------------------------------------------------------------
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _is_num_or_null(v: Any) -> bool:
+    return v is None or _is_num(v)
+
+
+def _check_points(value: Any, field: str, where: str) -> None:
+    if value is None:
+        return
+    if not isinstance(value, list):
+        raise StreamError(f"{where}: field {field!r} must be a list of [x, y, z] triples, got {type(value).__name__}")
+    for j, p in enumerate(value):
+        if not (isinstance(p, list) and len(p) == 3 and all(_is_num_or_null(c) for c in p)):
+            raise StreamError(f"{where}: field {field!r} point {j} must be 3 numbers or nulls, got {p!r:.60}")
+
+
+def _check_instance(inst: Any, where: str) -> None:
+    if not isinstance(inst, dict):
+        raise StreamError(f"{where}: must be a map, got {type(inst).__name__}")
+    bbox = inst.get("bbox")
+    if bbox is not None and not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_num(c) for c in bbox)):
+        raise StreamError(f"{where}: field 'bbox' must be 4 numbers [x1, y1, x2, y2], got {bbox!r:.60}")
+    if not _is_num_or_null(inst.get("score")):
+        raise StreamError(f"{where}: field 'score' must be a number, got {inst.get('score')!r:.40}")
+    tid = inst.get("track_id")
+    if tid is not None and (not isinstance(tid, int) or isinstance(tid, bool)):
+        raise StreamError(f"{where}: field 'track_id' must be an integer, got {tid!r:.40}")
+    _check_points(inst.get("keypoints"), "keypoints", where)
+    _check_points(inst.get("keypoints_3d"), "keypoints_3d", where)
+    root = inst.get("root_3d")
+    if root is not None and not (isinstance(root, list) and len(root) == 3 and all(_is_num_or_null(c) for c in root)):
+        raise StreamError(f"{where}: field 'root_3d' must be 3 numbers, got {root!r:.60}")
+
+
+class RecordChecker:
+    """Checks record order and field types as records arrive; remembers what it has seen.
+
+    ``check(record)`` raises :class:`StreamError` naming ``name`` and the 1-based record index.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.count = 0
+        self.seen_header = False
+        self.seen_end = False
+        self.last_frame: int | None = None
+
+    def where(self) -> str:
+        return f"{self.name}: record {self.count}"
+
+    def check(self, rec: Any) -> str:
+        """Validate the next record and return its type."""
+        self.count += 1
+        where = self.where()
+        if not isinstance(rec, dict):
+            raise StreamError(f"{where}: expected a map, got {type(rec).__name__}")
+        kind = rec.get("type")
+        if kind not in RECORD_TYPES:
+            raise StreamError(f"{where}: unknown record type {kind!r} (expected header, frame or end)")
+        if self.seen_end:
+            raise StreamError(f"{where}: {kind} record after the end record")
+        if kind == "header":
+            if self.seen_header:
+                raise StreamError(f"{where}: a second header record")
+            self._check_header(rec, where)
+            self.seen_header = True
+        elif not self.seen_header:
+            raise StreamError(f"{where}: {kind} record before the header")
+        elif kind == "frame":
+            self._check_frame(rec, where)
+        else:
+            for key in ("frames", "instances"):
+                if key in rec and not isinstance(rec[key], int):
+                    raise StreamError(f"{where}: field {key!r} of the end record must be an integer")
+            self.seen_end = True
+        return kind
+
+    def _check_header(self, rec: dict[str, Any], where: str) -> None:
+        if rec.get("format") != FORMAT:
+            raise StreamError(f"{where}: header format is {rec.get('format')!r}, expected {FORMAT!r}")
+        version = rec.get("version")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise StreamError(f"{where}: header field 'version' must be an integer, got {version!r:.40}")
+        if version > VERSION:
+            raise StreamError(
+                f"{where}: stream version {version} is newer than this posetool reads (version {VERSION}); "
+                f"upgrade posetool (pip install -U posetool)"
+            )
+        if not isinstance(rec.get("source", {}), dict):
+            raise StreamError(f"{where}: header field 'source' must be a map")
+        if not isinstance(rec.get("stages", []), list):
+            raise StreamError(f"{where}: header field 'stages' must be a list")
+        skel = rec.get("skeleton")
+        if skel is not None and not isinstance(skel, str):
+            raise StreamError(f"{where}: header field 'skeleton' must be a layout name, got {skel!r:.40}")
+
+    def _check_frame(self, rec: dict[str, Any], where: str) -> None:
+        idx = rec.get("frame")
+        if not isinstance(idx, int) or isinstance(idx, bool) or idx < 0:
+            raise StreamError(f"{where}: field 'frame' must be a non-negative integer, got {idx!r:.40}")
+        if self.last_frame is not None and idx <= self.last_frame:
+            raise StreamError(f"{where}: frame {idx} comes after frame {self.last_frame}; frames must increase")
+        t = rec.get("t")
+        if not _is_num_or_null(t) or (isinstance(t, float) and not math.isfinite(t)):
+            raise StreamError(f"{where}: field 't' must be a number of seconds, got {t!r:.40}")
+        insts = rec.get("instances")
+        if not isinstance(insts, list):
+            raise StreamError(f"{where}: field 'instances' must be a list, got {type(insts).__name__}")
+        for i, inst in enumerate(insts):
+            _check_instance(inst, f"{where} (frame {idx}) instance {i}")
+        self.last_frame = idx
