@@ -182,6 +182,7 @@ class RecordChecker:
         idx = rec.get("frame")
         if not isinstance(idx, int) or isinstance(idx, bool) or idx < 0:
             raise StreamError(f"{where}: field 'frame' must be a non-negative integer, got {idx!r:.40}")
+        where = f"{where} (frame {idx})"
         if self.last_frame is not None and idx <= self.last_frame:
             raise StreamError(f"{where}: frame {idx} comes after frame {self.last_frame}; frames must increase")
         t = rec.get("t")
@@ -191,5 +192,5 @@ class RecordChecker:
         if not isinstance(insts, list):
             raise StreamError(f"{where}: field 'instances' must be a list, got {type(insts).__name__}")
         for i, inst in enumerate(insts):
-            _check_instance(inst, f"{where} (frame {idx}) instance {i}")
+            _check_instance(inst, f"{where} instance {i}")
         self.last_frame = idx
