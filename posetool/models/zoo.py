@@ -5,9 +5,32 @@ Nothing here imports torch: builders are ``"module:function"`` strings.
 
 from __future__ import annotations
 
-from posetool.models.registry import ModelSpec, register_model
+from posetool.models.registry import InputSpec, ModelSpec, WeightsSpec, register_model
 
 _SPECS: list[ModelSpec] = []
+
+# --- pose2d (issue 6): official SimpleBaselines / HRNet COCO checkpoints, loaded strictly ------
+# The SimpleBaselines configs fed BGR pixels (COLOR_RGB: false), the HRNet configs RGB; getting
+# this wrong costs about 7 AP. 384x288 models use sigma-3 heatmaps (96x72).
+_HR_ZOO = "https://github.com/leoxiaobin/deep-high-resolution-net.pytorch (model zoo: Google Drive / OneDrive links)"
+for _size, (_w, _h) in (("256x192", (192, 256)), ("384x288", (288, 384))):
+    for _depth in (50, 101, 152):
+        _SPECS.append(ModelSpec(
+            name=f"simplebaseline_r{_depth}_{_size}", task="pose2d",
+            builder="posetool.models.simple_baselines:pose_resnet", kwargs={"depth": _depth},
+            description=f"SimpleBaselines ResNet-{_depth} {_size}, official COCO checkpoint (Xiao et al. 2018)",
+            input=InputSpec(_w, _h, channel_order="BGR"), skeleton="coco17",
+            weights=WeightsSpec(f"pose_resnet_{_depth}_{_size}.pth", source="user", licence="MIT", url=_HR_ZOO),
+        ))
+    for _width in (32, 48):
+        _SPECS.append(ModelSpec(
+            name=f"hrnet_w{_width}_{_size}", task="pose2d",
+            builder="posetool.models.hrnet:pose_hrnet", kwargs={"width": _width},
+            description=f"HRNet-W{_width} {_size}, official COCO checkpoint (Sun et al. 2019)",
+            input=InputSpec(_w, _h, channel_order="RGB"), skeleton="coco17",
+            weights=WeightsSpec(f"pose_hrnet_w{_width}_{_size}.pth", source="user", licence="MIT", url=_HR_ZOO),
+        ))
+# --- end pose2d ---
 
 for _spec in _SPECS:
     register_model(_spec)
