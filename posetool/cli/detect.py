@@ -1,4 +1,4 @@
-"""``posetool detect``: detect people in a video; writes the header and one frame record per frame with boxes."""
+"""``posetool detect``: detect people in a video; writes the header and one frame record per frame."""
 
 from __future__ import annotations
 
@@ -6,26 +6,40 @@ from typing import Annotated
 
 import typer
 
-from posetool.cli.common import command, not_available
-from posetool.cli.options import BatchSize, Debug, Device, Format, InputStream, Output, Quiet, StreamFormat, Strict, Video, Weights
+from posetool.cli.common import command, open_writer
+from posetool.cli.options import BatchSize, Debug, Device, Format, Output, Quiet, StreamFormat, Weights
 
 
 @command("detect")
 def detect(
     video: Annotated[str, typer.Argument(help="Video file or image folder.")],
     output: Output = "-",
-    model: Annotated[str, typer.Option("--model", help="Detector: hog, centernet, gt, blazepose.", rich_help_panel="Model")] = "hog",
-    score_thr: Annotated[float, typer.Option("--score-thr", min=0.0, max=1.0, help="Drop boxes scoring below this.")] = 0.3,
-    nms_thr: Annotated[float, typer.Option("--nms-thr", min=0.0, max=1.0, help="IoU threshold of box NMS.")] = 0.5,
+    model: Annotated[str, typer.Option("--model", help="Detector: hog, gt, centernet_synth, blazepose (see: posetool weights list --task detect).", rich_help_panel="Model")] = "hog",
+    gt: Annotated[str | None, typer.Option("--gt", help="Ground truth for --model gt: COCO/PoseTrack18 JSON, MOT gt.txt or a pose stream.")] = None,
+    score_thr: Annotated[float | None, typer.Option("--score-thr", min=0.0, max=1.0, help="Drop boxes scoring below this (default: the backend's: hog 0.5, gt 0, centernet 0.3).")] = None,
+    nms_thr: Annotated[float, typer.Option("--nms-thr", min=0.0, max=1.0, help="IoU above which the lower-scoring box is suppressed (1 disables NMS).")] = 0.5,
     max_people: Annotated[int, typer.Option("--max-people", min=1, help="Keep at most this many boxes per frame.")] = 20,
-    every: Annotated[int, typer.Option("--every", min=1, help="Run on every Nth frame (others get no boxes).")] = 1,
+    every: Annotated[int, typer.Option("--every", min=1, help="Run on every Nth frame; the others get an empty frame marked skipped.")] = 1,
+    fps: Annotated[float | None, typer.Option("--fps", help="Frame rate of an image folder (default 25).")] = None,
     weights: Weights = None,
     device: Device = "auto",
-    batch_size: BatchSize = 16,
+    batch_size: BatchSize = 8,
     fmt: Format = StreamFormat.auto,
-    strict: Strict = False,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
     """Detect people in a video; writes the header and one frame record per frame with boxes."""
-    not_available("detect", 7)
+    from posetool.detect.backends import build_detector
+    from posetool.detect.stage import DetectOptions, run_detect
+    from posetool.stream import make_stage
+    from posetool.video import open_video
+
+    detector = build_detector(model, device=device, weights=weights, gt=gt, batch_size=batch_size)
+    source = open_video(video, fps)
+    options = DetectOptions(score_thr, None if nms_thr >= 1.0 else nms_thr, max_people, every, batch_size)
+    stage = make_stage("detect", model=model, weights_sha256=getattr(detector, "weights_sha256", None), params={
+        "score_thr": score_thr if score_thr is not None else detector.default_score_thr, "nms_thr": nms_thr,
+        "max_people": max_people, "every": every, **({"gt": gt} if gt else {}),
+    })
+    with source, open_writer(output, fmt) as writer:
+        run_detect(source, writer, detector, options, stage)

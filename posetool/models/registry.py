@@ -57,6 +57,8 @@ class ModelSpec:
 
     ``task`` is the stage that runs it (detect, pose2d, correspond, lift3d); ``builder`` is a
     ``"module:function"`` string returning an ``nn.Module`` (called with ``**kwargs``).
+    ``runtime`` is ``"torch"`` for modules the shared loader builds and loads, or the name of
+    what else runs it (``"opencv"``, ``"ground-truth"``) for backends without weights.
     """
 
     name: str
@@ -67,6 +69,7 @@ class ModelSpec:
     skeleton: str | None = None
     weights: WeightsSpec | None = None
     kwargs: dict[str, Any] = field(default_factory=dict)
+    runtime: str = "torch"
 
     def resolve_builder(self) -> Callable[..., Any]:
         module, _, attr = self.builder.partition(":")

@@ -1,0 +1,34 @@
+"""Build a detection backend by registered model name (``posetool weights list --task detect``)."""
+
+from __future__ import annotations
+
+from posetool.errors import UsageError
+from posetool.models.registry import get_model_spec
+
+
+def build_detector(model: str, *, device: str = "auto", weights: str | None = None, gt: str | None = None,
+                   batch_size: int = 8):
+    """The backend for ``--model``: HOG (OpenCV), ground truth (``--gt``), or a torch model.
+
+    Torch models load through the shared loader (:func:`posetool.models.loader.load_model`) inside
+    their backend class, which the spec's ``kwargs['backend']`` names.
+    """
+    spec = get_model_spec(model, task="detect")
+    if spec.runtime == "opencv":
+        return spec.build()
+    if spec.runtime == "ground-truth":
+        if weights:
+            raise UsageError("--model gt reads --gt PATH, not --weights")
+        from posetool.detect.gt import GtDetector
+
+        return GtDetector(gt or "")
+    if gt:
+        raise UsageError(f"--gt applies to --model gt, not {model}")
+    backend = spec.kwargs.get("backend")
+    if not backend:
+        raise UsageError(f"detect model {model} has no detection backend registered")
+    module, _, attr = backend.partition(":")
+    import importlib
+
+    cls = getattr(importlib.import_module(module), attr)
+    return cls(model=model, device=device, weights=weights, batch_size=batch_size)
