@@ -32,5 +32,14 @@ for _size, (_w, _h) in (("256x192", (192, 256)), ("384x288", (288, 384))):
         ))
 # --- end pose2d ---
 
+# --- detect (issue 7): backends without weights --------------------------------------------
+_SPECS += [
+    ModelSpec(name="hog", task="detect", builder="posetool.detect.hog:HogDetector", runtime="opencv",
+              description="OpenCV HOG + linear SVM people detector (Dalal & Triggs 2005); no weights"),
+    ModelSpec(name="gt", task="detect", builder="posetool.detect.gt:GtDetector", runtime="ground-truth",
+              description="oracle: boxes and track ids from COCO / PoseTrack18 / MOT ground truth (--gt PATH)"),
+]
+# --- end detect ---
+
 for _spec in _SPECS:
     register_model(_spec)
