@@ -1,12 +1,16 @@
-"""``posetool eval pose|track|mot|lift``: the metrics the field trusts."""
+"""``posetool eval pose|track|mot|lift``: the metrics the field trusts.
+
+Each command prints a rich table on stdout, or JSON with ``--json``; logs go to stderr.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
 import typer
 
-from posetool.cli.common import command, not_available
+from posetool.cli.common import command
 from posetool.cli.options import Debug, Quiet
 
 app = typer.Typer(help="Evaluate predictions against ground truth (COCO mAP, PoseTrack, MOT, MPJPE).", no_args_is_help=True)
@@ -15,20 +19,103 @@ Pred = Annotated[str, typer.Argument(help="Predictions: a pose stream or the tas
 Gt = Annotated[str, typer.Option("--gt", help="Ground truth file or folder.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the metrics as JSON on stdout.")]
 
-_METRICS = {
-    "pose": "COCO keypoint AP/AR (pycocotools).",
-    "track": "PoseTrack mAP and MOTA (as poseval).",
-    "mot": "Box tracking metrics (py-motmetrics).",
-    "lift": "MPJPE, P-MPJPE, N-MPJPE, velocity error.",
-}
+
+def _emit_json(data: Any) -> None:
+    from posetool.stream import to_plain  # numpy → lists, NaN → null
+
+    typer.echo(json.dumps(to_plain(data), indent=2, allow_nan=False))
 
 
-def _make(kind: str, help_text: str) -> None:
-    @app.command(kind, help=help_text)
-    @command(f"eval {kind}")
-    def evaluate(pred: Pred, gt: Gt, as_json: AsJson = False, quiet: Quiet = False, debug: Debug = False) -> None:
-        not_available(f"eval {kind}", 4)
+@app.command("pose")
+@command("eval pose")
+def pose(pred: Pred, gt: Gt, as_json: AsJson = False, quiet: Quiet = False, debug: Debug = False) -> None:
+    """COCO keypoint AP/AR, all 10 stats (pycocotools COCOeval, iouType keypoints).
+
+    PRED is a posetool stream or a COCO results JSON; GT a COCO keypoints JSON. Stream frame f
+    is the GT image with frame_index f, else whose file name ends in f, else whose id is f + 1.
+    """
+    from posetool.eval.coco import evaluate_coco_keypoints, load_coco_predictions
+    from posetool.eval.report import coco_table, print_tables
+
+    result = evaluate_coco_keypoints(gt, load_coco_predictions(pred, gt))
+    if as_json:
+        _emit_json(result)
+    else:
+        print_tables(coco_table(result))
 
 
-for _kind, _help in _METRICS.items():
-    _make(_kind, _help)
+@app.command("track")
+@command("eval track")
+def track(
+    pred: Pred,
+    gt: Gt,
+    as_json: AsJson = False,
+    poseval_compat: Annotated[
+        bool, typer.Option("--poseval-compat", help="Reproduce the official poseval's numbers, quirks included.")
+    ] = False,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """PoseTrack per-joint AP and MOTA/MOTP/precision/recall (poseval's rules).
+
+    PRED and GT are PoseTrack18/17 JSON (a file, or a folder of one file per sequence) or pose
+    streams. Without track ids in the predictions only AP is computed.
+    """
+    from posetool import console
+    from posetool.eval.posetrack import evaluate_posetrack, prepare_sequence
+    from posetool.eval.posetrack_inputs import load_track_inputs
+    from posetool.eval.report import posetrack_tables, print_tables
+
+    pairs = load_track_inputs(pred, gt)
+    seqs = [prepare_sequence(name, g, p) for name, g, p in pairs]
+    tracking = all(pe.track_id is not None for _, _, p in pairs for fr in p for pe in fr.people)
+    if not tracking:
+        console.warn("some predicted people have no track_id: computing AP only (run `posetool track` for MOTA)")
+    result = evaluate_posetrack(seqs, tracking=tracking, compat=poseval_compat)
+    if as_json:
+        _emit_json(result.to_dict())
+    else:
+        print_tables(*posetrack_tables(result))
+
+
+@app.command("mot")
+@command("eval mot")
+def mot(
+    pred: Pred,
+    gt: Gt,
+    as_json: AsJson = False,
+    iou: Annotated[float, typer.Option("--iou", min=0.0, max=1.0, help="Minimum IoU of a match.")] = 0.5,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Box tracking metrics through py-motmetrics (MOTA, MOTP, IDF1, …) plus HOTA.
+
+    PRED and GT are MOTChallenge txt files (or folders: GT SEQ/gt/gt.txt or SEQ/gt.txt, PRED SEQ.txt)
+    or pose streams with boxes and track ids.
+    """
+    from posetool.eval.mot import evaluate_mot, load_mot_inputs
+    from posetool.eval.report import mot_tables, print_tables
+
+    result = evaluate_mot(load_mot_inputs(pred, gt), iou_threshold=iou)
+    if as_json:
+        _emit_json(result)
+    else:
+        print_tables(*mot_tables(result))
+
+
+@app.command("lift")
+@command("eval lift")
+def lift(pred: Pred, gt: Gt, as_json: AsJson = False, quiet: Quiet = False, debug: Debug = False) -> None:
+    """MPJPE, P-MPJPE, N-MPJPE and mean velocity error in mm (VideoPose3D's protocol).
+
+    PRED and GT are both VideoPose3D-format .npz files (positions_3d[subject][action]) or both
+    pose streams with keypoints_3d.
+    """
+    from posetool.eval.lift import evaluate_lift_inputs
+    from posetool.eval.report import lift_table, print_tables
+
+    result = evaluate_lift_inputs(pred, gt)
+    if as_json:
+        _emit_json(result)
+    else:
+        print_tables(lift_table(result))
