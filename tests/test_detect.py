@@ -1,0 +1,123 @@
+"""Detection: box ops, the CenterNet target/decoder round trip, HOG, ground-truth replay, the stage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from posetool.detect.boxes import Detections, box_iou, nms, postprocess
+from posetool.detect.centernet import build_targets, centernet_loss, decode, focal_loss
+from posetool.stream import read_stream
+from tests.conftest import run_posetool
+
+
+def test_iou_and_nms_by_hand():
+    boxes = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30], [1, 1, 10, 10]], float)
+    iou = box_iou(boxes, boxes)
+    assert iou[0, 1] == pytest.approx(50 / 150) and iou[0, 2] == 0 and iou[0, 3] == pytest.approx(81 / 100)
+    scores = np.array([0.9, 0.8, 0.7, 0.95])
+    assert nms(boxes, scores, 0.5).tolist() == [3, 1, 2]   # 0 is suppressed by 3 (IoU .81), 1 survives (IoU .33/.39)
+    assert nms(boxes, scores, 0.3).tolist() == [3, 2]
+    d = postprocess(Detections(boxes, scores), score_thr=0.75, nms_thr=None, max_people=2, width=12, height=12)
+    np.testing.assert_allclose(d.boxes, [[1, 1, 10, 10], [0, 0, 10, 10]])
+
+
+def test_centernet_decoder_recovers_boxes_drawn_into_a_target_exactly():
+    boxes = np.array([[10.25, 12.5, 30.75, 50.0], [40.0, 5.0, 55.5, 20.25], [60.5, 30.0, 70.0, 62.75]])
+    t = build_targets(boxes, 80, 64)
+    assert t["mask"].sum() == 3 and t["hm"].max() == 1.0
+    hm = torch.logit(torch.from_numpy(t["hm"])[None].clamp(1e-6, 1 - 1e-6))
+    wh = torch.zeros(1, 2, 64, 80)
+    reg = torch.zeros(1, 2, 64, 80)
+    for k in range(3):
+        y, x = divmod(int(t["ind"][k]), 80)
+        wh[0, :, y, x] = torch.from_numpy(t["wh"][k])
+        reg[0, :, y, x] = torch.from_numpy(t["reg"][k])
+    got, scores = decode({"hm": hm, "wh": wh, "reg": reg}, k=3)
+    order = np.argsort(got[0, :, 0].numpy())
+    np.testing.assert_allclose(got[0].numpy()[order], boxes, atol=1e-5)
+    assert torch.allclose(scores, torch.ones(1, 3), atol=1e-5)
+
+
+def test_focal_loss_prefers_the_target():
+    t = build_targets(np.array([[10, 10, 30, 40]]), 40, 48)
+    target = torch.from_numpy(t["hm"])[None]
+    good = torch.logit(target.clamp(1e-4, 1 - 1e-4))
+    bad = torch.zeros_like(good) - 2.19
+    assert focal_loss(good, target) < 0.5 * focal_loss(bad, target)
+    out = {"hm": good, "wh": torch.zeros(1, 2, 48, 40), "reg": torch.zeros(1, 2, 48, 40)}
+    tt = {k: torch.from_numpy(v)[None] for k, v in t.items()}
+    total, parts = centernet_loss(out, tt)
+    assert parts["wh"] > 0 and total > parts["hm"]
+
+
+def _person_video(path: Path, frames: int = 3) -> None:
+    """A dark figure on a light background, big enough for the 64×128 HOG window."""
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 320))
+    for i in range(frames):
+        img = np.full((320, 320, 3), 200, np.uint8)
+        cx = 140 + 5 * i
+        cv2.circle(img, (cx, 70), 18, (40, 40, 40), -1)                           # head
+        cv2.rectangle(img, (cx - 22, 90), (cx + 22, 180), (40, 40, 40), -1)       # torso
+        cv2.line(img, (cx - 22, 95), (cx - 40, 170), (40, 40, 40), 10)            # arms
+        cv2.line(img, (cx + 22, 95), (cx + 40, 170), (40, 40, 40), 10)
+        cv2.line(img, (cx - 10, 180), (cx - 18, 270), (40, 40, 40), 14)           # legs
+        cv2.line(img, (cx + 10, 180), (cx + 18, 270), (40, 40, 40), 14)
+        w.write(img)
+    w.release()
+
+
+def test_gt_backend_reproduces_ground_truth_boxes_exactly(tmp_path: Path):
+    video = tmp_path / "v.mp4"
+    _person_video(video, frames=3)
+    coco = {
+        "images": [{"id": i + 1, "file_name": f"{i:06d}.jpg", "width": 320, "height": 320} for i in range(3)],
+        "annotations": [
+            {"id": 1, "image_id": 1, "bbox": [10.5, 20.25, 50, 100], "track_id": 7, "category_id": 1, "iscrowd": 0},
+            {"id": 2, "image_id": 3, "bbox": [100, 20, 30.5, 60], "track_id": 8, "category_id": 1, "iscrowd": 0},
+            {"id": 3, "image_id": 3, "bbox": [0, 0, 10, 10], "category_id": 1, "iscrowd": 1},
+        ],
+        "categories": [{"id": 1, "name": "person"}],
+    }
+    (tmp_path / "gt.json").write_text(json.dumps(coco))
+    mot = "1,7,10.5,20.25,50,100,1,1,1\n3,8,100,20,30.5,60,1,1,1\n3,9,5,5,10,10,0,1,1\n"
+    (tmp_path / "gt.txt").write_text(mot)
+    for gt in ("gt.json", "gt.txt"):
+        out = run_posetool("detect", str(video), "--model", "gt", "--gt", str(tmp_path / gt), "--format", "jsonl", "-q")
+        assert out.returncode == 0, out.stderr
+        recs = read_stream(__import__("io").BytesIO(out.stdout))
+        frames = [r for r in recs if r["type"] == "frame"]
+        assert [len(f["instances"]) for f in frames] == [1, 0, 1]
+        assert frames[0]["instances"][0] == {"bbox": [10.5, 20.25, 60.5, 120.25], "score": 1.0, "track_id": 7}
+        assert frames[2]["instances"][0] == {"bbox": [100.0, 20.0, 130.5, 80.0], "score": 1.0, "track_id": 8}
+        assert recs[0]["stages"][0]["stage"] == "detect" and recs[0]["source"]["width"] == 320
+
+
+def test_hog_finds_a_person_and_stage_options(tmp_path: Path):
+    video = tmp_path / "v.mp4"
+    _person_video(video, frames=3)
+    out = run_posetool("detect", str(video), "--model", "hog", "--every", "2", "--format", "jsonl")
+    assert out.returncode == 0, out.stderr
+    frames = [r for r in read_stream(__import__("io").BytesIO(out.stdout)) if r["type"] == "frame"]
+    assert frames[1].get("skipped") is True and frames[1]["instances"] == []
+    for f in (frames[0], frames[2]):
+        assert len(f["instances"]) >= 1
+        x1, y1, x2, y2 = f["instances"][0]["bbox"]
+        assert x1 < 140 < x2 and y1 < 150 < y2  # the box covers the figure's torso
+    assert b"detect (hog)" in out.stderr  # progress on stderr
+
+
+def test_detect_errors_are_one_line(tmp_path: Path):
+    bad = run_posetool("detect", str(tmp_path / "missing.mp4"))
+    assert bad.returncode == 1 and bad.stderr.decode().count("\n") == 1 and b"no such video" in bad.stderr
+    video = tmp_path / "v.mp4"
+    _person_video(video, frames=1)
+    nogt = run_posetool("detect", str(video), "--model", "gt")
+    assert nogt.returncode == 1 and b"--gt PATH" in nogt.stderr
+    unknown = run_posetool("detect", str(video), "--model", "yolo")
+    assert unknown.returncode == 2 and b"unknown detect model 'yolo'" in unknown.stderr
