@@ -6,19 +6,28 @@ from typing import Annotated
 
 import typer
 
-from posetool.cli.common import command, not_available
+from posetool.cli.common import command, open_reader, open_writer
 from posetool.cli.options import BatchSize, Debug, Device, Format, InputStream, Output, Quiet, StreamFormat, Strict, Video, Weights
+
+_P = "Post-processing"
 
 
 @command("pose2d")
 def pose2d(
     input: InputStream = "-",
     output: Output = "-",
-    model: Annotated[str, typer.Option("--model", help="Pose model (see: posetool weights list --task pose2d).", rich_help_panel="Model")] = "simplebaseline_r18_synth",
+    model: Annotated[str, typer.Option("--model", help="Pose model (see: posetool weights list).", rich_help_panel="Model")] = "simplebaseline_r18_synth",
     video: Video = None,
-    flip_test: Annotated[bool, typer.Option("--flip-test/--no-flip-test", help="Average with the flipped image's heatmaps.")] = True,
-    decode: Annotated[str, typer.Option("--decode", help="Heatmap decoding: argmax (quarter-pixel offset) or dark.")] = "argmax",
-    oks_nms: Annotated[float, typer.Option("--oks-nms", min=0.0, max=1.0, help="OKS threshold of pose NMS.")] = 0.9,
+    flip_test: Annotated[bool, typer.Option("--flip-test/--no-flip-test", help="Average with the flipped crop's heatmaps.", rich_help_panel=_P)] = True,
+    shift_heatmap: Annotated[bool, typer.Option("--shift-heatmap/--no-shift-heatmap", help="Shift the flipped heatmaps one pixel right (official).", rich_help_panel=_P)] = True,
+    decode: Annotated[str, typer.Option("--decode", help="Heatmap decoding: argmax (+quarter-pixel offset), dark, or plain.", rich_help_panel=_P)] = "argmax",
+    blur_kernel: Annotated[int | None, typer.Option("--blur-kernel", min=1, help="DARK blur kernel (default 11 for 64x48 heatmaps, 17 for 96x72).", rich_help_panel=_P)] = None,
+    box_padding: Annotated[float, typer.Option("--box-padding", min=0.1, help="Box enlargement before cropping.", rich_help_panel=_P)] = 1.25,
+    rescore: Annotated[bool, typer.Option("--rescore/--no-rescore", help="Score = box score x mean keypoint confidence above --in-vis-thre.", rich_help_panel=_P)] = True,
+    in_vis_thre: Annotated[float, typer.Option("--in-vis-thre", min=0.0, max=1.0, help="Keypoint confidence that counts in rescoring.", rich_help_panel=_P)] = 0.2,
+    oks_nms: Annotated[float, typer.Option("--oks-nms", min=0.0, max=1.0, help="OKS threshold of pose NMS (1 disables).", rich_help_panel=_P)] = 0.9,
+    soft_nms: Annotated[bool, typer.Option("--soft-nms", help="Soft OKS-NMS (Gaussian rescoring, at most 20 poses).", rich_help_panel=_P)] = False,
+    min_box_score: Annotated[float, typer.Option("--min-box-score", min=0.0, help="Boxes scoring below are dropped.", rich_help_panel=_P)] = 0.0,
     weights: Weights = None,
     device: Device = "auto",
     batch_size: BatchSize = 16,
@@ -27,5 +36,33 @@ def pose2d(
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Estimate 2D keypoints inside each box of a detection stream (top-down)."""
-    not_available("pose2d", 6)
+    """Estimate 2D keypoints inside each box of a detection stream (top-down).
+
+    Reads boxes (any stream whose instances have bbox) and the video its header names, crops
+    each box (x1.25, the model's aspect ratio), runs the network with crops batched across
+    people and frames, and writes keypoints per instance with the official post-processing.
+    """
+    from posetool.errors import UsageError
+
+    if decode not in ("argmax", "dark", "plain"):
+        raise UsageError(f"--decode must be argmax, dark or plain, got {decode!r}")
+
+    from posetool.models.loader import load_model
+    from posetool.pose.pipeline import TopDownEstimator, TopDownOptions
+    from posetool.pose.stage import run_pose2d
+    from posetool.stream import make_stage
+    from posetool.video import video_for_stream
+
+    options = TopDownOptions(
+        flip_test=flip_test, shift_heatmap=shift_heatmap, decode=decode, blur_kernel=blur_kernel,
+        box_padding=box_padding, in_vis_thre=in_vis_thre, rescore=rescore, oks_thre=oks_nms,
+        soft_nms=soft_nms, min_box_score=min_box_score,
+    )
+    reader = open_reader(input, strict=strict)
+    header = reader.header
+    loaded = load_model(model, task="pose2d", weights=weights, device=device)
+    estimator = TopDownEstimator.from_loaded(loaded, options, batch_size=batch_size)
+    params = {**options.as_params(), "batch_size": batch_size}
+    stage = make_stage("pose2d", model=model, weights_sha256=loaded.weights_sha256, params=params)
+    with video_for_stream(header, video) as source, open_writer(output, fmt) as writer:
+        run_pose2d(reader, writer, source, estimator, stage)
