@@ -1,0 +1,118 @@
+"""COCO keypoint AP/AR through pycocotools' ``COCOeval`` (iouType ``keypoints``).
+
+The 10 stats are ``COCOeval.stats``: AP@[.5:.95], AP@.5, AP@.75, AP (medium), AP (large),
+AR@[.5:.95], AR@.5, AR@.75, AR (medium), AR (large), with up to 20 detections per image.
+
+Predictions are a COCO results list (``image_id``, ``category_id``, ``keypoints``, ``score``)
+or a pose stream. Stream frames become results on the GT image of that frame
+(:mod:`posetool.eval.frames`); keypoints are converted to coco17 when the stream uses another
+layout with a mapping; null keypoints become (0, 0), far from any GT point; the detection score
+is the instance ``score`` or, without one, the mean keypoint confidence. pycocotools prints
+its progress on stdout; it is sent to stderr here so that stdout holds only our output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from posetool.data.coco import check_keypoint_dataset, keypoint_category, read_coco_json
+from posetool.errors import PosetoolError
+from posetool.eval.frames import frames_of_images
+from posetool.skeletons import has_mapping, map_keypoints
+
+
+def _stream_results(path: str, gt: dict[str, Any], cat_id: int) -> list[dict[str, Any]]:
+    from posetool.stream import StreamReader
+
+    image_of_frame = {f: iid for iid, f in frames_of_images(gt["images"], "ground truth").items()}
+    reader = StreamReader(path)
+    skeleton = reader.header.get("skeleton")
+    if skeleton is None or not has_mapping(skeleton, "coco17"):
+        raise PosetoolError(f"{path}: stream skeleton {skeleton!r} has no mapping to coco17; COCO evaluation needs coco17 keypoints")
+    results: list[dict[str, Any]] = []
+    n_frames = 0
+    for rec in reader.frames():
+        n_frames += 1
+        iid = image_of_frame.get(int(rec["frame"]))
+        if iid is None:
+            continue  # a frame without ground truth is not evaluated
+        for inst in rec.get("instances") or []:
+            if inst.get("keypoints") is None:
+                continue
+            kps = np.asarray([[np.nan if c is None else c for c in p] for p in inst["keypoints"]], dtype=np.float64)
+            if skeleton != "coco17":
+                kps = map_keypoints(kps, skeleton, "coco17")
+            score = inst.get("score")
+            if score is None:
+                conf = kps[:, 2][np.isfinite(kps[:, 2])]
+                score = float(conf.mean()) if len(conf) else 0.0
+            kps = np.nan_to_num(kps, nan=0.0)
+            results.append({"image_id": iid, "category_id": cat_id, "keypoints": kps.reshape(-1).tolist(), "score": float(score)})
+    late = sorted(f for f in image_of_frame if f >= n_frames)
+    if late:
+        raise PosetoolError(
+            f"{path} has {n_frames} frames but the ground truth has images for frames up to {late[-1]} "
+            f"({len(late)} images beyond the stream); evaluate a stream of the same video"
+        )
+    return results
+
+
+def load_coco_predictions(pred: str, gt_path: str) -> list[dict[str, Any]]:
+    """A COCO results list from a results JSON or a pose stream (checked against the GT images)."""
+    gt = check_keypoint_dataset(read_coco_json(gt_path), gt_path)
+    cat_id = keypoint_category(gt)["id"]
+    if Path(pred).suffix.lower() == ".json":
+        res = read_coco_json(pred)
+        if not isinstance(res, list):
+            raise PosetoolError(f"{pred}: a COCO results file is a JSON list of detections")
+        ids = {im["id"] for im in gt["images"]}
+        for k, r in enumerate(res):
+            if not isinstance(r, dict) or not all(f in r for f in ("image_id", "keypoints", "score")):
+                raise PosetoolError(f"{pred}: result {k} needs image_id, keypoints and score")
+            if r["image_id"] not in ids:
+                raise PosetoolError(f"{pred}: result {k} is for image {r['image_id']!r}, which {gt_path} does not have")
+            if len(r["keypoints"]) != 3 * len(keypoint_category(gt)["keypoints"]):
+                raise PosetoolError(f"{pred}: result {k} has {len(r['keypoints'])} keypoint numbers, expected "
+                                    f"{3 * len(keypoint_category(gt)['keypoints'])}")
+            r.setdefault("category_id", cat_id)
+        return res
+    return _stream_results(pred, gt, cat_id)
+
+
+def evaluate_coco_keypoints(gt_path: str, results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Run ``COCOeval(gt, dt, "keypoints")``; returns ``{"stats": [10 floats], "images", "detections"}``."""
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    if not results:
+        raise PosetoolError("no predicted keypoints on any ground-truth image; nothing to evaluate")
+    gt = check_keypoint_dataset(read_coco_json(gt_path), gt_path)
+    with contextlib.redirect_stdout(sys.stderr if not _quiet() else _Null()):
+        coco = COCO()
+        coco.dataset = gt
+        coco.createIndex()
+        dt = coco.loadRes([dict(r) for r in results])
+        ev = COCOeval(coco, dt, "keypoints")
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    return {"stats": [float(s) for s in ev.stats], "images": len(gt["images"]), "detections": len(results)}
+
+
+def _quiet() -> bool:
+    from posetool.console import is_quiet
+
+    return is_quiet()
+
+
+class _Null:
+    def write(self, s: str) -> int:
+        return len(s)
+
+    def flush(self) -> None:
+        pass
