@@ -65,7 +65,7 @@ def read_npz(path: str | os.PathLike[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with zf:
         for name in zf.namelist():
-            key = name[:-4] if name.endswith(".npy") else name
+            key = name.removesuffix(".npy")
             try:
                 obj = _read_npy(zf.read(name))
             except PosetoolError as exc:

@@ -24,7 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from posetool.data.posetrack import PoseTrackFrame, PoseTrackPerson, PoseTrackSequence, is_posetrack_json, read_posetrack
+from posetool.data.posetrack import (
+    PoseTrackFrame,
+    PoseTrackPerson,
+    PoseTrackSequence,
+    is_posetrack_json,
+    read_posetrack,
+)
 from posetool.errors import PosetoolError
 from posetool.eval.frames import image_frame_index
 from posetool.skeletons import has_mapping, map_keypoints
