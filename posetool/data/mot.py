@@ -80,4 +80,5 @@ def read_mot_txt(path: str | os.PathLike[str], min_confidence: float = -1.0) -> 
 def write_mot_txt(path: str | os.PathLike[str], table: MotTable) -> None:
     """Write rows as comma-separated MOTChallenge text."""
     with open(path, "w", encoding="utf-8") as fh:
-        fh.writelines(f"{f},{i},{b[0]:.3f},{b[1]:.3f},{b[2]:.3f},{b[3]:.3f},{c:g},{k:g},{v:g}\n" for f, i, b, c, k, v in zip(table.frames, table.ids, table.boxes, table.conf, table.cls, table.vis))
+        rows = zip(table.frames, table.ids, table.boxes, table.conf, table.cls, table.vis)
+        fh.writelines(f"{f},{i},{b[0]:.3f},{b[1]:.3f},{b[2]:.3f},{b[3]:.3f},{c:g},{k:g},{v:g}\n" for f, i, b, c, k, v in rows)
