@@ -17,7 +17,7 @@ Epochs = Annotated[int, typer.Option("--epochs", min=1, help="Number of epochs."
 Resume = Annotated[str | None, typer.Option("--resume", help="Checkpoint to continue from.")]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed.")]
 
-_ISSUES = {"detect": 7, "correspond": 9, "lift3d": 5}
+_ISSUES = {"detect": 7, "correspond": 9}
 
 
 def _make(stage: str) -> None:
@@ -81,3 +81,52 @@ def train_pose2d(
         rot_factor=rot_factor, prob_half_body=half_body, flip=flip, init=init, half=half, threads=threads,
     )
     run(cfg, resume=resume)
+
+
+# --- lift3d (issue 5) ------------------------------------------------------------------------
+@app.command(
+    "lift3d",
+    help="Train the VideoPose3D lifter (paper recipe) on VideoPose3D .npz files (Human3.6M as is) or synth folders; "
+    "add unlabelled 2D streams or subjects for semi-supervised training.",
+)
+@command("train lift3d")
+def train_lift3d(
+    data: Annotated[list[str], typer.Argument(help="synth folders (gt_videopose3d.npz) or VideoPose3D .npz files (3D + 2D).")],
+    out: OutDir = "runs/lift3d",
+    valid: Annotated[list[str] | None, typer.Option("--valid", help="Held-out data (repeatable), evaluated every epoch.")] = None,
+    unlabeled: Annotated[list[str] | None, typer.Option("--unlabeled", help="Tracked 2D pose stream without 3D (repeatable): semi-supervised.")] = None,
+    subjects_train: Annotated[str | None, typer.Option("--subjects-train", help="Training subjects, e.g. S1,S5,S6,S7,S8 (default: all).")] = None,
+    subjects_test: Annotated[str | None, typer.Option("--subjects-test", help="Validation subjects, e.g. S9,S11.")] = None,
+    subjects_unlabeled: Annotated[str | None, typer.Option("--subjects-unlabeled", help="Subjects used without 3D (semi-supervised).")] = None,
+    epochs: Epochs = 60,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Output frames per batch.")] = 1024,
+    lr: Annotated[float, typer.Option("--lr", min=0.0, help="Initial learning rate (Adam, amsgrad).")] = 1e-3,
+    lr_decay: Annotated[float, typer.Option("--lr-decay", min=0.0, help="Learning-rate factor per epoch.")] = 0.95,
+    arch: Annotated[str, typer.Option("--arch", help="Filter widths, e.g. 3,3,3,3,3 (receptive field = product).")] = "3,3,3",
+    channels: Annotated[int, typer.Option("--channels", min=1, help="Convolution channels.")] = 1024,
+    dropout: Annotated[float, typer.Option("--dropout", min=0.0, max=1.0, help="Dropout probability.")] = 0.25,
+    causal: Annotated[bool, typer.Option("--causal", help="Causal convolutions (online lifting).")] = False,
+    stride: Annotated[int, typer.Option("--stride", min=1, help="Output frames per training chunk (1: strided 1-frame model).")] = 1,
+    augment: Annotated[bool, typer.Option("--augment/--no-augment", help="Train-time flip augmentation.")] = True,
+    trajectory: Annotated[bool, typer.Option("--trajectory", help="Also train the trajectory model (always on when semi-supervised).")] = False,
+    warmup: Annotated[int, typer.Option("--warmup", min=0, help="Supervised-only epochs before the semi-supervised terms.")] = 1,
+    bone_length: Annotated[bool, typer.Option("--bone-length/--no-bone-length", help="Semi-supervised bone-length term.")] = True,
+    projection: Annotated[bool, typer.Option("--projection/--no-projection", help="Semi-supervised 2D reprojection loss.")] = True,
+    linear_projection: Annotated[bool, typer.Option("--linear-projection", help="Project without lens distortion.")] = False,
+    in_skeleton: Annotated[str | None, typer.Option("--in-skeleton", help="2D layout when the data does not say (default from metadata).")] = None,
+    resume: Resume = None,
+    seed: Seed = 0,
+    device: Device = "auto",
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    from posetool.train.lift3d import Lift3dConfig, train_lift3d as run
+
+    cfg = Lift3dConfig(
+        data=list(data), out=out, valid=list(valid or []), unlabeled=list(unlabeled or []), subjects_train=subjects_train,
+        subjects_test=subjects_test, subjects_unlabeled=subjects_unlabeled, epochs=epochs, batch_size=batch_size, lr=lr,
+        lr_decay=lr_decay, architecture=arch, channels=channels, dropout=dropout, causal=causal, stride=stride,
+        augment=augment, trajectory=trajectory, warmup=warmup, bone_length=bone_length, projection=projection,
+        linear_projection=linear_projection, in_skeleton=in_skeleton, seed=seed, device=device, resume=resume,
+    )
+    run(cfg)

@@ -52,5 +52,37 @@ _SPECS += [
 ]
 # --- end detect ---
 
+# --- lift3d (issue 5): VideoPose3D; official checkpoints (CC BY-NC 4.0, user-downloaded) ------
+# Architectures as the documented run.py commands use them; official .bin files load strictly
+# through the allow-list (their pickled numpy RandomState becomes an inert stand-in).
+_VP3D_URL = "https://dl.fbaipublicfiles.com/video-pose-3d/"
+_VP3D_243 = {"filter_widths": (3, 3, 3, 3, 3), "channels": 1024}
+for _name, _file, _kw, _desc in (
+    ("videopose3d_h36m_detectron_coco", "pretrained_h36m_detectron_coco.bin", {"in_skeleton": "coco17"},
+     "VideoPose3D 243f, COCO 2D in (Detectron) -> H36M 3D, official in-the-wild checkpoint"),
+    ("videopose3d_h36m_cpn", "pretrained_h36m_cpn.bin", {"in_skeleton": "h36m17"},
+     "VideoPose3D 243f, CPN 2D in Human3.6M joint order -> H36M 3D (46.8 mm), official"),
+    ("videopose3d_h36m_cpn_causal", "cpn-ft-243-dbb-causal.bin", {"in_skeleton": "h36m17", "causal": True},
+     "VideoPose3D 243f causal, CPN 2D in H36M order, official (online use)"),
+    ("videopose3d_h36m_detectron_pt_conf", "d-pt-243.bin", {"in_skeleton": "coco17", "in_features": 3},
+     "VideoPose3D 243f, COCO 2D + confidence in (Detectron COCO-pretrained), official"),
+):
+    _SPECS.append(ModelSpec(
+        name=_name, task="lift3d", builder="posetool.models.videopose3d:build_videopose3d",
+        kwargs={**_VP3D_243, "out_skeleton": "h36m17", **_kw}, description=_desc, skeleton=_kw["in_skeleton"],
+        weights=WeightsSpec(_file, source="user", licence="CC BY-NC 4.0", url=_VP3D_URL + _file),
+    ))
+# The shipped default, trained on posetool synth (see docs/lift3d.md for the exact command).
+_SPECS.append(ModelSpec(
+    name="videopose3d_synth", task="lift3d", builder="posetool.models.videopose3d:build_videopose3d",
+    kwargs={"in_skeleton": "coco17", "out_skeleton": "h36m17", "filter_widths": (3, 3, 3, 3), "channels": 256,
+            "trajectory": True},
+    description="VideoPose3D 81f, 256 channels, coco17 -> h36m17 with trajectory, trained on posetool synth",
+    skeleton="coco17",
+    weights=WeightsSpec("videopose3d_synth.safetensors", sha256=None, source="package", licence="Apache-2.0",
+                        command="(not trained yet)"),
+))
+# --- end lift3d ---
+
 for _spec in _SPECS:
     register_model(_spec)
