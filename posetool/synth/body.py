@@ -137,8 +137,8 @@ def sample_shape(rng: np.random.Generator, child: bool | None = None) -> BodySha
     put("nose_root", 0, -0.05 * hh, 0.55 * hd)
     put("left_eye", 0.42 * hw, 0.18 * hh, 0.74 * hd)
     put("right_eye", -0.42 * hw, 0.18 * hh, 0.74 * hd)
-    put("left_ear", 1.06 * hw, 0.0, -0.08 * hd)  # just outside the silhouette, on the side
-    put("right_ear", -1.06 * hw, 0.0, -0.08 * hd)
+    put("left_ear", 1.15 * hw, 0.0, -0.08 * hd)  # outside the head silhouette, on the side
+    put("right_ear", -1.15 * hw, 0.0, -0.08 * hd)
     put("mouth", 0, -0.42 * hh, 0.80 * hd)
     for side, sign in (("left", 1.0), ("right", -1.0)):
         put(f"{side}_shoulder", sign * p["shoulder_w"] / 2 * 1.0, p["spine2"] - 0.025 * s, -0.01 * s)

@@ -64,7 +64,7 @@ _BLEND_S = 0.25  # half-width of the cross-fade between segments, seconds
 class Region(Protocol):
     """Where people may go on the ground plane (world x, z)."""
 
-    def sample(self, rng: np.random.Generator, inside: bool) -> np.ndarray: ...
+    def sample(self, rng: np.random.Generator, inside: bool, margin: tuple[float, float] = (0.5, 2.5)) -> np.ndarray: ...
 
     def clamp(self, xz: np.ndarray) -> np.ndarray: ...
 
@@ -171,7 +171,9 @@ def simulate_agents(rng: np.random.Generator, plans: list[list[Segment]], styles
     spot, and keep at least 0.55 m apart so they cross paths without walking through each other.
     """
     p_count, dt = len(plans), 1.0 / fps
-    pos = np.array([region.sample(rng, inside=bool(rng.random() < 0.7)) for _ in range(p_count)], dtype=float)
+    # Most people start in view; the others just outside, so they walk in soon.
+    pos = np.array([region.sample(rng, inside=bool(rng.random() < 0.85), margin=(0.3, 1.0)) for _ in range(p_count)],
+                   dtype=float)
     goal = np.array([region.sample(rng, inside=bool(rng.random() < 0.8)) for _ in range(p_count)], dtype=float)
     heading = np.array([float(np.arctan2(*(goal[i] - pos[i]))) + rng.uniform(-0.5, 0.5) for i in range(p_count)])
     speed = np.zeros(p_count)

@@ -40,13 +40,13 @@ class GroundRegion:
         self.far = far if far is not None else float(np.clip(camera.fy * 1.7 / 80.0, 6.0, 12.0))
         self.origin = np.array([camera.C[0], camera.C[2]])
 
-    def sample(self, rng: np.random.Generator, inside: bool) -> np.ndarray:
+    def sample(self, rng: np.random.Generator, inside: bool, margin: tuple[float, float] = (0.5, 2.5)) -> np.ndarray:
         d = self.near + 0.3 + (self.far - self.near - 0.3) * rng.random() ** 1.5  # favour nearer people
         half = d * self.tan
         if inside:
             lat = rng.uniform(-0.8, 0.8) * half
         else:
-            lat = float(rng.choice([-1, 1])) * (half + rng.uniform(0.5, 2.5))
+            lat = float(rng.choice([-1, 1])) * (half + rng.uniform(*margin))
         return self.origin + d * self.fwd + lat * self.side
 
     def clamp(self, xz: np.ndarray) -> np.ndarray:
