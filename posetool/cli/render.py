@@ -1,4 +1,4 @@
-"""``posetool render``: draw a pose stream over its video."""
+"""``posetool render``: draw a pose stream over its video (overlay video and/or PNG stills)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,43 @@ from typing import Annotated
 
 import typer
 
-from posetool.cli.common import command, not_available
-from posetool.cli.options import Debug, Device, Format, InputStream, Output, Quiet, StreamFormat, Video
+from posetool.cli.common import command, open_reader
+from posetool.cli.options import Debug, InputStream, Quiet, Strict, Video
 
 
 @command("render")
 def render(
     input: InputStream = "-",
-    output: Annotated[str, typer.Option("-o", "--output", help="Overlay video file.")] = "overlay.mp4",
+    output: Annotated[str | None, typer.Option("-o", "--output", help="Overlay video (.mp4). Default: overlay.mp4 unless --png is given.")] = None,
     video: Video = None,
+    frames: Annotated[str | None, typer.Option("--frames", help="Only these frames, e.g. 0,30,60 (for --png stills).")] = None,
+    png: Annotated[str | None, typer.Option("--png", help="Folder for PNG stills of the rendered frames.")] = None,
+    boxes: Annotated[bool, typer.Option("--boxes/--no-boxes", help="Draw boxes (dashed for recovered people).")] = False,
+    panel: Annotated[bool | None, typer.Option("--panel/--no-panel", help="3D side panel (default: when the stream is lifted).")] = None,
+    kp_thr: Annotated[float, typer.Option("--kp-thr", min=0.0, max=1.0, help="Hide keypoints less confident than this.")] = 0.05,
+    thickness: Annotated[int, typer.Option("--line-width", min=1, help="Bone line width in pixels.")] = 2,
+    radius: Annotated[int, typer.Option("--radius", min=1, help="Joint radius in pixels.")] = 4,
+    strict: Strict = False,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Draw a pose stream over its video."""
-    not_available("render", 11)
+    """Draw skeletons coloured by track with ids; recovered people hollow; confidence as opacity."""
+    from posetool import console
+    from posetool.errors import UsageError
+    from posetool.render.overlay import OverlayStyle
+    from posetool.render.video import render_stream
+    from posetool.video import video_for_stream
+
+    stills = None
+    if frames:
+        try:
+            stills = {int(x) for x in frames.split(",") if x.strip()}
+        except ValueError:
+            raise UsageError(f"--frames must be comma-separated frame numbers, got {frames!r}") from None
+    if output is None and png is None:
+        output = "overlay.mp4"
+    reader = open_reader(input, strict)
+    source = video_for_stream(reader.header, video)
+    with source:
+        n = render_stream(reader, source, output, OverlayStyle(thickness, radius, kp_thr, boxes), panel, stills, png)
+    console.info(f"rendered {n} frame(s)" + (f" to {output}" if output else "") + (f", stills in {png}" if png else ""))

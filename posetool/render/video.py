@@ -1,0 +1,80 @@
+"""Render a pose stream over its video: an overlay video and/or PNG stills."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import cv2
+import numpy as np
+
+from posetool.errors import PosetoolError
+from posetool.progress import progress_bar
+from posetool.render.overlay import OverlayStyle, draw_instances
+from posetool.render.panel3d import draw_panel
+from posetool.skeletons import get_skeleton
+from posetool.stream import StreamReader
+from posetool.video import FrameSource
+
+
+def _aligned(source: FrameSource, reader: StreamReader) -> Iterator[tuple[int, float, np.ndarray, list[dict]]]:
+    """Video frames paired with their stream records (frames without a record get no people)."""
+    records = reader.frames()
+    pending = next(records, None)
+    for frame in source:
+        while pending is not None and pending["frame"] < frame.index:
+            pending = next(records, None)
+        people = pending["instances"] if pending is not None and pending["frame"] == frame.index else []
+        yield frame.index, frame.t, frame.image, people
+
+
+def compose(image: np.ndarray, people: list[dict], t: float, skeleton_2d, skeleton_3d, style: OverlayStyle,
+            panel: bool) -> np.ndarray:
+    """The overlay of one frame, with the 3D panel to its right when ``panel``."""
+    out = draw_instances(image, people, skeleton_2d, style)
+    if panel:
+        h = out.shape[0]
+        side = draw_panel(people, skeleton_3d, (h, h), t)
+        out = np.concatenate([out, side], axis=1)
+    return out
+
+
+def render_stream(reader: StreamReader, source: FrameSource, output: str | None, style: OverlayStyle,
+                  panel: bool | None = None, stills: set[int] | None = None, png_dir: str | None = None) -> int:
+    """Draw ``reader`` over ``source``; write an .mp4 to ``output`` and/or PNGs of ``stills``.
+
+    ``panel``: show the 3D side panel (default: when the stream has ``skeleton_3d``).
+    Returns the number of frames rendered.
+    """
+    header = reader.header
+    skel2d = get_skeleton(header["skeleton"]) if header.get("skeleton") else None
+    skel3d_name = header.get("skeleton_3d")
+    panel = bool(skel3d_name) if panel is None else panel
+    skel3d = get_skeleton(skel3d_name or "h36m17")
+    if png_dir:
+        os.makedirs(png_dir, exist_ok=True)
+    writer = None
+    count = 0
+    try:
+        with progress_bar("render", source.frame_count or None) as bar:
+            for index, t, image, people in _aligned(source, reader):
+                if output is None and stills is not None and index > max(stills):
+                    break
+                if output is None and stills is not None and index not in stills:
+                    continue
+                frame = compose(image, people, t, skel2d, skel3d, style, panel)
+                if output is not None:
+                    if writer is None:
+                        writer = cv2.VideoWriter(output, cv2.VideoWriter_fourcc(*"mp4v"), source.fps,
+                                                 (frame.shape[1], frame.shape[0]))
+                        if not writer.isOpened():
+                            raise PosetoolError(f"{output}: cannot write video (check the folder and the .mp4 suffix)")
+                    writer.write(frame)
+                if png_dir and (stills is None or index in stills):
+                    cv2.imwrite(os.path.join(png_dir, f"frame_{index:06d}.png"), frame)
+                count += 1
+                bar.advance()
+    finally:
+        if writer is not None:
+            writer.release()
+    return count
