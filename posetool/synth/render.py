@@ -260,3 +260,32 @@ class Renderer:
             r = np.sqrt(disc)
             t0, t1 = (-b - r) / a, (-b + r) / a
             cv2.line(img, _pt(c + o + t0 * line_dir), _pt(c + o + t1 * line_dir), app.shirt2, thick, cv2.LINE_8, _SHIFT)
+
+
+def draw_ground_truth(img: np.ndarray, seq: SynthSequence, t: int) -> np.ndarray:
+    """A copy of ``img`` with frame ``t``'s ground truth: boxes, track ids, COCO skeletons
+    (filled dots visible, hollow dots occluded, outside points not drawn) and head boxes."""
+    from posetool.skeletons import COCO17
+
+    out = img.copy()
+    kp, vis = seq.coco17(), seq.coco17_visibility()
+    palette = [(0, 215, 255), (255, 128, 0), (60, 220, 60), (255, 0, 255), (0, 0, 255), (255, 255, 0)]
+    for i in np.flatnonzero(seq.present[:, t]):
+        color = palette[i % len(palette)]
+        x1, y1, x2, y2 = seq.bbox[i, t]
+        cv2.rectangle(out, _pt((x1, y1)), _pt((x2, y2)), color, 1, cv2.LINE_AA, _SHIFT)
+        hx1, hy1, hx2, hy2 = seq.head_bbox[i, t]
+        cv2.rectangle(out, _pt((hx1, hy1)), _pt((hx2, hy2)), (255, 255, 255), 1, cv2.LINE_AA, _SHIFT)
+        cv2.putText(out, str(seq.world.people[i].track_id), (int(x1) + 2, max(int(y1) - 3, 10)),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.45, color, 1, cv2.LINE_AA)
+        pts, v = kp[i, t, :, :2], vis[i, t]
+        for a, b in COCO17.bones:
+            if v[a] > 0 and v[b] > 0:
+                cv2.line(out, _pt(pts[a]), _pt(pts[b]), color, 2 if v[a] == 2 and v[b] == 2 else 1, cv2.LINE_AA, _SHIFT)
+        for k in range(17):
+            if v[k] == 2:
+                cv2.circle(out, _pt(pts[k]), 3 * _ONE, (0, 0, 0), -1, cv2.LINE_AA, _SHIFT)
+                cv2.circle(out, _pt(pts[k]), 2 * _ONE, color, -1, cv2.LINE_AA, _SHIFT)
+            elif v[k] == 1:
+                cv2.circle(out, _pt(pts[k]), 3 * _ONE, color, 1, cv2.LINE_AA, _SHIFT)
+    return out
