@@ -165,7 +165,7 @@ def test_cli_writes_ground_truth_and_rejects_bad_options(tmp_path):
     out = tmp_path / "cli"
     cmd = [sys.executable, "-m", "posetool", "synth", str(out), "--people", "2", "--frames", "5", "--seed", "3",
            "--no-render", "--quiet", "--camera", "fov=60,height=1.5,pitch=8"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == ""
     assert sorted(os.listdir(out)) == sorted(FILES[k] for k in GT_FILES)
@@ -173,6 +173,6 @@ def test_cli_writes_ground_truth_and_rejects_bad_options(tmp_path):
     assert cam["fx"] == pytest.approx(320 / np.tan(np.radians(30)), abs=0.006)  # default width 640, fov 60°
     assert cam["height_m"] == 1.5 and cam["pitch_deg"] == 8
     bad = subprocess.run([sys.executable, "-m", "posetool", "synth", str(tmp_path / "x"), "--motion", "fly"],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, check=False)
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines()[-1].startswith("posetool synth: error: --motion")

@@ -111,6 +111,10 @@ def test_visible_keypoints_are_not_covered_by_nearer_parts():
     """Paint the part outlines in paint order with ids; a visible keypoint shows its own part."""
     seq = simulate(CFG)
     vis = seq.visibility
+
+    def ok(code: int, i: int, k: int) -> bool:  # the pixel shows one of keypoint k's own parts of person i
+        return code > 0 and (code - 1) // NUM_PARTS == i and bool(ADJACENT[k, (code - 1) % NUM_PARTS])
+
     strict = near = total = occl_ok = occl_total = 0
     for t in range(0, CFG.frames, 3):
         ids = render_id_buffer(seq, t).astype(np.int64)
@@ -123,16 +127,13 @@ def test_visible_keypoints_are_not_covered_by_nearer_parts():
                 px, py = int(np.floor(x)), int(np.floor(y))
                 win = ids[max(py - 1, 0):py + 2, max(px - 1, 0):px + 2].ravel()
 
-                def ok(code: int) -> bool:
-                    return code > 0 and (code - 1) // NUM_PARTS == i and ADJACENT[k, (code - 1) % NUM_PARTS]
-
                 if v == 2:
                     total += 1
-                    strict += ok(ids[py, px])
-                    near += any(ok(c) for c in win)
+                    strict += ok(ids[py, px], i, k)
+                    near += any(ok(c, i, k) for c in win)
                 elif not name.endswith("_eye"):  # eyes may also be hidden by facing away
                     occl_total += 1
-                    occl_ok += not ok(ids[py, px])
+                    occl_ok += not ok(ids[py, px], i, k)
     assert total > 300 and occl_total > 20
     assert near / total >= 0.995
     assert strict / total >= 0.97

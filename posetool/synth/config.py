@@ -50,7 +50,7 @@ class SynthConfig:
             raise UsageError(f"--motion: unknown motion {bad[0]!r}; use mix or a comma list of {', '.join(MOTIONS)}")
         return names
 
-    def validate(self) -> "SynthConfig":
+    def validate(self) -> SynthConfig:
         """Raise :class:`UsageError` naming the first bad option; return self."""
         if not 0 <= self.people <= 50:
             raise UsageError(f"--people must be 0–50, got {self.people}")

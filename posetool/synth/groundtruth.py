@@ -21,11 +21,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from posetool.synth.body import COCO17_JOINTS, H36M17_JOINTS, J, POSETRACK18_JOINTS
+from posetool.synth.body import COCO17_JOINTS, H36M17_JOINTS, POSETRACK18_JOINTS, J
 from posetool.synth.config import SynthConfig
-from posetool.synth.parts import (ADJACENT, EYE_FACING_MIN, P_, VIS_JOINTS, VIS_POINTS, PartTracks,
-                                  build_part_tracks, coverage, eye_facing, frame_parts, part_boxes, part_samples,
-                                  top_part)
+from posetool.synth.parts import (
+    ADJACENT,
+    EYE_FACING_MIN,
+    P_,
+    VIS_JOINTS,
+    VIS_POINTS,
+    PartTracks,
+    build_part_tracks,
+    coverage,
+    eye_facing,
+    frame_parts,
+    part_boxes,
+    part_samples,
+    top_part,
+)
 from posetool.synth.scene import World, build_world
 
 _VIS_INDEX = {n: i for i, n in enumerate(VIS_POINTS)}

@@ -19,8 +19,16 @@ from posetool.synth.appearance import Appearance
 from posetool.synth.background import make_background
 from posetool.synth.body import J
 from posetool.synth.groundtruth import SynthSequence
-from posetool.synth.parts import (NUM_PARTS, P_, EYE_FACING_MIN, FrameParts, ellipse_params, ellipsoid_silhouette,
-                                  eye_facing, frame_parts)
+from posetool.synth.parts import (
+    EYE_FACING_MIN,
+    NUM_PARTS,
+    P_,
+    FrameParts,
+    ellipse_params,
+    ellipsoid_silhouette,
+    eye_facing,
+    frame_parts,
+)
 
 _SHIFT = 4
 _ONE = 1 << _SHIFT

@@ -12,11 +12,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from posetool.synth.appearance import Appearance, sample_appearance
-from posetool.synth.body import J, BodyShape, forward_kinematics, rot_y, sample_shape
+from posetool.synth.body import BodyShape, J, forward_kinematics, rot_y, sample_shape
 from posetool.synth.camera import Camera, parse_camera_spec, sample_camera
 from posetool.synth.config import SynthConfig
-from posetool.synth.motion import (AgentTracks, Segment, Style, compose_dofs, local_rotations, plan_segments,
-                                   sample_style, simulate_agents)
+from posetool.synth.motion import (
+    AgentTracks,
+    Segment,
+    Style,
+    compose_dofs,
+    local_rotations,
+    plan_segments,
+    sample_style,
+    simulate_agents,
+)
 
 # Joints whose global orientation the renderer needs (ellipsoid parts and face normals).
 ORIENT_JOINTS = (J["pelvis"], J["lumbar"], J["spine"], J["neck"])
