@@ -36,10 +36,15 @@ def load_model(name: str, *, task: str | None = None, weights: str | None = None
     digest = None
     if path is not None:
         digest = verify_weights(spec, path) if weights is None else None
-        state = load_state(path, official=spec.weights is not None and spec.weights.source == "user")
-        if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
-            state = state["state_dict"]
-        load_into(module, strip_prefixes(state), str(path))
+        read_file = getattr(module, "load_weights_file", None)
+        if callable(read_file):
+            # Weights that are not a state dict (a .tflite graph converted on load) are read by the module.
+            read_file(path)
+        else:
+            state = load_state(path, official=spec.weights is not None and spec.weights.source == "user")
+            if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+                state = state["state_dict"]
+            load_into(module, strip_prefixes(state), str(path))
         if digest is None:
             from posetool.models.weights import sha256_file
 

@@ -50,6 +50,14 @@ _SPECS += [
     ModelSpec(name="gt", task="detect", builder="posetool.detect.gt:GtDetector", runtime="ground-truth",
               description="oracle: boxes and track ids from COCO / PoseTrack18 / MOT ground truth (--gt PATH)"),
 ]
+_SPECS.append(ModelSpec(
+    name="centernet_r18_synth", task="detect", builder="posetool.models.centernet:centernet",
+    kwargs={"depth": 18, "width": 32, "deconv_filters": (128, 64, 64), "head_conv": 32},
+    description="CenterNet (Zhou et al. 2019), slim ResNet-18 trunk, trained on posetool synth",
+    input=InputSpec(320, 256, channel_order="RGB"),
+    weights=WeightsSpec("centernet_r18_synth.safetensors", sha256=None, source="package", licence="Apache-2.0",
+                        command="see docs/detect.md"),
+))
 # --- end detect ---
 
 # --- lift3d (issue 5): VideoPose3D; official checkpoints (CC BY-NC 4.0, user-downloaded) ------
@@ -83,6 +91,39 @@ _SPECS.append(ModelSpec(
                         command="(not trained yet)"),
 ))
 # --- end lift3d ---
+
+# --- blazepose (issue 8): MediaPipe BlazePose, .tflite files converted to PyTorch on load ------
+# Both files come out of the mediapipe 0.10.14 wheel (posetool weights pull blazepose downloads it
+# once with pip and extracts only these two); the pypi fetcher is registered here so pulling
+# needs no torch. The "weights file" is the .tflite graph itself (see TFLiteWeightsModule).
+from posetool.models.pypi_weights import fetch_pypi as _fetch_pypi  # noqa: E402
+from posetool.models.weights import FETCHERS as _FETCHERS  # noqa: E402
+
+_FETCHERS.setdefault("pypi", _fetch_pypi)
+_MEDIAPIPE = "pypi:mediapipe==0.10.14"
+_MP_URL = "https://pypi.org/project/mediapipe/0.10.14/"
+_SPECS += [
+    ModelSpec(name="blazepose", task="detect", builder="posetool.models.blazepose:build_module",
+              kwargs={"input_shape": (1, 224, 224, 3), "num_outputs": 2,
+                      "backend": "posetool.models.blazepose:BlazePoseDetectBackend"},
+              description="MediaPipe BlazePose person detector (SSD, 2254 anchors, rotated body ROI), TFLite->PyTorch",
+              input=InputSpec(224, 224, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), channel_order="RGB"),
+              skeleton=None,
+              weights=WeightsSpec("pose_detection.tflite",
+                                  sha256="9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c",
+                                  source=_MEDIAPIPE, licence="Apache-2.0", url=_MP_URL,
+                                  command="posetool weights pull blazepose")),
+    ModelSpec(name="blazepose_full", task="pose2d", builder="posetool.models.blazepose:build_module",
+              kwargs={"input_shape": (1, 256, 256, 3), "num_outputs": 5},
+              description="MediaPipe BlazePose GHUM 3D landmarks (full): 33 keypoints + world metres, TFLite->PyTorch",
+              input=InputSpec(256, 256, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), channel_order="RGB"),
+              skeleton="blazepose33",
+              weights=WeightsSpec("pose_landmark_full.tflite",
+                                  sha256="e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
+                                  source=_MEDIAPIPE, licence="Apache-2.0", url=_MP_URL,
+                                  command="posetool weights pull blazepose")),
+]
+# --- end blazepose ---
 
 for _spec in _SPECS:
     register_model(_spec)

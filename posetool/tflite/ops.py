@@ -1,0 +1,209 @@
+"""PyTorch modules reproducing TFLite builtin operators on NCHW tensors.
+
+Every 4-D tensor flows through the converted graph as NCHW (TFLite stores NHWC); tensors of
+other ranks keep TFLite's layout. Dimension 0 is the batch everywhere, so a graph exported for
+batch 1 runs on any batch. Padding follows TFLite's SAME rule (extra row/column at the end),
+resize follows TFLite's ``align_corners`` / ``half_pixel_centers`` sampling.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# TFLite axis of a 4-D NHWC tensor -> the same axis in NCHW.
+NHWC_TO_NCHW_AXIS = {0: 0, 1: 2, 2: 3, 3: 1}
+
+
+def apply_activation(x: torch.Tensor, name: str) -> torch.Tensor:
+    """A fused activation (``ActivationFunctionType``), in place where safe."""
+    if name == "NONE":
+        return x
+    if name == "RELU":
+        return F.relu_(x)
+    if name == "RELU6":
+        return x.clamp_(0.0, 6.0)
+    if name == "RELU_N1_TO_1":
+        return x.clamp_(-1.0, 1.0)
+    if name == "TANH":
+        return torch.tanh_(x)
+    raise NotImplementedError(f"fused activation {name} is not supported")
+
+
+def check_activation(name: str, op: str) -> None:
+    if name not in ("NONE", "RELU", "RELU6", "RELU_N1_TO_1", "TANH"):
+        raise NotImplementedError(f"{op}: fused activation {name} is not supported")
+
+
+def same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+    """TFLite SAME padding (before, after) of one spatial dimension; the odd pixel goes after."""
+    out = (size + stride - 1) // stride
+    effective = (kernel - 1) * dilation + 1
+    total = max((out - 1) * stride + effective - size, 0)
+    return total // 2, total - total // 2
+
+
+class Conv(nn.Module):
+    """CONV_2D and DEPTHWISE_CONV_2D: ``nn.Conv2d`` plus TFLite padding and the fused activation.
+
+    Args:
+        weight: (O, I/groups, kh, kw) in PyTorch layout; bias: (O,) or None.
+        pads: (top, bottom, left, right) from :func:`same_padding` (zeros for VALID).
+    """
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None, stride: tuple[int, int],
+                 dilation: tuple[int, int], pads: tuple[int, int, int, int], groups: int, activation: str):
+        super().__init__()
+        out_ch, in_per_group, kh, kw = weight.shape
+        top, bottom, left, right = pads
+        symmetric = top == bottom and left == right
+        self.conv = nn.Conv2d(in_per_group * groups, out_ch, (kh, kw), stride=stride, dilation=dilation,
+                              groups=groups, bias=bias is not None,
+                              padding=(top, left) if symmetric else 0)
+        with torch.no_grad():
+            self.conv.weight.copy_(weight)
+            if bias is not None:
+                self.conv.bias.copy_(bias)
+        # F.pad order is (left, right, top, bottom).
+        self.pre_pad = None if symmetric else (left, right, top, bottom)
+        self.activation = activation
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.pre_pad is not None:
+            x = F.pad(x, self.pre_pad)
+        return apply_activation(self.conv(x), self.activation)
+
+
+class MaxPool(nn.Module):
+    """MAX_POOL_2D; SAME padding never wins the max (TFLite skips padded taps), so pad with -inf."""
+
+    def __init__(self, kernel: tuple[int, int], stride: tuple[int, int], pads: tuple[int, int, int, int],
+                 activation: str):
+        super().__init__()
+        self.kernel, self.stride = kernel, stride
+        top, bottom, left, right = pads
+        self.pads = (left, right, top, bottom) if any(pads) else None
+        self.activation = activation
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.pads is not None:
+            x = F.pad(x, self.pads, value=-math.inf)
+        return apply_activation(F.max_pool2d(x, self.kernel, self.stride), self.activation)
+
+
+class Add(nn.Module):
+    """ADD with NumPy broadcasting and the fused activation."""
+
+    def __init__(self, activation: str):
+        super().__init__()
+        self.activation = activation
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return apply_activation(a + b, self.activation)
+
+
+class Pad(nn.Module):
+    """PAD with zeros; ``pads`` in ``F.pad`` order (last dimension first)."""
+
+    def __init__(self, pads: tuple[int, ...]):
+        super().__init__()
+        self.pads = pads
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.pad(x, self.pads)
+
+
+class ResizeBilinear(nn.Module):
+    """RESIZE_BILINEAR on NCHW to ``size`` (h, w) with TFLite's sampling grid.
+
+    ``half_pixel_centers`` samples at (dst + 0.5) * in/out - 0.5 clamped at 0, which is exactly
+    PyTorch's ``align_corners=False``; ``align_corners`` maps corner to corner (PyTorch's
+    ``align_corners=True``). Neither flag (TF1's legacy grid, src = dst * in/out) has no PyTorch
+    mode, so those weights are precomputed and applied with two gathers.
+    """
+
+    def __init__(self, size: tuple[int, int], in_size: tuple[int, int], align_corners: bool,
+                 half_pixel_centers: bool):
+        super().__init__()
+        self.size = size
+        self.mode = "align" if align_corners else ("half" if half_pixel_centers else "legacy")
+        if self.mode == "legacy":
+            for axis, (n_in, n_out) in zip(("y", "x"), zip(in_size, size)):
+                src = torch.arange(n_out, dtype=torch.float64) * (n_in / n_out)
+                lo = src.floor().clamp(max=n_in - 1)
+                hi = torch.minimum(src.ceil(), torch.tensor(float(n_in - 1)))
+                self.register_buffer(f"{axis}_lo", lo.long(), persistent=False)
+                self.register_buffer(f"{axis}_hi", hi.long(), persistent=False)
+                self.register_buffer(f"{axis}_w", (src - lo).float(), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode != "legacy":
+            return F.interpolate(x, size=self.size, mode="bilinear", align_corners=self.mode == "align")
+        wy = self.y_w.view(1, 1, -1, 1).to(x.dtype)
+        x = x[:, :, self.y_lo] * (1 - wy) + x[:, :, self.y_hi] * wy
+        wx = self.x_w.view(1, 1, 1, -1).to(x.dtype)
+        return x[:, :, :, self.x_lo] * (1 - wx) + x[:, :, :, self.x_hi] * wx
+
+
+class Reshape(nn.Module):
+    """RESHAPE of TFLite's row-major (NHWC) data; ``shape`` excludes the batch dimension.
+
+    A 4-D input is moved to NHWC first and a 4-D output back to NCHW, so the element order is
+    TFLite's.
+    """
+
+    def __init__(self, shape: tuple[int, ...], input_4d: bool, output_4d: bool):
+        super().__init__()
+        self.shape, self.input_4d, self.output_4d = tuple(shape), input_4d, output_4d
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.input_4d:
+            x = x.permute(0, 2, 3, 1)
+        x = x.reshape(x.shape[0], *self.shape)
+        return x.permute(0, 3, 1, 2) if self.output_4d else x
+
+
+class Concat(nn.Module):
+    """CONCATENATION along ``dim`` (already mapped to the torch layout)."""
+
+    def __init__(self, dim: int, activation: str):
+        super().__init__()
+        self.dim, self.activation = dim, activation
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        return apply_activation(torch.cat(xs, dim=self.dim), self.activation)
+
+
+class DepthToSpace(nn.Module):
+    """DEPTH_TO_SPACE in TFLite's (TensorFlow's DCR) order.
+
+    NHWC: out[b, h*bs + i, w*bs + j, c] = in[b, h, w, (i*bs + j)*C + c]. PyTorch's pixel_shuffle
+    uses the CRD order (c*bs*bs + i*bs + j), so the channels are split the other way here.
+    """
+
+    def __init__(self, block_size: int):
+        super().__init__()
+        self.bs = block_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        bs = self.bs
+        x = x.reshape(b, bs, bs, c // (bs * bs), h, w)
+        return x.permute(0, 3, 4, 1, 5, 2).reshape(b, c // (bs * bs), h * bs, w * bs)
+
+
+class Logistic(nn.Module):
+    """LOGISTIC (sigmoid)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(x)
+
+
+class ToFloat(nn.Module):
+    """DEQUANTIZE of a float16 tensor computed at run time (constant ones are folded)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.float()
