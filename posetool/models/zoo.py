@@ -50,14 +50,6 @@ _SPECS += [
     ModelSpec(name="gt", task="detect", builder="posetool.detect.gt:GtDetector", runtime="ground-truth",
               description="oracle: boxes and track ids from COCO / PoseTrack18 / MOT ground truth (--gt PATH)"),
 ]
-_SPECS.append(ModelSpec(
-    name="centernet_r18_synth", task="detect", builder="posetool.models.centernet:centernet",
-    kwargs={"depth": 18, "width": 32, "deconv_filters": (128, 64, 64), "head_conv": 32},
-    description="CenterNet (Zhou et al. 2019), slim ResNet-18 trunk, trained on posetool synth",
-    input=InputSpec(320, 256, channel_order="RGB"),
-    weights=WeightsSpec("centernet_r18_synth.safetensors", sha256=None, source="package", licence="Apache-2.0",
-                        command="see docs/detect.md"),
-))
 # --- end detect ---
 
 # --- lift3d (issue 5): VideoPose3D; official checkpoints (CC BY-NC 4.0, user-downloaded) ------
