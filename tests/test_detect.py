@@ -121,3 +121,27 @@ def test_detect_errors_are_one_line(tmp_path: Path):
     assert nogt.returncode == 1 and b"--gt PATH" in nogt.stderr
     unknown = run_posetool("detect", str(video), "--model", "yolo")
     assert unknown.returncode == 2 and b"unknown detect model 'yolo'" in unknown.stderr
+
+
+def _tiny_spec():
+    from posetool.models.registry import InputSpec, ModelSpec
+
+    return ModelSpec(name="centernet_tiny_test", task="detect", builder="posetool.models.centernet:centernet",
+                     kwargs={"depth": 18, "width": 8, "deconv_filters": (16, 16, 16), "head_conv": 8},
+                     input=InputSpec(128, 96))
+
+
+def test_tiny_centernet_training_lowers_loss_and_resumes_exactly(tmp_path: Path):
+    from posetool.train.detect import DetectTrainConfig, train_detect
+
+    synth = run_posetool("synth", str(tmp_path / "syn"), "--people", "2", "--frames", "6", "--width", "160",
+                         "--height", "120", "--seed", "3", "-q")
+    assert synth.returncode == 0, synth.stderr
+    cfg = dict(data=[str(tmp_path / "syn")], model=_tiny_spec(), batch_size=3, lr=2e-3, device="cpu", seed=1)
+    full = train_detect(DetectTrainConfig(out=str(tmp_path / "a"), epochs=4, **cfg))["history"]
+    losses = [row["loss"] for row in full]
+    assert losses[-1] < losses[0]
+    train_detect(DetectTrainConfig(out=str(tmp_path / "b"), epochs=4, stop_after=2, **cfg))
+    resumed = train_detect(DetectTrainConfig(out=str(tmp_path / "b"), epochs=4, **cfg),
+                           resume=str(tmp_path / "b" / "checkpoint.pth"))["history"]
+    assert [r["loss"] for r in resumed] == losses

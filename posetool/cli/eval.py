@@ -44,6 +44,23 @@ def pose(pred: Pred, gt: Gt, as_json: AsJson = False, quiet: Quiet = False, debu
         print_tables(coco_table(result))
 
 
+@app.command("boxes")
+@command("eval boxes")
+def boxes(pred: Pred, gt: Gt, as_json: AsJson = False, quiet: Quiet = False, debug: Debug = False) -> None:
+    """COCO person-box AP/AR (pycocotools COCOeval, iouType bbox), e.g. for `posetool detect` output.
+
+    PRED is a pose stream (instance boxes and scores) or a COCO box results JSON; GT a COCO JSON.
+    """
+    from posetool.eval.coco import evaluate_coco_boxes, load_coco_box_predictions
+    from posetool.eval.report import box_table, print_tables
+
+    result = evaluate_coco_boxes(gt, load_coco_box_predictions(pred, gt))
+    if as_json:
+        _emit_json(result)
+    else:
+        print_tables(box_table(result))
+
+
 @app.command("track")
 @command("eval track")
 def track(

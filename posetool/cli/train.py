@@ -17,7 +17,7 @@ Epochs = Annotated[int, typer.Option("--epochs", min=1, help="Number of epochs."
 Resume = Annotated[str | None, typer.Option("--resume", help="Checkpoint to continue from.")]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed.")]
 
-_ISSUES = {"detect": 7, "correspond": 9}
+_ISSUES = {"correspond": 9}
 
 
 def _make(stage: str) -> None:
@@ -130,3 +130,32 @@ def train_lift3d(
         linear_projection=linear_projection, in_skeleton=in_skeleton, seed=seed, device=device, resume=resume,
     )
     run(cfg)
+
+
+# --- detect (issue 7) ------------------------------------------------------------------------
+@app.command("detect", help="Train the CenterNet person detector on synth folders or COCO-format box datasets.")
+@command("train detect")
+def train_detect(
+    data: Data,
+    out: OutDir = "runs/detect",
+    model: Annotated[str, typer.Option("--model", help="Registered CenterNet detector (posetool weights list --task detect).")] = "centernet_r18_synth",
+    val: Annotated[list[str] | None, typer.Option("--val", help="Validation dataset (repeatable); box AP each epoch.")] = None,
+    epochs: Epochs = 12,
+    batch_size: BatchSize = 16,
+    lr: Annotated[float, typer.Option("--lr", min=0.0, help="Adam learning rate (x0.1 at 70 % and 90 % of the run).")] = 5e-4,
+    half: Annotated[bool, typer.Option("--half/--no-half", help="Store exported weights in float16.")] = True,
+    workers: Annotated[int, typer.Option("--workers", min=0, help="Data-loading worker processes.")] = 0,
+    threads: Annotated[int | None, typer.Option("--threads", min=1, help="CPU threads for torch.")] = None,
+    stop_after: Annotated[int | None, typer.Option("--stop-after", min=1, help="End this run after N epochs of the schedule (continue with --resume).")] = None,
+    resume: Resume = None,
+    seed: Seed = 0,
+    device: Device = "auto",
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    from posetool.train.detect import DetectTrainConfig, train_detect as run
+
+    cfg = DetectTrainConfig(data=list(data), val=list(val or []), out=out, model=model, epochs=epochs,
+                            batch_size=batch_size, lr=lr, seed=seed, device=device, workers=workers, half=half,
+                            threads=threads or 0, stop_after=stop_after)
+    run(cfg, resume=resume)

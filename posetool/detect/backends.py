@@ -6,12 +6,18 @@ from posetool.errors import UsageError
 from posetool.models.registry import get_model_spec
 
 
+# Torch detectors: the backend class that runs each architecture (by its registry builder).
+TORCH_BACKENDS = {
+    "posetool.models.centernet:centernet": "posetool.detect.centernet:CenterNetDetector",
+}
+
+
 def build_detector(model: str, *, device: str = "auto", weights: str | None = None, gt: str | None = None,
                    batch_size: int = 8):
     """The backend for ``--model``: HOG (OpenCV), ground truth (``--gt``), or a torch model.
 
     Torch models load through the shared loader (:func:`posetool.models.loader.load_model`) inside
-    their backend class, which the spec's ``kwargs['backend']`` names.
+    their backend class (:data:`TORCH_BACKENDS`, keyed by the spec's builder).
     """
     spec = get_model_spec(model, task="detect")
     if spec.runtime == "opencv":
@@ -24,7 +30,7 @@ def build_detector(model: str, *, device: str = "auto", weights: str | None = No
         return GtDetector(gt or "")
     if gt:
         raise UsageError(f"--gt applies to --model gt, not {model}")
-    backend = spec.kwargs.get("backend")
+    backend = TORCH_BACKENDS.get(spec.builder)
     if not backend:
         raise UsageError(f"detect model {model} has no detection backend registered")
     module, _, attr = backend.partition(":")

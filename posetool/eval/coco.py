@@ -86,18 +86,58 @@ def load_coco_predictions(pred: str, gt_path: str) -> list[dict[str, Any]]:
 
 def evaluate_coco_keypoints(gt_path: str, results: list[dict[str, Any]]) -> dict[str, Any]:
     """Run ``COCOeval(gt, dt, "keypoints")``; returns ``{"stats": [10 floats], "images", "detections"}``."""
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
-
     if not results:
         raise PosetoolError("no predicted keypoints on any ground-truth image; nothing to evaluate")
     gt = check_keypoint_dataset(read_coco_json(gt_path), gt_path)
+    return _run_cocoeval(gt, results, "keypoints")
+
+
+def load_coco_box_predictions(pred: str, gt_path: str) -> list[dict[str, Any]]:
+    """Person-box results (``image_id``, ``category_id``, ``bbox`` [x, y, w, h], ``score``) from a
+    COCO results JSON or the ``bbox`` of each instance of a pose stream."""
+    gt = read_coco_json(gt_path)
+    if not isinstance(gt, dict) or "images" not in gt or "annotations" not in gt:
+        raise PosetoolError(f"{gt_path}: not a COCO dataset (needs 'images' and 'annotations')")
+    cat_id = (gt.get("categories") or [{"id": 1}])[0]["id"]
+    if Path(pred).suffix.lower() == ".json":
+        res = read_coco_json(pred)
+        if not isinstance(res, list) or not all(isinstance(r, dict) and {"image_id", "bbox", "score"} <= set(r) for r in res):
+            raise PosetoolError(f"{pred}: a COCO box results file is a JSON list of {{image_id, bbox, score}}")
+        return [dict(r, category_id=r.get("category_id", cat_id)) for r in res]
+    from posetool.stream import StreamReader
+
+    image_of_frame = {f: iid for iid, f in frames_of_images(gt["images"], gt_path).items()}
+    results = []
+    for rec in StreamReader(pred).frames():
+        iid = image_of_frame.get(int(rec["frame"]))
+        for inst in rec.get("instances") or []:
+            box = inst.get("bbox")
+            if iid is None or box is None:
+                continue
+            x1, y1, x2, y2 = box
+            results.append({"image_id": iid, "category_id": cat_id, "bbox": [x1, y1, x2 - x1, y2 - y1],
+                            "score": float(inst.get("score") if inst.get("score") is not None else 1.0)})
+    return results
+
+
+def evaluate_coco_boxes(gt_path: str, results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Run ``COCOeval(gt, dt, "bbox")`` (person boxes); the 12 standard box stats (AP, AP50, AP75,
+    AP S/M/L, AR@1/10/100, AR S/M/L)."""
+    if not results:
+        raise PosetoolError("no predicted boxes on any ground-truth image; nothing to evaluate")
+    return _run_cocoeval(read_coco_json(gt_path), results, "bbox")
+
+
+def _run_cocoeval(gt: dict[str, Any], results: list[dict[str, Any]], iou_type: str) -> dict[str, Any]:
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
     with contextlib.redirect_stdout(sys.stderr if not _quiet() else _Null()):
         coco = COCO()
         coco.dataset = gt
         coco.createIndex()
         dt = coco.loadRes([dict(r) for r in results])
-        ev = COCOeval(coco, dt, "keypoints")
+        ev = COCOeval(coco, dt, iou_type)
         ev.evaluate()
         ev.accumulate()
         ev.summarize()

@@ -105,6 +105,17 @@ def coco_table(result: dict[str, Any]) -> Table:
     )
 
 
+BOX_STATS = ["AP", "AP50", "AP75", "AP S", "AP M", "AP L", "AR1", "AR10", "AR100", "AR S", "AR M", "AR L"]
+
+
+def box_table(result: dict[str, Any]) -> Table:
+    """The 12 COCO box stats (× 100; −1 from pycocotools means undefined)."""
+    vals = [None if v is None or v < 0 else 100 * v for v in result["stats"]]
+    return metric_table(
+        f"COCO person boxes ({result['images']} images, {result['detections']} detections)", BOX_STATS, [("", vals)]
+    )
+
+
 def lift_table(result: dict[str, Any]) -> Table:
     """Per action (or sequence) and the action-wise average, in mm."""
     cols = ["frames", "MPJPE", "P-MPJPE", "N-MPJPE", "MPJVE"]

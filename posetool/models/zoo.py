@@ -50,6 +50,14 @@ _SPECS += [
     ModelSpec(name="gt", task="detect", builder="posetool.detect.gt:GtDetector", runtime="ground-truth",
               description="oracle: boxes and track ids from COCO / PoseTrack18 / MOT ground truth (--gt PATH)"),
 ]
+_SPECS.append(ModelSpec(
+    name="centernet_r18_synth", task="detect", builder="posetool.models.centernet:centernet",
+    kwargs={"depth": 18, "width": 32, "deconv_filters": (128, 64, 64), "head_conv": 32},
+    description="CenterNet (Zhou et al. 2019), slim ResNet-18 trunk, trained on posetool synth",
+    input=InputSpec(320, 256, channel_order="RGB"),
+    weights=WeightsSpec("centernet_r18_synth.safetensors", sha256=None, source="package", licence="Apache-2.0",
+                        command="see docs/detect.md"),
+))
 # --- end detect ---
 
 # --- lift3d (issue 5): VideoPose3D; official checkpoints (CC BY-NC 4.0, user-downloaded) ------
@@ -116,6 +124,31 @@ _SPECS += [
                                   command="posetool weights pull blazepose")),
 ]
 # --- end blazepose ---
+
+# --- correspond (issue 9): keypoint correspondence networks (Rafi et al., ECCV 2020) -----------
+# The shipped CPU default: light ResNet-18-style backbone (width 16), 128x128 person windows,
+# cosine-normalised correlation, trained on synth (see docs/correspond.md for the exact command).
+_SPECS.append(ModelSpec(
+    name="correspond_r18_synth", task="correspond",
+    builder="posetool.models.correspondence:correspondence_net",
+    kwargs={"backbone": "resnet", "width": 16, "norm": "l2", "refine_width": 32, "num_keypoints": 17},
+    description="Keypoint correspondences, light ResNet-18 backbone, 128x128 windows, trained on posetool synth",
+    input=InputSpec(128, 128, channel_order="RGB"), skeleton="coco17",
+    weights=WeightsSpec("correspond_r18_synth.safetensors", sha256=None, source="package", licence="Apache-2.0",
+                        command="(not trained yet)"),
+))
+# The paper's network: BN-Inception Siamese backbone at 256x256 (32x64x64 features); no public
+# weights exist (the authors release inference checkpoints in another layout), train it yourself.
+_SPECS.append(ModelSpec(
+    name="correspond_bninception", task="correspond",
+    builder="posetool.models.correspondence:correspondence_net",
+    kwargs={"backbone": "bninception", "norm": "sumsq", "refine_width": 64, "num_keypoints": 17},
+    description="Keypoint correspondences, BN-Inception backbone as in the paper, 256x256 (train with posetool train correspond)",
+    input=InputSpec(256, 256, channel_order="RGB"), skeleton="coco17",
+    weights=WeightsSpec("correspond_bninception.safetensors", sha256=None, source="user", licence="Apache-2.0",
+                        url="posetool train correspond DATA --model correspond_bninception"),
+))
+# --- end correspond ---
 
 for _spec in _SPECS:
     register_model(_spec)
