@@ -68,6 +68,16 @@ def _camera_from_meta(meta: dict, subject: str, idx: int, action: str) -> dict |
             intr = None
         return {"res_w": w, "res_h": h, "intrinsic": intr, "orientation": c.get("orientation"),
                 "translation": c.get("translation")}
+    one = meta.get("camera")  # one camera for every subject (posetool synth)
+    if isinstance(one, dict) and one.get("res_w"):
+        w, h = float(one["res_w"]), float(one["res_h"])
+        if one.get("intrinsic") is not None:
+            intr = np.asarray(one["intrinsic"], dtype=np.float32)
+        elif one.get("fx") is not None:
+            intr = intrinsics_vector(w, h, (one["fx"], one.get("fy", one["fx"])), (one.get("cx", w / 2), one.get("cy", h / 2)))
+        else:
+            intr = None
+        return {"res_w": w, "res_h": h, "intrinsic": intr}
     vm = (meta.get("video_metadata") or {}).get(subject)
     if vm is not None:
         w, h = float(vm["w"]), float(vm["h"])
@@ -93,6 +103,7 @@ def sequences_from_npz(
     *,
     source: str = "npz",
     labelled: bool = True,
+    present: dict | None = None,
 ) -> list[LiftSequence]:
     """Build sequences for ``subjects`` (all if None) from loaded ``positions_2d``/``positions_3d``.
 
@@ -114,6 +125,8 @@ def sequences_from_npz(
                 p3 = positions_3d[subject][action]
                 if isinstance(p3, (list, tuple)):
                     cam3d = list(p3)
+                elif metadata.get("positions_3d_space") == "camera":
+                    cam3d = [p3] * len(per_cam)
                 else:
                     world = np.asarray(p3, dtype=np.float64)
                     if world.shape[1] == 32:
@@ -138,11 +151,27 @@ def sequences_from_npz(
                     pose = pose.copy()
                     pose[:, 1:] -= pose[:, :1]  # root-relative; joint 0 keeps the trajectory
                 xy = normalize_screen_coordinates(kps[..., :2], cam["res_w"], cam["res_h"])
-                feats = np.concatenate([xy, kps[..., 2:]], axis=-1) if kps.shape[-1] > 2 else xy
-                out.append(LiftSequence(subject, action, idx, feats.astype(np.float32),
-                                        pose.astype(np.float32) if pose is not None else None,
-                                        cam.get("intrinsic")))
+                feats = (np.concatenate([xy, kps[..., 2:]], axis=-1) if kps.shape[-1] > 2 else xy).astype(np.float32)
+                pose = pose.astype(np.float32) if pose is not None else None
+                # frames where the person is in view (posetool synth's `present`): one sequence per run,
+                # as a tracker would deliver them
+                mask = None
+                if present is not None and subject in present and action in present[subject]:
+                    pm = np.asarray(present[subject][action])
+                    mask = (pm[idx] if pm.ndim == 2 else pm).astype(bool)[: len(feats)]
+                for a, b in _runs(mask, len(feats)):
+                    out.append(LiftSequence(subject, action, idx, feats[a:b], pose[a:b] if pose is not None else None,
+                                            cam.get("intrinsic")))
     return out
+
+
+def _runs(mask: np.ndarray | None, n: int) -> list[tuple[int, int]]:
+    """[start, end) of the runs of True in ``mask`` (everything when None)."""
+    if mask is None:
+        return [(0, n)] if n else []
+    m = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    d = np.diff(m)
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
 
 
 @dataclass
@@ -153,6 +182,7 @@ class NpzDataset:
     metadata: dict
     positions_3d: dict | None
     source: str
+    present: dict | None = None
 
     @property
     def subjects(self) -> list[str]:
@@ -166,7 +196,7 @@ class NpzDataset:
 
     def sequences(self, subjects: Iterable[str] | None = None, labelled: bool = True) -> list[LiftSequence]:
         return sequences_from_npz(self.positions_2d, self.metadata, self.positions_3d if labelled else None,
-                                  subjects, source=self.source, labelled=labelled)
+                                  subjects, source=self.source, labelled=labelled, present=self.present)
 
 
 def open_dataset(paths: Sequence[str | Path]) -> NpzDataset:
@@ -177,6 +207,7 @@ def open_dataset(paths: Sequence[str | Path]) -> NpzDataset:
     """
     p2: dict = {}
     p3: dict = {}
+    present: dict = {}
     meta: dict = {}
     have3d = False
     names: list[str] = []
@@ -192,28 +223,34 @@ def open_dataset(paths: Sequence[str | Path]) -> NpzDataset:
         m = data.get("metadata") or {}
         sub_meta_cams = dict(m.get("cameras") or {})
         rename = {}
-        for key in ("positions_2d", "positions_3d"):
+        for key in ("positions_2d", "positions_3d", "present"):
             if key not in data:
                 continue
             for subject, actions in data[key].items():
                 new = subject
-                target = p2 if key == "positions_2d" else p3
+                target = {"positions_2d": p2, "positions_3d": p3, "present": present}[key]
                 if key == "positions_2d" and subject in p2:
                     new = f"{tag or path.stem}/{subject}"
-                elif key == "positions_3d":
+                elif key != "positions_2d":
                     new = rename.get(subject, subject)
                 rename[subject] = new
                 target[new] = actions
                 if key == "positions_3d":
                     have3d = True
-        for subject, cams in sub_meta_cams.items():
-            meta.setdefault("cameras", {})[rename.get(subject, subject)] = cams
+        # cameras are kept per (renamed) subject, so folders with different cameras can be mixed
+        for subject, new in rename.items():
+            if subject in sub_meta_cams:
+                meta.setdefault("cameras", {})[new] = sub_meta_cams[subject]
+            elif isinstance(m.get("camera"), dict):
+                meta.setdefault("cameras", {})[new] = [m["camera"]]
+            elif subject in (m.get("video_metadata") or {}):
+                meta.setdefault("video_metadata", {})[new] = m["video_metadata"][subject]
         for k, v in m.items():
-            if k not in ("cameras",):
+            if k not in ("cameras", "camera", "video_metadata"):
                 meta.setdefault(k, v)
     if not p2:
         raise PosetoolError(f"{', '.join(names)}: no positions_2d found (need a data_2d_*.npz or a synth folder)")
-    return NpzDataset(p2, meta, p3 if have3d else None, ", ".join(names))
+    return NpzDataset(p2, meta, p3 if have3d else None, ", ".join(names), present or None)
 
 
 def sequences_from_stream(path: str, skeleton: str, *, min_length: int = 1) -> list[LiftSequence]:

@@ -1,0 +1,95 @@
+"""Lifting throughput (frames/s) of posetool's VideoPose3D path vs. the official-style path.
+
+Whole-sequence mode, single pass, no flip, batch of one sequence, as VideoPose3D's ``run.py``
+evaluates: the reference pads the sequence with ``np.pad(..., 'edge')`` and runs the dilated
+``TemporalModel`` (BatchNorm, dropout modules in eval mode) under ``torch.no_grad``; posetool runs
+:class:`posetool.lift.infer.SequenceLifter` (BatchNorm folded into the convolutions). Both use
+the same weights; the table reports the largest output difference.
+
+Run: ``flock /tmp/posetool-cpu.lock python benchmarks/bench_lift3d.py [--frames N] [--repeats R]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from posetool.lift.infer import SequenceLifter
+from posetool.lift.windows import pad_edge
+from posetool.models.videopose3d import VideoPose3D
+
+
+def _realistic_bn(model: VideoPose3D, seed: int = 0) -> None:
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm1d):
+                m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+                m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+
+
+def _best(fn, repeats: int) -> float:
+    fn()  # warm-up (allocator, oneDNN primitive cache)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def bench(name: str, model: VideoPose3D, frames: int, repeats: int) -> dict:
+    model = model.eval()
+    kp = np.random.default_rng(0).uniform(-1, 1, size=(frames, model.model_pos.num_joints_in, 2)).astype(np.float32)
+    left, right = model.padding()
+
+    def reference():
+        x = torch.from_numpy(pad_edge(kp, left, right).astype("float32"))[None]
+        with torch.no_grad():
+            return model.model_pos(x)[0].numpy()
+
+    lifter = SequenceLifter(model, flip=False)
+
+    def ours():
+        return lifter.lift(kp).pose
+
+    diff = float(np.abs(reference() - ours()).max())
+    # interleave to share the machine's state fairly
+    t_ref = t_ours = float("inf")
+    for _ in range(2):
+        t_ref = min(t_ref, _best(reference, repeats))
+        t_ours = min(t_ours, _best(ours, repeats))
+    return {"name": name, "frames": frames, "ref_fps": frames / t_ref, "ours_fps": frames / t_ours,
+            "ratio": t_ref / t_ours, "max_diff": diff, "rf": model.receptive_field()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=5000)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    torch.manual_seed(0)
+    rows = []
+    big = VideoPose3D(filter_widths=(3, 3, 3, 3, 3), channels=1024)
+    _realistic_bn(big)
+    rows.append(bench("VideoPose3D 243f, 1024 ch (random weights)", big, args.frames, args.repeats))
+    try:
+        from posetool.models.loader import load_model
+
+        shipped = load_model("videopose3d_synth", task="lift3d", device="cpu").module
+        rows.append(bench("videopose3d_synth (shipped, pose model)", shipped, args.frames, args.repeats))
+    except Exception as exc:  # the shipped weights may be absent in a dev checkout
+        print(f"(shipped model skipped: {exc})")
+    print(f"threads: {torch.get_num_threads()}, torch {torch.__version__}\n")
+    print("| model | RF | frames | official-style (frames/s) | posetool (frames/s) | ratio | max abs diff (m) |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['name']} | {r['rf']} | {r['frames']} | {r['ref_fps']:,.0f} | {r['ours_fps']:,.0f} | "
+              f"{r['ratio']:.2f}x | {r['max_diff']:.1e} |")
+
+
+if __name__ == "__main__":
+    main()
