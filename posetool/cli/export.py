@@ -1,4 +1,4 @@
-"""``posetool export``: export a pose stream to COCO, PoseTrack18, MOT, VideoPose3D or CSV files."""
+"""``posetool export``: write a pose stream as COCO, PoseTrack18, MOT, VideoPose3D or CSV files."""
 
 from __future__ import annotations
 
@@ -6,17 +6,29 @@ from typing import Annotated
 
 import typer
 
-from posetool.cli.common import command, not_available
-from posetool.cli.options import Debug, Device, Format, InputStream, Output, Quiet, StreamFormat, Video
+from posetool.cli.common import command, open_reader
+from posetool.cli.options import Debug, InputStream, Quiet, Strict
 
 
 @command("export")
 def export(
     input: InputStream = "-",
     to: Annotated[str, typer.Option("--to", help="coco | posetrack18 | mot | videopose3d | csv")] = "coco",
-    output: Annotated[str, typer.Option("-o", "--output", help="Output file.")] = "-",
+    output: Annotated[str, typer.Option("-o", "--output", help="Output file (- for stdout; videopose3d needs a file).")] = "-",
+    gt: Annotated[str | None, typer.Option("--gt", help="coco: take image ids from this COCO file (frames matched as in eval).")] = None,
+    sequence: Annotated[str, typer.Option("--sequence", help="posetrack18: sequence name NNNNNN_mpii_name (sets image ids).")] = "000000_mpii_posetool",
+    kp_thr: Annotated[float, typer.Option("--kp-thr", min=0.0, max=1.0, help="posetrack18: joints with confidence <= this are left out.")] = 0.0,
+    name: Annotated[str | None, typer.Option("--name", help="videopose3d: base name of the exported videos (default: the video's).")] = None,
+    strict: Strict = False,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Export a pose stream to COCO, PoseTrack18, MOT, VideoPose3D or CSV files."""
-    not_available("export", 11)
+    """Export for pycocotools, poseval, motmetrics, VideoPose3D or DeepLabCut-style tools."""
+    from posetool import console
+    from posetool.export import exporter
+
+    write = exporter(to)
+    reader = open_reader(input, strict)
+    reader.header
+    n = write(reader, output, gt=gt, sequence=sequence, name=name, kp_thr=kp_thr)
+    console.info(f"export {to}: {n} record(s)" + (f" to {output}" if output != "-" else ""))
