@@ -6,7 +6,9 @@ evaluates: the reference pads the sequence with ``np.pad(..., 'edge')`` and runs
 :class:`posetool.lift.infer.SequenceLifter` (BatchNorm folded into the convolutions). Both use
 the same weights; the table reports the largest output difference.
 
-Run: ``flock /tmp/posetool-cpu.lock python benchmarks/bench_lift3d.py [--frames N] [--repeats R]``
+Run: ``flock /tmp/posetool-cpu.lock python benchmarks/bench_lift3d.py [--frames N] [--repeats R]``;
+``--accuracy SYNTH_DIR...`` instead measures the shipped model's MPJPE / P-MPJPE on held-out synth
+folders with clean and noisy ground-truth 2D.
 """
 
 from __future__ import annotations
@@ -66,11 +68,40 @@ def bench(name: str, model: VideoPose3D, frames: int, repeats: int) -> dict:
             "ratio": t_ref / t_ours, "max_diff": diff, "rf": model.receptive_field()}
 
 
+def accuracy(dirs: list[str], noise_px: list[float], weights: str | None) -> None:
+    """MPJPE / P-MPJPE (mm) of the shipped model on synth folders, GT 2D plus Gaussian pixel noise."""
+    from posetool.lift.data import open_dataset
+    from posetool.lift.model import load_lifter
+    from posetool.train.lift3d import evaluate
+
+    model = load_lifter("videopose3d_synth", weights, "cpu").model
+    seqs = open_dataset(dirs).sequences()
+    w = float(next(iter(open_dataset(dirs[:1]).metadata["cameras"].values()))[0]["res_w"])  # synth: one size
+    print(f"{len(seqs)} sequences, {sum(len(s.keypoints) for s in seqs)} frames from {len(dirs)} held-out folders\n")
+    print("| 2D input | MPJPE (mm) | P-MPJPE (mm) | N-MPJPE (mm) | MPJVE (mm) | root error (mm) |")
+    print("|---|---|---|---|---|---|")
+    for sigma in noise_px:
+        rng = np.random.default_rng(0)
+        noisy = []
+        for s in seqs:
+            kp = s.keypoints + rng.normal(0, sigma * 2 / w, size=s.keypoints.shape).astype(np.float32)
+            noisy.append(type(s)(s.subject, s.action, s.camera_index, kp, s.poses_3d, s.camera))
+        r = evaluate(model, noisy, flip=True)
+        label = "GT" if sigma == 0 else f"GT + N(0, {sigma:g} px)"
+        print(f"| {label} | {r['mpjpe']:.1f} | {r['p_mpjpe']:.1f} | {r['n_mpjpe']:.1f} | {r['mpjve']:.1f} | {r.get('traj', float('nan')):.0f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=5000)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--accuracy", nargs="+", metavar="SYNTH_DIR", help="instead: accuracy of the shipped model on these folders")
+    ap.add_argument("--noise", type=float, nargs="+", default=[0.0, 2.0, 5.0], help="2D noise sigmas in pixels (with --accuracy)")
+    ap.add_argument("--weights", help="weights file instead of the shipped one (with --accuracy)")
     args = ap.parse_args()
+    if args.accuracy:
+        accuracy(args.accuracy, args.noise, args.weights)
+        return
     torch.manual_seed(0)
     rows = []
     big = VideoPose3D(filter_widths=(3, 3, 3, 3, 3), channels=1024)
