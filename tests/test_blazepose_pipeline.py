@@ -72,8 +72,8 @@ def test_crop_and_back_projection_are_inverse(rotation):
 
 
 # Hand-recorded from skimage.data.astronaut() (512x512) by eye: the visible joints of the
-# half-length portrait, pixels. Tolerance 20 px for the face (about a third of the eye
-# distance... the inter-eye distance is ~45 px), 35 px for the shoulders (covered by the suit).
+# half-length portrait, in pixels. Tolerance: 20 px for the face (under half the ~45 px distance
+# between the eyes), 35 px for the shoulders (hidden under the bulky suit, so less precise).
 ASTRONAUT = {"nose": (223, 127, 20), "left_eye": (247, 110, 20), "right_eye": (204, 104, 20),
              "left_shoulder": (310, 250, 35), "right_shoulder": (110, 240, 35)}
 
