@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from posetool.cli.common import command, not_available
+from posetool.cli.common import command
 from posetool.cli.options import BatchSize, Debug, Device, Quiet
 
 app = typer.Typer(help="Train a stage's model. Checkpoints every epoch; --resume continues exactly.", no_args_is_help=True)
@@ -16,30 +16,6 @@ OutDir = Annotated[str, typer.Option("--out", "-o", help="Run folder for checkpo
 Epochs = Annotated[int, typer.Option("--epochs", min=1, help="Number of epochs.")]
 Resume = Annotated[str | None, typer.Option("--resume", help="Checkpoint to continue from.")]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed.")]
-
-_ISSUES = {"correspond": 9}
-
-
-def _make(stage: str) -> None:
-    @app.command(stage, help=f"Train the {stage} model.")
-    @command(f"train {stage}")
-    def train_stage(
-        data: Data,
-        out: OutDir = f"runs/{stage}",
-        epochs: Epochs = 10,
-        batch_size: BatchSize = 32,
-        resume: Resume = None,
-        seed: Seed = 0,
-        device: Device = "auto",
-        quiet: Quiet = False,
-        debug: Debug = False,
-    ) -> None:
-        not_available(f"train {stage}", _ISSUES[stage])
-
-
-for _stage in _ISSUES:
-    _make(_stage)
-
 
 # --- pose2d (issue 6) ------------------------------------------------------------------------
 @app.command("pose2d", help="Train a top-down heatmap model (SimpleBaselines / HRNet) on synth folders or COCO keypoint files.")
@@ -158,4 +134,56 @@ def train_detect(
     cfg = DetectTrainConfig(data=list(data), val=list(val or []), out=out, model=model, epochs=epochs,
                             batch_size=batch_size, lr=lr, seed=seed, device=device, workers=workers, half=half,
                             threads=threads or 0, stop_after=stop_after)
+    run(cfg, resume=resume)
+
+
+# --- correspond (issue 9) ----------------------------------------------------------------------
+def _pair(text: str, name: str) -> tuple[float, float]:
+    from posetool.errors import UsageError
+
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise UsageError(f"{name} must be two comma-separated numbers, got {text!r}") from None
+    if not 0 < lo <= hi:
+        raise UsageError(f"{name} must satisfy 0 < low <= high, got {text!r}")
+    return lo, hi
+
+
+@app.command("correspond", help="Train the keypoint correspondence network self-supervised from single images "
+             "(synth folders, COCO keypoint files, or STREAM[=VIDEO] pose streams): Siamese stage, then refinement.")
+@command("train correspond")
+def train_correspond(
+    data: Annotated[list[str], typer.Argument(help="synth folders, COCO keypoint JSONs (or ANN.json=IMAGES), pose streams STREAM[=VIDEO].")],
+    out: OutDir = "runs/correspond",
+    model: Annotated[str, typer.Option("--model", help="Registered correspondence model (posetool weights list --task correspond).")] = "correspond_r18_synth",
+    val: Annotated[list[str] | None, typer.Option("--val", help="Validation data (repeatable): fixed pairs, loss and accuracy each epoch.")] = None,
+    siamese_epochs: Annotated[int, typer.Option("--siamese-epochs", min=0, help="Epochs of the Siamese stage (paper: 100).")] = 100,
+    refine_epochs: Annotated[int, typer.Option("--refine-epochs", min=0, help="Epochs of the refinement stage (paper: 100).")] = 100,
+    batch_size: BatchSize = 16,
+    lr: Annotated[float, typer.Option("--lr", min=0.0, help="Adam learning rate of each stage, x0.1 halfway (paper: 1e-4).")] = 1e-4,
+    max_pairs: Annotated[int | None, typer.Option("--max-pairs", min=1, help="At most this many pairs per epoch.")] = None,
+    sigma: Annotated[float, typer.Option("--sigma", min=0.5, help="Gaussian target sigma in heatmap pixels.")] = 1.5,
+    context: Annotated[str, typer.Option("--context", help="Window side / person box side, range LOW,HIGH.")] = "1.6,2.6",
+    scale: Annotated[str, typer.Option("--scale", help="Zoom of the second image, range LOW,HIGH.")] = "0.8,1.25",
+    rotation: Annotated[float, typer.Option("--rotation", min=0.0, help="Max rotation of the second image, degrees.")] = 20.0,
+    translation: Annotated[float, typer.Option("--translation", min=0.0, help="Max shift of the second image, fraction of the input.")] = 0.15,
+    photometric: Annotated[bool, typer.Option("--photometric/--no-photometric", help="Photometric changes on the second image.")] = True,
+    half: Annotated[bool, typer.Option("--half/--no-half", help="Store exported weights in float16.")] = False,
+    workers: Annotated[int, typer.Option("--workers", min=0, help="Data-loading worker processes.")] = 0,
+    threads: Annotated[int | None, typer.Option("--threads", min=1, help="CPU threads for torch.")] = None,
+    resume: Resume = None,
+    seed: Seed = 0,
+    device: Device = "auto",
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    from posetool.train.correspond import CorrespondTrainConfig, train_correspond as run
+
+    cfg = CorrespondTrainConfig(
+        data=list(data), val=list(val or []), out=out, model=model, siamese_epochs=siamese_epochs,
+        refine_epochs=refine_epochs, batch_size=batch_size, lr=lr, max_pairs=max_pairs, sigma=sigma,
+        context=_pair(context, "--context"), scale=_pair(scale, "--scale"), rotation=rotation, translation=translation,
+        photometric=photometric, half=half, workers=workers, threads=threads, seed=seed, device=device,
+    )
     run(cfg, resume=resume)

@@ -1,0 +1,154 @@
+"""Self-supervised training pairs from a single image (Rafi et al. 2020, Sec. 3).
+
+A pair is made from one image with keypoint labels:
+
+1. image 1 is a square window around one person (its size a random multiple ``context`` of the
+   person's longer box side, its centre jittered), warped to ``size × size``;
+2. image 2 is the *same source image* seen through a second window: image 1's window composed with
+   a random similarity about the crop centre (scale, rotation, translation), then a photometric
+   change (brightness, contrast, saturation, blur, noise). Warping from the source image, not from
+   image 1, shows content that a moving camera would reveal;
+3. the known transform gives ground-truth correspondences: the person's keypoints in image 1 are the
+   queries, their images under the transform are the targets; a keypoint that the second window
+   cuts off becomes an *absent* target (an all-zero map that still counts in the loss, so the network
+   learns to answer "gone"); keypoints unlabelled or outside image 1 are not queried (weight 0);
+4. targets are Gaussian maps (peak 1, σ in heatmap pixels) at 1/4 of the input size
+   (:func:`posetool.pose.heatmaps.gaussian_targets`).
+
+All randomness comes from a ``numpy.random.Generator`` the caller seeds per sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from posetool.pose.crop import affine_points
+from posetool.pose.heatmaps import gaussian_targets
+
+
+@dataclass(frozen=True)
+class PairConfig:
+    """Pair-generation parameters.
+
+    Attributes:
+        size: side of the square network input (multiple of 32).
+        context: range of window side / person's longer box side.
+        jitter: window-centre jitter as a fraction of the window side.
+        scale: range of the second window's zoom (>1 enlarges the content).
+        rotation: maximum rotation of the second window, degrees.
+        translation: maximum shift of the second window, fraction of ``size``.
+        photometric: apply brightness/contrast/saturation/blur/noise changes to image 2.
+        sigma: Gaussian target σ in heatmap pixels.
+        stride: input pixels per heatmap pixel.
+    """
+
+    size: int = 128
+    context: tuple[float, float] = (1.6, 2.6)
+    jitter: float = 0.1
+    scale: tuple[float, float] = (0.8, 1.25)
+    rotation: float = 20.0
+    translation: float = 0.15
+    photometric: bool = True
+    sigma: float = 1.5
+    stride: int = 4
+
+
+@dataclass
+class Pair:
+    """One training pair.
+
+    ``image_a``/``image_b`` (S, S, 3) uint8 BGR; ``queries`` (K, 2) input pixels of image 1;
+    ``query_valid`` (K,) bool; ``targets`` (K, 2) input pixels in image 2; ``target_valid`` (K,)
+    bool (query valid and the keypoint lands inside image 2); ``heatmaps`` (K, S/4, S/4) float32
+    Gaussian targets (zero where absent); ``weights`` (K,) float32 (1 where the query is valid).
+    """
+
+    image_a: np.ndarray
+    image_b: np.ndarray
+    queries: np.ndarray
+    query_valid: np.ndarray
+    targets: np.ndarray
+    target_valid: np.ndarray
+    heatmaps: np.ndarray
+    weights: np.ndarray
+
+
+def window_matrix(center: np.ndarray, side: float, size: int) -> np.ndarray:
+    """2×3 map from image pixels to a ``size × size`` input showing the square window (``center``, ``side``)."""
+    k = size / float(side)
+    c = (size - 1) * 0.5
+    return np.array([[k, 0.0, c - k * center[0]], [0.0, k, c - k * center[1]]], dtype=np.float64)
+
+
+def similarity_about_center(size: int, scale: float, rot_deg: float, tx: float, ty: float) -> np.ndarray:
+    """2×3 map of input pixels: zoom ``scale`` and rotate ``rot_deg`` about the centre, then shift (tx, ty)."""
+    c = (size - 1) * 0.5
+    m = cv2.getRotationMatrix2D((c, c), rot_deg, scale)
+    m[:, 2] += (tx, ty)
+    return m
+
+
+def compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """2×3 maps: ``outer ∘ inner``."""
+    a = np.vstack([outer, [0.0, 0.0, 1.0]]) @ np.vstack([inner, [0.0, 0.0, 1.0]])
+    return a[:2]
+
+
+def person_window(joints: np.ndarray, bbox_xywh: np.ndarray | None) -> tuple[np.ndarray, float]:
+    """Centre and longer side of a person from its box (``x, y, w, h``), else its labelled keypoints."""
+    if bbox_xywh is not None and bbox_xywh[2] > 1 and bbox_xywh[3] > 1:
+        x, y, w, h = (float(v) for v in bbox_xywh)
+        return np.array([x + w / 2, y + h / 2]), max(w, h)
+    vis = joints[:, 2] > 0
+    pts = joints[vis, :2] if vis.any() else joints[:, :2]
+    lo, hi = pts.min(0), pts.max(0)
+    return (lo + hi) / 2, float(max(8.0, *(hi - lo)))
+
+
+def photometric(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Random brightness, contrast, saturation, optional blur and sensor noise (uint8 BGR in and out)."""
+    img = image.astype(np.float32)
+    alpha = rng.uniform(0.7, 1.3)  # contrast
+    beta = rng.uniform(-30, 30)  # brightness
+    img = (img - img.mean()) * alpha + img.mean() + beta
+    sat = rng.uniform(0.7, 1.3)
+    grey = img.mean(axis=2, keepdims=True)
+    img = grey + (img - grey) * sat
+    if rng.random() < 0.3:  # motion or defocus blur between frames
+        k = int(rng.choice([3, 5]))
+        img = cv2.GaussianBlur(img, (k, k), 0)
+    img = img + rng.normal(0.0, rng.uniform(0.0, 6.0), img.shape)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def make_pair(image: np.ndarray, joints: np.ndarray, bbox_xywh: np.ndarray | None, cfg: PairConfig,
+              rng: np.random.Generator) -> Pair:
+    """A training pair around the person with ``joints`` (K, 3: x, y, visibility) in the BGR ``image``."""
+    s = int(cfg.size)
+    joints = np.asarray(joints, dtype=np.float64)
+    center, long_side = person_window(joints, None if bbox_xywh is None else np.asarray(bbox_xywh, dtype=np.float64))
+    side = long_side * rng.uniform(*cfg.context)
+    center = center + rng.uniform(-cfg.jitter, cfg.jitter, 2) * side
+    m1 = window_matrix(center, side, s)
+    t = similarity_about_center(s, rng.uniform(*cfg.scale), rng.uniform(-cfg.rotation, cfg.rotation),
+                                *(rng.uniform(-cfg.translation, cfg.translation, 2) * s))
+    m2 = compose(t, m1)
+    image_a = cv2.warpAffine(image, m1, (s, s), flags=cv2.INTER_LINEAR)
+    image_b = cv2.warpAffine(image, m2, (s, s), flags=cv2.INTER_LINEAR)
+    if cfg.photometric:
+        image_b = photometric(image_b, rng)
+    q = affine_points(joints[:, :2], m1)
+    tg = affine_points(joints[:, :2], m2)
+
+    def inside(p: np.ndarray) -> np.ndarray:
+        return (p[:, 0] >= 0) & (p[:, 0] <= s - 1) & (p[:, 1] >= 0) & (p[:, 1] <= s - 1)
+
+    qv = (joints[:, 2] > 0) & inside(q)
+    tv = qv & inside(tg)
+    hm = s // cfg.stride
+    heatmaps, _ = gaussian_targets(np.concatenate([tg, tv[:, None].astype(np.float64)], 1), (s, s), (hm, hm), cfg.sigma)
+    return Pair(image_a, image_b, q.astype(np.float32), qv, tg.astype(np.float32), tv, heatmaps,
+                qv.astype(np.float32))
