@@ -556,6 +556,7 @@ class BlazePoseDetectBackend:
     def __init__(self, model: str = "blazepose", device: str = "auto", weights: str | None = None,
                  batch_size: int = 8):
         self.detector = BlazePoseDetector(device=device, weights=weights, batch_size=batch_size, model=model)
+        self.name = model
         self.weights_sha256 = self.detector.weights_sha256
         self.batch_size = batch_size
 
