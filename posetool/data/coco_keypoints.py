@@ -5,7 +5,8 @@ Two sources, one sample list:
 - a COCO keypoints annotation JSON with its images folder (the real COCO layout loads as it is:
   ``ROOT/annotations/person_keypoints_train2017.json`` finds its images in ``ROOT/train2017``);
 - a ``posetool synth`` output folder: ``gt_coco.json`` whose images are frames of ``video.mp4``
-  (``frame_index`` / trailing number of ``file_name`` / ``id − 1``, see :mod:`posetool.eval.frames`).
+  (``frame_index`` / trailing number of ``file_name`` / ``id − 1``, see :mod:`posetool.eval.frames`),
+  or files in ``images/`` when synth wrote an image folder.
 
 Samples follow the official ``COCODataset._load_coco_keypoint_annotation_kernal``: crowd
 annotations and annotations without labelled keypoints are skipped; boxes are sanitised to
@@ -157,12 +158,15 @@ def load_synth_keypoints(folder: str | os.PathLike[str]) -> KeypointDataset:
     folder = Path(folder)
     gt = folder / "gt_coco.json"
     data = check_keypoint_dataset(read_coco_json(gt), str(gt))
-    frame_of = frames_of_images(data["images"], str(gt))
-    samples = clean_samples(data, frame_of)
     video = next((folder / n for n in ("video.mp4", "video.avi", "video.mkv") if (folder / n).is_file()), None)
-    if video is None:
-        raise PosetoolError(f"{folder}: synth folder has gt_coco.json but no video.mp4")
-    store = VideoFrames(video, sorted({s.key for s in samples}))
+    if video is not None:
+        samples = clean_samples(data, frames_of_images(data["images"], str(gt)))
+        store: Any = VideoFrames(video, sorted({s.key for s in samples}))
+    elif (folder / "images").is_dir():  # written with --image-folder
+        samples = clean_samples(data, {im["id"]: im["file_name"] for im in data["images"]})
+        store = FolderImages(folder / "images")
+    else:
+        raise PosetoolError(f"{folder}: synth folder has gt_coco.json but neither video.mp4 nor images/")
     joints = len(keypoint_category(data)["keypoints"])
     return KeypointDataset(str(folder), gt, samples, store, joints, [im["id"] for im in data["images"]])
 

@@ -31,13 +31,14 @@ for _size, (_w, _h) in (("256x192", (192, 256)), ("384x288", (288, 384))):
             weights=WeightsSpec(f"pose_hrnet_w{_width}_{_size}.pth", source="user", licence="MIT", url=_HR_ZOO),
         ))
 # The shipped default: a slim ResNet-18 SimpleBaselines (trunk width 32, three 128-filter
-# deconvolutions) trained on synth, stored in float16 (see docs/pose2d.md for the command).
+# deconvolutions) at 128x96 (a quarter of the pixels of 256x192), trained from scratch on
+# synth within the 30-minute CPU budget, stored in float16 (see docs/pose2d.md for the command).
 _SPECS.append(ModelSpec(
     name="simplebaseline_r18_synth", task="pose2d",
     builder="posetool.models.simple_baselines:pose_resnet",
     kwargs={"depth": 18, "width": 32, "deconv_filters": (128, 128, 128)},
-    description="SimpleBaselines slim ResNet-18 256x192 trained on posetool synth (CPU default)",
-    input=InputSpec(192, 256, channel_order="RGB"), skeleton="coco17",
+    description="SimpleBaselines slim ResNet-18 128x96 trained on posetool synth (CPU default)",
+    input=InputSpec(96, 128, channel_order="RGB"), skeleton="coco17",
     weights=WeightsSpec("simplebaseline_r18_synth.safetensors", sha256=None, source="package", licence="Apache-2.0",
                         command="(not trained yet)"),
 ))

@@ -166,8 +166,13 @@ def validate(model: nn.Module, spec: Any, datasets: list[KeypointDataset], devic
     net = unwrap(model)
     was_training = net.training
     est = TopDownEstimator(net, spec.input, get_skeleton(spec.skeleton or "coco17"), device, batch_size=batch_size)
-    stats = [evaluate_gt_boxes(est, ds)["stats"] for ds in datasets]
-    net.train(was_training)
+    quiet = console.is_quiet()
+    console.set_quiet(True)  # keep pycocotools' per-epoch summary tables out of the training log
+    try:
+        stats = [evaluate_gt_boxes(est, ds)["stats"] for ds in datasets]
+    finally:
+        console.set_quiet(quiet)
+        net.train(was_training)
     mean = np.mean(np.asarray(stats), axis=0)
     return {"AP": float(mean[0]), "AP50": float(mean[1]), "AP75": float(mean[2]), "AR": float(mean[5]),
             "per_dataset": [float(s[0]) for s in stats]}
