@@ -9,6 +9,7 @@ from posetool.models.registry import get_model_spec
 # Torch detectors: the backend class that runs each architecture (by its registry builder).
 TORCH_BACKENDS = {
     "posetool.models.centernet:centernet": "posetool.detect.centernet:CenterNetDetector",
+    "posetool.models.blazepose:build_module": "posetool.models.blazepose:BlazePoseDetectBackend",
 }
 
 

@@ -401,8 +401,7 @@ class PoseResult:
 def build_module(input_shape: tuple[int, ...], num_outputs: int, **_unused):
     """Builder for the zoo: an empty :class:`~posetool.tflite.converter.TFLiteWeightsModule`.
 
-    The shared loader fills it from the ``.tflite`` file; extra spec kwargs (``backend``) are
-    for the stages, not the module.
+    The shared loader fills it from the ``.tflite`` file.
     """
     from posetool.tflite.converter import TFLiteWeightsModule
 

@@ -105,8 +105,7 @@ _MEDIAPIPE = "pypi:mediapipe==0.10.14"
 _MP_URL = "https://pypi.org/project/mediapipe/0.10.14/"
 _SPECS += [
     ModelSpec(name="blazepose", task="detect", builder="posetool.models.blazepose:build_module",
-              kwargs={"input_shape": (1, 224, 224, 3), "num_outputs": 2,
-                      "backend": "posetool.models.blazepose:BlazePoseDetectBackend"},
+              kwargs={"input_shape": (1, 224, 224, 3), "num_outputs": 2},
               description="MediaPipe BlazePose person detector (SSD, 2254 anchors, rotated body ROI), TFLite->PyTorch",
               input=InputSpec(224, 224, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), channel_order="RGB"),
               skeleton=None,
