@@ -6,8 +6,10 @@ from typing import Annotated
 
 import typer
 
-from posetool.cli.common import command, not_available
+from posetool.cli.common import command, open_reader, open_writer
 from posetool.cli.options import BatchSize, Debug, Device, Format, InputStream, Output, Quiet, StreamFormat, Strict, Video, Weights
+
+_R = "Region"
 
 
 @command("correspond")
@@ -15,6 +17,10 @@ def correspond(
     input: InputStream = "-",
     output: Output = "-",
     model: Annotated[str, typer.Option("--model", help="Correspondence model.", rich_help_panel="Model")] = "correspond_r18_synth",
+    region: Annotated[str, typer.Option("--region", help="Image region given to the network: person (a window around each person of frame t-1, the same window in frame t) or frame (whole frame letterboxed).", rich_help_panel=_R)] = "person",
+    context: Annotated[float, typer.Option("--context", min=1.0, help="Person window side / the person's longer box side.", rich_help_panel=_R)] = 2.0,
+    frame_size: Annotated[int, typer.Option("--frame-size", min=32, help="Letterbox side for --region frame (multiple of 32; the authors used 512).", rich_help_panel=_R)] = 512,
+    min_confidence: Annotated[float, typer.Option("--min-confidence", min=0.0, max=1.0, help="Keypoints of frame t-1 at or below this confidence are not queried.")] = 0.0,
     video: Video = None,
     weights: Weights = None,
     device: Device = "auto",
@@ -24,5 +30,32 @@ def correspond(
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Find each keypoint of frame t-1 in frame t with the correspondence network."""
-    not_available("correspond", 9)
+    """Find each keypoint of frame t-1 in frame t with the correspondence network.
+
+    Reads a pose stream (after pose2d) and its video; frame t's record gets `correspondences`:
+    per instance i of frame t-1, its keypoints' locations and affinities in frame t and the
+    refined maps read at each person of frame t (what `track --similarity corr` uses).
+    """
+    from posetool.errors import UsageError
+
+    if region not in ("person", "frame"):
+        raise UsageError(f"--region must be person or frame, got {region!r}")
+    if frame_size % 32:
+        raise UsageError(f"--frame-size must be a multiple of 32, got {frame_size}")
+
+    from posetool.correspond.infer import CorrespondenceEstimator
+    from posetool.correspond.stage import run_correspond
+    from posetool.models.loader import load_model
+    from posetool.stream import make_stage
+    from posetool.video import video_for_stream
+
+    reader = open_reader(input, strict=strict)
+    header = reader.header
+    loaded = load_model(model, task="correspond", weights=weights, device=device)
+    estimator = CorrespondenceEstimator.from_loaded(loaded, region=region, frame_size=frame_size, context=context,
+                                                    batch_size=batch_size)
+    params = {"region": region, "context": context, "frame_size": frame_size, "min_confidence": min_confidence,
+              "batch_size": batch_size}
+    stage = make_stage("correspond", model=model, weights_sha256=loaded.weights_sha256, params=params)
+    with video_for_stream(header, video) as source, open_writer(output, fmt) as writer:
+        run_correspond(reader, writer, source, estimator, stage, min_confidence)

@@ -6,8 +6,10 @@ from typing import Annotated
 
 import typer
 
-from posetool.cli.common import command, not_available
+from posetool.cli.common import command, open_reader, open_writer
 from posetool.cli.options import BatchSize, Debug, Device, Format, InputStream, Output, Quiet, StreamFormat, Strict, Video, Weights
+
+_T = "Thresholds (defaults: the authors' released settings)"
 
 
 @command("recover")
@@ -15,6 +17,23 @@ def recover(
     input: InputStream = "-",
     output: Output = "-",
     model: Annotated[str, typer.Option("--model", help="Pose model that re-estimates recovered people.", rich_help_panel="Model")] = "simplebaseline_r18_synth",
+    corr_model: Annotated[str, typer.Option("--corr-model", help="Correspondence model that re-queries people recovered in the previous frame.", rich_help_panel="Model")] = "correspond_r18_synth",
+    corr_weights: Annotated[str | None, typer.Option("--corr-weights", help="Weights file for --corr-model.", rich_help_panel="Model")] = None,
+    requery: Annotated[bool, typer.Option("--requery/--no-requery", help="Compute correspondences of people recovered in frame t-1 (carries people missed for several frames).")] = True,
+    people: Annotated[bool, typer.Option("--people/--no-people", help="Recover missed people.")] = True,
+    keypoints: Annotated[bool, typer.Option("--keypoints/--no-keypoints", help="Recover missing or weak keypoints of detected people.")] = True,
+    corr_thr: Annotated[float, typer.Option("--corr-thr", min=0.0, max=1.0, help="Minimum correspondence affinity.", rich_help_panel=_T)] = 0.1,
+    joint_thr: Annotated[float, typer.Option("--joint-thr", min=0.0, max=1.0, help="Minimum query keypoint confidence, and confidence of a re-estimated joint.", rich_help_panel=_T)] = 0.1,
+    min_correspondences: Annotated[int, typer.Option("--min-correspondences", min=1, help="Valid correspondences needed to try a recovery.", rich_help_panel=_T)] = 3,
+    skip_keypoints: Annotated[str, typer.Option("--skip-keypoints", help="Keypoint indices never used as correspondences (COCO ears: 3,4; empty: none).", rich_help_panel=_T)] = "3,4",
+    border: Annotated[float, typer.Option("--border", min=0.0, help="Correspondences within this many px of the image border (or at 0) are skipped.", rich_help_panel=_T)] = 0.0,
+    margin: Annotated[float, typer.Option("--margin", min=0.0, help="Pixels added around the correspondences' enclosing box.", rich_help_panel=_T)] = 10.0,
+    min_joints: Annotated[int, typer.Option("--min-joints", min=1, help="A recovered pose needs this many joints >= --joint-thr.", rich_help_panel=_T)] = 5,
+    oks_existing: Annotated[float, typer.Option("--oks-existing", min=0.0, max=1.0, help="Max OKS of a recovered pose against the poses already in the frame.", rich_help_panel=_T)] = 0.8,
+    oks_detections: Annotated[float, typer.Option("--oks-detections", min=0.0, max=1.0, help="Max OKS of a recovered pose against the original detections.", rich_help_panel=_T)] = 0.6,
+    nms_oks: Annotated[float, typer.Option("--nms-oks", min=0.0, max=1.0, help="OKS threshold of the final pose NMS (1 disables).", rich_help_panel=_T)] = 0.7,
+    nms_joint_thr: Annotated[float, typer.Option("--nms-joint-thr", min=0.0, max=1.0, help="Joints above this confidence count in the NMS OKS.", rich_help_panel=_T)] = 0.05,
+    match_oks: Annotated[float, typer.Option("--match-oks", min=0.0, max=1.0, help="OKS between a detection and a person's correspondences to recover its keypoints.", rich_help_panel=_T)] = 0.5,
     video: Video = None,
     weights: Weights = None,
     device: Device = "auto",
@@ -24,5 +43,60 @@ def recover(
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Recover missed people and keypoints from correspondences."""
-    not_available("recover", 10)
+    """Recover missed people and keypoints from correspondences.
+
+    Reads a stream with correspondences (posetool correspond) and its video. For each person of
+    frame t-1 whose confident correspondences in frame t are not covered by a detected person, the
+    pose is re-estimated inside their enclosing box and added with origin "recovered"; weak or
+    missing keypoints of detected people are re-estimated the same way; then pose NMS.
+    """
+    from posetool.errors import UsageError
+
+    try:
+        skip = tuple(int(v) for v in skip_keypoints.split(",") if v.strip())
+    except ValueError:
+        raise UsageError(f"--skip-keypoints must be comma-separated indices, got {skip_keypoints!r}") from None
+
+    from posetool import console
+    from posetool.correspond.stage import frames_with_images
+    from posetool.models.loader import load_model
+    from posetool.pose.pipeline import TopDownEstimator, TopDownOptions
+    from posetool.skeletons import get_skeleton
+    from posetool.stream import make_stage
+    from posetool.stream.filter import write_frames
+    from posetool.track.recover import Recoverer, RecoverOptions, recover_frames
+    from posetool.video import video_for_stream
+
+    opts = RecoverOptions(corr_thr=corr_thr, joint_thr=joint_thr, min_correspondences=min_correspondences,
+                          skip_keypoints=skip, border=border, margin=margin, min_joints=min_joints,
+                          oks_existing=oks_existing, oks_detections=oks_detections, nms_oks=nms_oks,
+                          nms_joint_thr=nms_joint_thr, people=people, keypoints=keypoints, match_oks=match_oks,
+                          requery=requery)
+    reader = open_reader(input, strict=strict)
+    header = reader.header
+    loaded = load_model(model, task="pose2d", weights=weights, device=device)
+    # every box is estimated as given: no rescoring, no NMS inside the estimator (recover does its own)
+    estimator = TopDownEstimator.from_loaded(loaded, TopDownOptions(rescore=False, oks_thre=1.0), batch_size=batch_size)
+    corr = None
+    corr_sha = None
+    if requery and people:
+        from posetool.correspond.infer import CorrespondenceEstimator
+
+        params = next((s.get("params") or {} for s in reversed(header.get("stages") or []) if s.get("stage") == "correspond"), {})
+        cl = load_model(corr_model, task="correspond", weights=corr_weights, device=device)
+        corr = CorrespondenceEstimator.from_loaded(cl, region=params.get("region", "person"),
+                                                   context=float(params.get("context", 2.0)),
+                                                   frame_size=int(params.get("frame_size", 512)), batch_size=batch_size)
+        corr_sha = cl.weights_sha256
+    skel = get_skeleton(header.get("skeleton") or loaded.spec.skeleton or "coco17")
+    recoverer = Recoverer(estimator, opts, corr, skel.sigmas_array() if skel.sigmas is not None else None)
+    stage = make_stage("recover", model=model, weights_sha256=loaded.weights_sha256,
+                       params={**opts.as_params(), "corr_model": corr_model if corr else None,
+                               "corr_weights_sha256": corr_sha, "batch_size": batch_size})
+    header.setdefault("stages", []).append(stage)
+    with video_for_stream(header, video) as source, open_writer(output, fmt) as writer:
+        writer.write(header)
+        write_frames(reader, writer, recover_frames(frames_with_images(reader, source), recoverer))
+    c = recoverer.counts
+    console.info(f"recover: {c['people']} people and {c['keypoints']} keypoints recovered, {c['suppressed']} poses "
+                 "suppressed by NMS")

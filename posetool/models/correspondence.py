@@ -235,9 +235,9 @@ class CorrespondenceNet(nn.Module):
         if norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
         if backbone == "resnet":
-            self.backbone: nn.Module = ResNetBackbone(feat_channels, **backbone_kwargs)  # type: ignore[arg-type]
+            self.siamese: nn.Module = ResNetBackbone(feat_channels, **backbone_kwargs)  # type: ignore[arg-type]
         elif backbone == "bninception":
-            self.backbone = BNInceptionBackbone(feat_channels, **backbone_kwargs)
+            self.siamese = BNInceptionBackbone(feat_channels, **backbone_kwargs)
         else:
             raise ValueError(f"backbone must be resnet or bninception, got {backbone!r}")
         self.norm = norm
@@ -247,7 +247,7 @@ class CorrespondenceNet(nn.Module):
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) normalised images → (N, C, H/4, W/4)."""
-        return self.backbone(images)
+        return self.siamese(images)
 
     def affinity(self, fa: torch.Tensor, fb: torch.Tensor, queries: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
         """Paired features (P, C, h, w) and queries (P, K, 2) in *input* pixels → (P, K, h, w) affinity maps."""

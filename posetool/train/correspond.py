@@ -156,17 +156,17 @@ def validate(model: nn.Module, loader: DataLoader, phase: str, device: torch.dev
 
 def _set_trainable(net: nn.Module, phase: str) -> list[nn.Parameter]:
     """Freeze the backbone in the refinement phase; return the parameters to optimise."""
-    for p in net.backbone.parameters():
+    for p in net.siamese.parameters():
         p.requires_grad_(phase == "siamese")
     for p in net.refinement.parameters():
         p.requires_grad_(phase == "refine")
-    return list((net.backbone if phase == "siamese" else net.refinement).parameters())
+    return list((net.siamese if phase == "siamese" else net.refinement).parameters())
 
 
 def _set_modes(net: nn.Module, phase: str) -> None:
     net.train()
     if phase == "refine":  # frozen BatchNorm statistics too
-        net.backbone.eval()
+        net.siamese.eval()
 
 
 def train_correspond(cfg: CorrespondTrainConfig, resume: str | None = None) -> dict[str, Any]:
