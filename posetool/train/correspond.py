@@ -64,6 +64,7 @@ class CorrespondTrainConfig:
     photometric: bool = True
     max_pairs: int | None = None  # cap on pairs per epoch (a random subset each epoch)
     half: bool = False
+    stop_after: int | None = None  # end this run after N epochs (continue with --resume)
 
     def phase_of(self, epoch: int) -> tuple[str, int, int]:
         """(phase, epoch within the phase, epochs of the phase) of a global 0-based epoch."""
@@ -253,6 +254,7 @@ def train_correspond(cfg: CorrespondTrainConfig, resume: str | None = None) -> d
             sampler.set_epoch(epoch)
             _set_modes(net, phase)
             total, count = 0.0, 0
+            lr_used = optimizer.param_groups[0]["lr"]
             for step, batch in enumerate(loader):
                 if cfg.max_pairs is not None and step * cfg.batch_size >= cfg.max_pairs:
                     break
@@ -266,7 +268,7 @@ def train_correspond(cfg: CorrespondTrainConfig, resume: str | None = None) -> d
             scheduler.step()
             total, count = all_reduce_sum([total, float(count)], info)
             row: dict[str, Any] = {"epoch": epoch + 1, "phase": phase, "loss": total / max(count, 1),
-                                   "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.time() - t0, 2)}
+                                   "lr": lr_used, "seconds": round(time.time() - t0, 2)}
             if info.is_main:
                 if val_loader is not None:
                     row.update(validate(net, val_loader, phase, info.device, net.stride))
@@ -282,6 +284,8 @@ def train_correspond(cfg: CorrespondTrainConfig, resume: str | None = None) -> d
                 extra = f", val acc@4px {row['val_acc4']:.3f} @8px {row['val_acc8']:.3f}" if "val_acc4" in row else ""
                 console.info(f"epoch {epoch + 1}/{total_epochs} ({phase}): loss {row['loss']:.5f}{extra} ({row['seconds']} s)")
             barrier(info)
+            if cfg.stop_after is not None and epoch + 1 - start >= cfg.stop_after:
+                break
         return {"history": history, "out": str(out)}
     finally:
         cleanup_distributed(info)
