@@ -28,9 +28,17 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(autouse=True)
+def _restore_threads():
+    """The trainer sets torch's thread count (threads=1 keeps the tiny runs fast on a busy machine)."""
+    n = torch.get_num_threads()
+    yield
+    torch.set_num_threads(n)
+
+
 def config(data: Path, out: Path, **kw: object) -> CorrespondTrainConfig:
     base = dict(data=[str(data)], out=str(out), model=TINY, siamese_epochs=3, refine_epochs=2, batch_size=4,
-                lr=3e-3, device="cpu", seed=1)
+                lr=3e-3, device="cpu", seed=1, threads=1)
     base.update(kw)
     return CorrespondTrainConfig(**base)  # type: ignore[arg-type]
 
@@ -47,8 +55,9 @@ def test_tiny_training_lowers_loss_and_resume_is_exact(synth: Path, tmp_path: Pa
 
     # stop inside the Siamese phase (after epoch 2), then resume to the end: same as uninterrupted
     part = tmp_path / "part"
-    assert len(train_correspond(config(synth, part, val=[str(synth)], stop_after=2))["history"]) == 2
-    resumed = train_correspond(config(synth, part, val=[str(synth)]), resume=str(part / "checkpoint.pth"))["history"]
+    # (validation draws its own fixed pairs and leaves the training RNG alone, so it is skipped here)
+    assert len(train_correspond(config(synth, part, stop_after=2))["history"]) == 2
+    resumed = train_correspond(config(synth, part), resume=str(part / "checkpoint.pth"))["history"]
     assert len(resumed) == 5
     a = load_file(str(tmp_path / "full" / "model.safetensors"))
     b = load_file(str(part / "model.safetensors"))
