@@ -142,3 +142,15 @@ def test_validation_reports_coco_ap(tmp_path):
     row = res["history"][0]
     assert 0.0 <= row["AP"] <= 1.0 and len(row["per_dataset"]) == 1
     assert (tmp_path / "run" / "best.safetensors").is_file()
+
+
+def test_synth_folder_loads_frames_from_its_video(tmp_path):
+    from posetool.synth import SynthConfig, generate
+
+    generate(str(tmp_path / "s"), SynthConfig(people=2, frames=4, width=160, height=128, seed=5))
+    ds = open_keypoint_dataset(str(tmp_path / "s"))
+    data = json.loads((tmp_path / "s" / "gt_coco.json").read_text())
+    labelled = [a for a in data["annotations"] if max(a["keypoints"]) > 0 and not a.get("iscrowd")]
+    assert len(ds.samples) == len(labelled) > 0
+    assert {s.key for s in ds.samples} <= {0, 1, 2, 3}  # frame indices of video.mp4
+    assert ds.image(ds.samples[0].key).shape == (128, 160, 3)
