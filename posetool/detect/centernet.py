@@ -119,7 +119,7 @@ def centernet_loss(out: dict[str, torch.Tensor], targets: dict[str, torch.Tensor
     wh = (F.l1_loss(_gather(out["wh"], targets["ind"]) * mask, targets["wh"] * mask, reduction="sum")) / denom
     off = (F.l1_loss(_gather(out["reg"], targets["ind"]) * mask, targets["reg"] * mask, reduction="sum")) / denom
     total = hm + wh_weight * wh + off_weight * off
-    return total, {"hm": float(hm), "wh": float(wh), "off": float(off)}
+    return total, {"hm": float(hm.detach()), "wh": float(wh.detach()), "off": float(off.detach())}
 
 
 def decode(out: dict[str, torch.Tensor], k: int = 100) -> tuple[torch.Tensor, torch.Tensor]:

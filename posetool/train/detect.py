@@ -166,9 +166,14 @@ def validate(model: nn.Module, spec: InputSpec, datasets: list[BoxDataset], devi
     from posetool.eval.coco import evaluate_coco_boxes
 
     stats = []
-    for ds in datasets:
-        res = predict_dataset(model, spec, ds, device, batch_size)
-        stats.append(evaluate_coco_boxes(str(ds.gt_path), res)["stats"] if res else [0.0] * 12)
+    was_quiet = console.is_quiet()
+    console.set_quiet(True)  # pycocotools' own printout would flood the training log
+    try:
+        for ds in datasets:
+            res = predict_dataset(model, spec, ds, device, batch_size)
+            stats.append(evaluate_coco_boxes(str(ds.gt_path), res)["stats"] if res else [0.0] * 12)
+    finally:
+        console.set_quiet(was_quiet)
     mean = np.mean(np.asarray(stats), axis=0)
     return {"AP": float(mean[0]), "AP50": float(mean[1]), "AP75": float(mean[2]), "AR100": float(mean[8])}
 
