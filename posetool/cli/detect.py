@@ -30,16 +30,12 @@ def detect(
 ) -> None:
     """Detect people in a video; writes the header and one frame record per frame with boxes."""
     from posetool.detect.backends import build_detector
-    from posetool.detect.stage import DetectOptions, run_detect
-    from posetool.stream import make_stage
+    from posetool.detect.stage import DetectOptions, detect_stage, run_detect
     from posetool.video import open_video
 
     detector = build_detector(model, device=device, weights=weights, gt=gt, batch_size=batch_size)
     source = open_video(video, fps)
     options = DetectOptions(score_thr, None if nms_thr >= 1.0 else nms_thr, max_people, every, batch_size)
-    stage = make_stage("detect", model=model, weights_sha256=getattr(detector, "weights_sha256", None), params={
-        "score_thr": score_thr if score_thr is not None else detector.default_score_thr, "nms_thr": nms_thr,
-        "max_people": max_people, "every": every, **({"gt": gt} if gt else {}),
-    })
+    stage = detect_stage(detector, options, model, {"gt": gt} if gt else None)
     with source, open_writer(output, fmt) as writer:
         run_detect(source, writer, detector, options, stage)
