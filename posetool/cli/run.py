@@ -1,4 +1,4 @@
-"""``posetool run``: run the whole chain on a video in one process."""
+"""``posetool run``: the whole chain on a video in one process."""
 
 from __future__ import annotations
 
@@ -6,18 +6,79 @@ from typing import Annotated
 
 import typer
 
-from posetool.cli.common import command, not_available
-from posetool.cli.options import Debug, Device, Format, InputStream, Output, Quiet, StreamFormat, Video
+from posetool.cli.common import command, open_writer
+from posetool.cli.options import BatchSize, Debug, Device, Format, Output, Quiet, StreamFormat
+
+M = "Models"
+T = "Tracking"
+
+PRESETS = {
+    # our synth-trained models, correspondences and recovery included
+    "synth": {"detect": "centernet_r18_synth", "pose": "simplebaseline_r18_synth", "correspond": "correspond_r18_synth",
+              "lift": "videopose3d_synth", "similarity": "corr:0.5,oks:0.5"},
+    # real video: MediaPipe BlazePose (posetool weights pull blazepose) for boxes and keypoints
+    "real": {"detect": "blazepose", "pose": "blazepose_full", "correspond": None, "lift": "videopose3d_synth",
+             "similarity": "oks"},
+}
 
 
 @command("run")
 def run(
     video: Annotated[str, typer.Argument(help="Video file or image folder.")],
     output: Output = "-",
-    fmt: Format = StreamFormat.auto,
+    preset: Annotated[str, typer.Option("--preset", help="real (BlazePose) or synth (models trained on posetool synth).")] = "real",
+    detect_model: Annotated[str | None, typer.Option("--detect-model", help="Detector (default: the preset's).", rich_help_panel=M)] = None,
+    gt: Annotated[str | None, typer.Option("--gt", help="Ground truth for --detect-model gt.", rich_help_panel=M)] = None,
+    pose_model: Annotated[str | None, typer.Option("--pose-model", help="pose2d model (default: the preset's).", rich_help_panel=M)] = None,
+    correspond_model: Annotated[str | None, typer.Option("--correspond-model", help="Correspondence model (default: the preset's; none for real).", rich_help_panel=M)] = None,
+    correspond: Annotated[bool, typer.Option("--correspond/--no-correspond", help="Run correspondences (needs a correspondence model).", rich_help_panel=M)] = True,
+    recover: Annotated[bool, typer.Option("--recover/--no-recover", help="Recover missed people/keypoints from correspondences.", rich_help_panel=M)] = True,
+    lift_model: Annotated[str | None, typer.Option("--lift-model", help="3D lifting model (default: the preset's).", rich_help_panel=M)] = None,
+    lift: Annotated[bool, typer.Option("--lift/--no-lift", help="Lift tracks to 3D.", rich_help_panel=M)] = True,
+    score_thr: Annotated[float | None, typer.Option("--score-thr", min=0.0, max=1.0, help="Detector score threshold.", rich_help_panel=M)] = None,
+    max_people: Annotated[int, typer.Option("--max-people", min=1, help="Boxes kept per frame.", rich_help_panel=M)] = 20,
+    track_similarity: Annotated[str | None, typer.Option("--track-similarity", help="corr, oks, iou or a mix (default: the preset's; oks without correspondences).", rich_help_panel=T)] = None,
+    track_gate: Annotated[float, typer.Option("--track-gate", min=0.0, max=1.0, help="Minimum similarity of a match.", rich_help_panel=T)] = 0.3,
+    patience: Annotated[int, typer.Option("--patience", min=0, help="Frames a lost track stays re-identifiable.", rich_help_panel=T)] = 10,
+    min_length: Annotated[int, typer.Option("--min-length", min=1, help="Detections a track needs to keep its id.", rich_help_panel=T)] = 1,
+    interpolate: Annotated[int, typer.Option("--interpolate", min=0, help="Fill track gaps up to N frames.", rich_help_panel=T)] = 0,
+    smooth: Annotated[bool, typer.Option("--smooth", help="One-Euro smoothing of keypoints.", rich_help_panel=T)] = False,
+    render: Annotated[str | None, typer.Option("--render", help="Also write an overlay video here.")] = None,
+    frame_buffer: Annotated[int, typer.Option("--frame-buffer", min=8, help="Decoded frames kept for the stages that need pixels.")] = 96,
     device: Device = "auto",
+    batch_size: BatchSize = 16,
+    fmt: Format = StreamFormat.auto,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Run the whole chain on a video in one process."""
-    not_available("run", 11)
+    """Detect → pose2d → correspond → recover → track → lift3d in one process; same records as the piped stages."""
+    from posetool.errors import UsageError
+    from posetool.run import ChainOptions, run_video
+
+    if preset not in PRESETS:
+        raise UsageError(f"--preset must be one of {', '.join(PRESETS)}, got {preset!r}")
+    p = PRESETS[preset]
+    corr = (correspond_model or p["correspond"]) if correspond else None
+    opts = ChainOptions(
+        detect_model=detect_model or p["detect"], gt=gt, pose_model=pose_model or p["pose"], correspond_model=corr,
+        recover=recover and corr is not None, lift_model=(lift_model or p["lift"]) if lift else None,
+        score_thr=score_thr, max_people=max_people,
+        similarity=track_similarity or (p["similarity"] if corr else "oks"), gate=track_gate, patience=patience,
+        min_length=min_length, interpolate=interpolate, smooth=smooth, device=device, batch_size=batch_size,
+        frame_buffer=frame_buffer,
+    )
+    with open_writer(output, fmt) as writer:
+        run_video(video, writer, opts)
+    if render:
+        from posetool import console
+        from posetool.render.overlay import OverlayStyle
+        from posetool.render.video import render_stream
+        from posetool.stream import StreamReader
+        from posetool.video import video_for_stream
+
+        if output == "-":
+            raise UsageError("--render needs -o FILE (the stream is read back to draw it)")
+        reader = StreamReader(output)
+        with video_for_stream(reader.header, video) as src:
+            render_stream(reader, src, render, OverlayStyle())
+        console.info(f"overlay written to {render}")
