@@ -203,18 +203,25 @@ def _stream_boxes(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     from posetool.stream import StreamReader
 
     frames, ids, boxes = [], [], []
-    n = 0
+    n = untracked = 0
     for rec in StreamReader(path).frames():
         n += 1
-        for k, inst in enumerate(rec.get("instances") or []):
+        for inst in rec.get("instances") or []:
             b = inst.get("bbox")
             if b is None:
                 continue
-            if inst.get("track_id") is None:
-                raise PosetoolError(f"{path}: frame {rec['frame']}, instance {k} has a box but no track_id; run `posetool track` first")
+            if inst.get("track_id") is None:  # people the tracker left without an id (too few keypoints, too short)
+                untracked += 1
+                continue
             frames.append(int(rec["frame"]) + 1)
             ids.append(int(inst["track_id"]))
             boxes.append([b[0], b[1], b[2] - b[0], b[3] - b[1]])
+    if untracked and not ids:
+        raise PosetoolError(f"{path}: no instance has a track_id; run `posetool track` first")
+    if untracked:
+        from posetool.console import warn
+
+        warn(f"{path}: {untracked} box(es) without track_id are not evaluated (like a tracker that does not report them)")
     return (np.asarray(frames, dtype=np.int64), np.asarray(ids, dtype=np.int64),
             np.asarray(boxes, dtype=np.float64).reshape(-1, 4), n)
 
