@@ -15,6 +15,8 @@ from posetool import console
 from posetool.pipeline import FeedReader, FrameTee, Record
 from posetool.stream import make_stage
 
+BLAZEPOSE_BUILDER = "posetool.models.blazepose:build_module"
+
 
 @dataclass
 class DetectStep:
@@ -60,25 +62,41 @@ class Pose2DStep:
     name: str = "pose2d"
 
     def start(self, header: Record) -> None:
-        from posetool.models.loader import load_model
-        from posetool.pose.pipeline import TopDownEstimator, TopDownOptions
+        from posetool.models.registry import get_model_spec
 
-        self.options = self.options or TopDownOptions()
-        loaded = load_model(self.model, task="pose2d", weights=self.weights, device=self.device)
-        self.estimator = TopDownEstimator.from_loaded(loaded, self.options, batch_size=self.batch_size)
-        skel = self.estimator.skeleton.name
+        if self.model == "blazepose":  # the detector's name; its landmark model is blazepose_full
+            self.model = "blazepose_full"
+        self.blazepose = get_model_spec(self.model, task="pose2d").builder == BLAZEPOSE_BUILDER
+        if self.blazepose:
+            from posetool.models.blazepose import BlazePoseLandmarks
+
+            self.landmarks = BlazePoseLandmarks(device=self.device, weights=self.weights, batch_size=self.batch_size,
+                                                model=self.model)
+            skel, sha, params = "coco17", self.landmarks.weights_sha256, {"min_presence": 0.5, "batch_size": self.batch_size}
+        else:
+            from posetool.models.loader import load_model
+            from posetool.pose.pipeline import TopDownEstimator, TopDownOptions
+
+            self.options = self.options or TopDownOptions()
+            loaded = load_model(self.model, task="pose2d", weights=self.weights, device=self.device)
+            self.estimator = TopDownEstimator.from_loaded(loaded, self.options, batch_size=self.batch_size)
+            skel, sha = self.estimator.skeleton.name, loaded.weights_sha256
+            params = {**self.options.as_params(), "batch_size": self.batch_size}
         if header.get("skeleton") not in (None, skel):
             console.warn(f"stream skeleton {header.get('skeleton')} is replaced by the model's {skel}")
         header["skeleton"] = skel
-        header.setdefault("stages", []).append(make_stage(
-            "pose2d", model=self.model, weights_sha256=loaded.weights_sha256,
-            params={**self.options.as_params(), "batch_size": self.batch_size}))
+        header.setdefault("stages", []).append(make_stage("pose2d", model=self.model, weights_sha256=sha, params=params))
         self.header = header
 
-    def frames(self, records: Iterator[Record], video: FrameTee) -> Iterator[Record]:
+    def frames(self, records: Iterator[Record], video: Any) -> Iterator[Record]:
+        view = video.view() if isinstance(video, FrameTee) else video
+        if self.blazepose:
+            from posetool.pose.blazepose_stage import blazepose_frames
+
+            return blazepose_frames(FeedReader(self.header, records), view, self.landmarks)
         from posetool.pose.stage import pose_frames
 
-        return pose_frames(FeedReader(self.header, records), video.view(), self.estimator)
+        return pose_frames(FeedReader(self.header, records), view, self.estimator)
 
 
 @dataclass
