@@ -65,7 +65,8 @@ def draw_instances(image: np.ndarray, instances: list[dict], skeleton: Skeleton 
             anchor = None
             if kps is not None and np.isfinite(kps[:, :2]).all(axis=1).any():
                 valid = kps[np.isfinite(kps[:, :2]).all(axis=1)]
-                anchor = (int(valid[:, 0].min()), int(valid[:, 1].min()) - 6)
+                top = valid[np.argmin(valid[:, 1])]  # above the highest keypoint (the head)
+                anchor = (int(top[0]) - 4, int(top[1]) - 10)
             elif box is not None:
                 anchor = (int(box[0]), int(box[1]) - 6)
             if anchor is not None:
