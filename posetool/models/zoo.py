@@ -84,12 +84,18 @@ for _name, _file, _kw, _desc in (
 # The shipped default, trained on posetool synth (see docs/lift3d.md for the exact command).
 _SPECS.append(ModelSpec(
     name="videopose3d_synth", task="lift3d", builder="posetool.models.videopose3d:build_videopose3d",
-    kwargs={"in_skeleton": "coco17", "out_skeleton": "h36m17", "filter_widths": (3, 3, 3, 3), "channels": 256,
+    kwargs={"in_skeleton": "coco17", "out_skeleton": "h36m17", "filter_widths": (3, 3, 3, 3), "channels": 128,
             "trajectory": True},
-    description="VideoPose3D 81f, 256 channels, coco17 -> h36m17 with trajectory, trained on posetool synth",
+    description="VideoPose3D 81f, 128 channels, coco17 -> h36m17 with trajectory, trained on posetool synth",
     skeleton="coco17",
-    weights=WeightsSpec("videopose3d_synth.safetensors", sha256=None, source="package", licence="Apache-2.0",
-                        command="(not trained yet)"),
+    weights=WeightsSpec(
+        "videopose3d_synth.safetensors", sha256="415599fbeb38c89af9ea06b9a14ae537b667a726c0b0ef3b8754c22f5c6a7930",
+        source="package", licence="Apache-2.0",
+        command="for s in $(seq 100 115); do posetool synth synth/train/s$s --no-render --seed $s --frames 500 --people 4; done; "
+        "posetool synth synth/test/s900 --no-render --seed 900 --frames 500 --people 4; "
+        "posetool train lift3d synth/train/s1* --valid synth/test/s900 --out run --arch 3,3,3,3 --channels 128 "
+        "--trajectory --epochs 24 --seed 0 --device cpu; cp run/model.safetensors posetool/weights/videopose3d_synth.safetensors",
+    ),
 ))
 # --- end lift3d ---
 
