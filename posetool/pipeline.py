@@ -160,3 +160,14 @@ def run_chain(source: FrameSource, writer: StreamWriter, detect: Any, steps: lis
         raise
     writer.write_end(finished=True)
     return header
+
+
+def run_step(reader: Any, writer: StreamWriter, step: Step, video: Any = None) -> None:
+    """One stage from a stream to a stream (what each stage's CLI does): start the step on the
+    header, write it, then the step's frames and the end record."""
+    from posetool.stream import write_frames
+
+    header = reader.header
+    step.start(header)
+    writer.write(header)
+    write_frames(reader, writer, step.frames(reader.frames(), video))

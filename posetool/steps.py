@@ -18,6 +18,11 @@ from posetool.stream import make_stage
 BLAZEPOSE_BUILDER = "posetool.models.blazepose:build_module"
 
 
+def _frames_of(video: Any) -> Any:
+    """The frames a stage iterates: a view of the shared tee, or the video source itself."""
+    return video.view() if isinstance(video, FrameTee) else video
+
+
 @dataclass
 class DetectStep:
     """The source of the chain: boxes per frame (see :mod:`posetool.detect.stage`)."""
@@ -89,7 +94,7 @@ class Pose2DStep:
         self.header = header
 
     def frames(self, records: Iterator[Record], video: Any) -> Iterator[Record]:
-        view = video.view() if isinstance(video, FrameTee) else video
+        view = _frames_of(video)
         if self.blazepose:
             from posetool.pose.blazepose_stage import blazepose_frames
 
@@ -126,10 +131,10 @@ class CorrespondStep:
             make_stage("correspond", model=self.model, weights_sha256=loaded.weights_sha256, params=params))
         self.header = header
 
-    def frames(self, records: Iterator[Record], video: FrameTee) -> Iterator[Record]:
+    def frames(self, records: Iterator[Record], video: Any) -> Iterator[Record]:
         from posetool.correspond.stage import correspond_frames
 
-        return correspond_frames(FeedReader(self.header, records), video.view(), self.estimator, self.min_confidence)
+        return correspond_frames(FeedReader(self.header, records), _frames_of(video), self.estimator, self.min_confidence)
 
 
 @dataclass
@@ -176,11 +181,11 @@ class RecoverStep:
                     "corr_weights_sha256": corr_sha, "batch_size": self.batch_size}))
         self.header = header
 
-    def frames(self, records: Iterator[Record], video: FrameTee) -> Iterator[Record]:
+    def frames(self, records: Iterator[Record], video: Any) -> Iterator[Record]:
         from posetool.correspond.stage import frames_with_images
         from posetool.track.recover import recover_frames
 
-        return recover_frames(frames_with_images(FeedReader(self.header, records), video.view()), self.recoverer)
+        return recover_frames(frames_with_images(FeedReader(self.header, records), _frames_of(video)), self.recoverer)
 
 
 @dataclass
@@ -199,9 +204,16 @@ class TrackStep:
         self.tracker = Tracker(self.options, header.get("skeleton"))
         header.setdefault("stages", []).append(make_stage("track", model=None, params=asdict(self.options)))
 
-    def frames(self, records: Iterator[Record], video: FrameTee) -> Iterator[Record]:
-        for rec in records:
-            yield from self.tracker.push(rec)
+    def frames(self, records: Iterator[Record], video: Any = None) -> Iterator[Record]:
+        """Tracked frames; if the input breaks, the frames still buffered come out before the error."""
+        from posetool.errors import PosetoolError
+
+        try:
+            for rec in records:
+                yield from self.tracker.push(rec)
+        except PosetoolError:
+            yield from self.tracker.flush()
+            raise
         yield from self.tracker.flush()
 
 
@@ -241,5 +253,5 @@ class LiftStep:
                     "receptive_field": model.receptive_field(), "trajectory": model.model_traj is not None}))
         header["skeleton_3d"] = model.out_skeleton
 
-    def frames(self, records: Iterator[Record], video: FrameTee) -> Iterator[Record]:
+    def frames(self, records: Iterator[Record], video: Any) -> Iterator[Record]:
         return self.stage.run(records)

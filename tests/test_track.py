@@ -186,3 +186,18 @@ def test_track_cli_end_to_end(tmp_path: Path):
     assert ids == {(0, "detected"), (1, "detected"), (1, "interpolated")}
     bad = run_posetool("track", str(path), "--similarity", "reid")
     assert bad.returncode == 2 and b"unknown kind" in bad.stderr
+
+
+def test_track_on_a_cut_stream_writes_every_complete_frame_then_fails(tmp_path: Path):
+    from posetool.stream import encode
+
+    header = make_header({"path": None, "width": 640, "height": 480, "fps": 25.0, "frames": 10}, "coco17")
+    recs = [header] + [make_frame(f, f / 25, [person(100 + 8 * f)]) for f in range(10)]
+    data = b"".join(encode(r, "msgpack") for r in recs)
+    cut = data[:-20]  # the last frame record is cut in the middle
+    out = run_posetool("track", "-", "--min-length", "3", "--format", "jsonl", input=cut)
+    assert out.returncode == 1 and b"cut off mid-record" in out.stderr
+    back = read_stream(io.BytesIO(out.stdout), strict=True)
+    frames = [r for r in back if r["type"] == "frame"]
+    assert [f["frame"] for f in frames] == list(range(9))  # the delayed frames were flushed
+    assert back[-1]["type"] == "end" and back[-1]["finished"] is False
