@@ -77,9 +77,13 @@ class SequenceLifter:
         flip: test-time augmentation (mirror, lift, un-mirror, average).
         chunk: output frames per forward pass (``None``: the whole sequence in one pass).
         device: where to run.
+        trajectory: also run the trajectory network when the model has one.
     """
 
-    def __init__(self, model: VideoPose3D, *, flip: bool = False, chunk: int | None = None, device: torch.device | str = "cpu") -> None:
+    def __init__(
+        self, model: VideoPose3D, *, flip: bool = False, chunk: int | None = None, device: torch.device | str = "cpu",
+        trajectory: bool = True,
+    ) -> None:
         self.model = model.eval()
         self.flip = flip
         self.chunk = chunk if chunk and chunk > 0 else None
@@ -89,7 +93,7 @@ class SequenceLifter:
         self.kps_lr = left_right(model.in_skeleton)
         self.joints_lr = left_right(model.out_skeleton)
         self.pos = FusedTemporalModel(model.model_pos)
-        self.traj = FusedTemporalModel(model.model_traj) if model.model_traj is not None else None
+        self.traj = FusedTemporalModel(model.model_traj) if (trajectory and model.model_traj is not None) else None
 
     def _run(self, x: np.ndarray) -> tuple[torch.Tensor, torch.Tensor | None]:
         """x: (L, J, F) padded input -> pose (L - RF + 1, J_out, 3), traj (.., 1, 3) or None."""
@@ -102,7 +106,7 @@ class SequenceLifter:
             # one output frame (online lifting): the strided path computes only what it needs
             with torch.inference_mode():
                 pos = self.model.model_pos.forward_last(t)
-                traj = self.model.model_traj.forward_last(t) if self.model.model_traj is not None else None
+                traj = self.traj.model.forward_last(t) if self.traj is not None else None
         else:
             pos = self.pos(t)
             traj = self.traj(t) if self.traj is not None else None
