@@ -40,7 +40,11 @@ _SPECS.append(ModelSpec(
     description="SimpleBaselines slim ResNet-18 128x96 trained on posetool synth (CPU default)",
     input=InputSpec(96, 128, channel_order="RGB"), skeleton="coco17",
     weights=WeightsSpec("simplebaseline_r18_synth.safetensors", sha256=None, source="package", licence="Apache-2.0",
-                        command="(not trained yet)"),
+                        command="for s in $(seq 100 139); do posetool synth train_$s --seed $s --people 4 --frames 60; done; "
+                                "posetool synth val_900 --seed 900 --people 4 --frames 60; "
+                                "posetool train pose2d train_* --val val_900 --model simplebaseline_r18_synth --epochs 12 "
+                                "--batch-size 16 --half --device cpu --threads 2 --seed 0 -o runs/pose2d_r18_synth "
+                                "(then copy runs/pose2d_r18_synth/model.safetensors)"),
 ))
 # --- end pose2d ---
 
@@ -146,7 +150,11 @@ _SPECS.append(ModelSpec(
     description="Keypoint correspondences, light ResNet-18 backbone, 128x128 windows, trained on posetool synth",
     input=InputSpec(128, 128, channel_order="RGB"), skeleton="coco17",
     weights=WeightsSpec("correspond_r18_synth.safetensors", sha256=None, source="package", licence="Apache-2.0",
-                        command="(not trained yet)"),
+                        command="for s in $(seq 100 139); do posetool synth train_$s --seed $s --people 4 --frames 60; done; "
+                                "posetool synth val_900 --seed 900 --people 4 --frames 60; "
+                                "posetool train pose2d train_* --val val_900 --model simplebaseline_r18_synth --epochs 12 "
+                                "--batch-size 16 --half --device cpu --threads 2 --seed 0 -o runs/pose2d_r18_synth "
+                                "(then copy runs/pose2d_r18_synth/model.safetensors)"),
 ))
 # The paper's network: BN-Inception Siamese backbone at 256x256 (32x64x64 features); no public
 # weights exist (the authors release inference checkpoints in another layout), train it yourself.
