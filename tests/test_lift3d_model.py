@@ -167,3 +167,15 @@ def test_official_checkpoint_wrong_architecture_is_clear_error(tmp_path):
     model = VideoPose3D(filter_widths=[3, 3, 3, 3], channels=32)
     with pytest.raises(WeightsError, match="do not fit"):
         load_into(model, load_state(path, official=True), str(path))
+
+
+def test_shipped_model_loads_verified_and_small():
+    from posetool.models.loader import load_model
+    from posetool.models.weights import PACKAGE_WEIGHTS
+
+    path = PACKAGE_WEIGHTS / "videopose3d_synth.safetensors"
+    assert path.stat().st_size <= 10 * 1024 * 1024
+    loaded = load_model("videopose3d_synth", task="lift3d", device="cpu")  # sha256 checked, strict keys
+    m = loaded.module
+    assert m.in_skeleton == "coco17" and m.out_skeleton == "h36m17" and m.model_traj is not None
+    assert m.receptive_field() == 81 and not m.training
