@@ -173,6 +173,7 @@ def train_correspond(
     workers: Annotated[int, typer.Option("--workers", min=0, help="Data-loading worker processes.")] = 0,
     threads: Annotated[int | None, typer.Option("--threads", min=1, help="CPU threads for torch.")] = None,
     stop_after: Annotated[int | None, typer.Option("--stop-after", min=1, help="End this run after N epochs (continue with --resume).")] = None,
+    init: Annotated[str | None, typer.Option("--init", help="Weights whose Siamese stage starts this run (e.g. a --refine-epochs 0 run).")] = None,
     resume: Resume = None,
     seed: Seed = 0,
     device: Device = "auto",
@@ -186,6 +187,6 @@ def train_correspond(
         refine_epochs=refine_epochs, batch_size=batch_size, lr=lr, max_pairs=max_pairs, sigma=sigma,
         context=_pair(context, "--context"), scale=_pair(scale, "--scale"), rotation=rotation, translation=translation,
         photometric=photometric, half=half, workers=workers, threads=threads, seed=seed, device=device,
-        stop_after=stop_after,
+        stop_after=stop_after, init=init,
     )
     run(cfg, resume=resume)

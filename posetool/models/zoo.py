@@ -146,7 +146,8 @@ _SPECS += [
 _SPECS.append(ModelSpec(
     name="correspond_r18_synth", task="correspond",
     builder="posetool.models.correspondence:correspondence_net",
-    kwargs={"backbone": "resnet", "width": 16, "norm": "l2", "refine_width": 32, "num_keypoints": 17},
+    kwargs={"backbone": "resnet", "width": 16, "norm": "l2", "refine_width": 32, "refine_prior": True,
+            "num_keypoints": 17},
     description="Keypoint correspondences, light ResNet-18 backbone, 128x128 windows, trained on posetool synth",
     input=InputSpec(128, 128, channel_order="RGB"), skeleton="coco17",
     weights=WeightsSpec("correspond_r18_synth.safetensors", sha256=None, source="package", licence="Apache-2.0",

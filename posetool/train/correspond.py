@@ -65,6 +65,7 @@ class CorrespondTrainConfig:
     max_pairs: int | None = None  # cap on pairs per epoch (a random subset each epoch)
     half: bool = False
     stop_after: int | None = None  # end this run after N epochs (continue with --resume)
+    init: str | None = None  # weights whose Siamese stage (``siamese.*``) starts the run
 
     def phase_of(self, epoch: int) -> tuple[str, int, int]:
         """(phase, epoch within the phase, epochs of the phase) of a global 0-based epoch."""
@@ -155,6 +156,18 @@ def validate(model: nn.Module, loader: DataLoader, phase: str, device: torch.dev
     return {"val_loss": total / max(n, 1), "val_acc4": hit4 / max(cnt, 1), "val_acc8": hit8 / max(cnt, 1)}
 
 
+def _load_siamese(net: nn.Module, path: str) -> None:
+    """Load only the Siamese stage (keys ``siamese.*``) of a weights file, as the authors' refiner
+    training loads a trained local-correlation model (``Siamese(local_ckpt=...)``)."""
+    from posetool.models.checkpoint import load_into, load_state
+
+    state = load_state(path, official=False)
+    part = {k[len("siamese."):]: v for k, v in state.items() if k.startswith("siamese.")}
+    if not part:
+        raise PosetoolError(f"--init {path}: no Siamese-stage weights (keys siamese.*) in the file")
+    load_into(net.siamese, part, path)
+
+
 def _set_trainable(net: nn.Module, phase: str) -> list[nn.Parameter]:
     """Freeze the backbone in the refinement phase; return the parameters to optimise."""
     for p in net.siamese.parameters():
@@ -221,6 +234,8 @@ def train_correspond(cfg: CorrespondTrainConfig, resume: str | None = None) -> d
 
         history: list[dict[str, Any]] = []
         start = 0
+        if cfg.init and state is None:
+            _load_siamese(unwrap(model), cfg.init)
         if state is not None:
             unwrap(model).load_state_dict(state["model"])
             start, history = int(state["epoch"]), list(state.get("history", []))
