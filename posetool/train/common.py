@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
+from torch.utils.data import Sampler
 
 from posetool.errors import PosetoolError
 
@@ -87,6 +89,63 @@ def load_checkpoint(path: str | Path, *, restore_rng: bool = True) -> dict[str, 
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:
     """The module inside a DistributedDataParallel wrapper (or the module itself)."""
     return model.module if hasattr(model, "module") and isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
+
+
+# --- data order and exported weights -------------------------------------------------------------
+class EpochSampler(Sampler):
+    """A permutation per epoch from ``(seed, epoch)``, split across DDP ranks (padded to divide evenly)."""
+
+    def __init__(self, n: int, seed: int, rank: int = 0, world: int = 1) -> None:
+        self.n, self.seed, self.rank, self.world, self.epoch = n, seed, rank, world, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _indices(self) -> np.ndarray:
+        perm = np.random.default_rng([self.seed, self.epoch, 7]).permutation(self.n)
+        pad = (-len(perm)) % self.world
+        perm = np.concatenate([perm, perm[:pad]])
+        return perm[self.rank::self.world]
+
+    def __iter__(self):
+        return iter(self._indices().tolist())
+
+    def __len__(self) -> int:
+        return len(self._indices())
+
+
+def export_weights(model: nn.Module, path: Path, half: bool) -> Path:
+    """Write the state dict as safetensors (float tensors in float16 when ``half``)."""
+    from safetensors.torch import save_file
+
+    state = {k: (v.detach().half() if half and v.is_floating_point() else v.detach()).contiguous().cpu()
+             for k, v in unwrap(model).state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(state, str(path))
+    return path
+
+
+def resume_state(resume: str | None, cfg: Any, model_name: str, keys: tuple[str, ...]) -> dict[str, Any] | None:
+    """The checkpoint to continue from, with ``cfg`` reconciled to it.
+
+    The model must be the same; the run-defining settings ``keys`` (data, seed, batch size, ...)
+    are taken from the checkpoint, with a warning where they differ, so that ``--resume``
+    reproduces the uninterrupted run.
+    """
+    if not resume:
+        return None
+    from posetool import console
+    from posetool.errors import UsageError
+
+    state = load_checkpoint(resume, restore_rng=False)
+    saved = state.get("config") or {}
+    if saved.get("model") not in (None, model_name):
+        raise UsageError(f"--resume {resume}: checkpoint is of model {saved['model']}, not {model_name}")
+    for key in keys:
+        if key in saved and saved[key] != getattr(cfg, key):
+            console.warn(f"--resume: {key} was {saved[key]!r} in the checkpoint; using it")
+            setattr(cfg, key, saved[key])
+    return state
 
 
 # --- distributed ----------------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
@@ -31,10 +30,9 @@ from posetool.correspond.pairs import PairConfig
 from posetool.errors import PosetoolError, UsageError
 from posetool.models.registry import ModelSpec, get_model_spec
 from posetool.train.common import (
-    DistInfo, all_reduce_sum, barrier, cleanup_distributed, load_checkpoint, save_checkpoint, seed_everything,
-    set_rng_state, setup_distributed, unwrap,
+    all_reduce_sum, barrier, cleanup_distributed, DistInfo, EpochSampler, export_weights, resume_state,
+    save_checkpoint, seed_everything, set_rng_state, setup_distributed, unwrap,
 )
-from posetool.train.pose2d import EpochSampler, export_weights
 
 PHASES = ("siamese", "refine")
 
@@ -198,16 +196,7 @@ def train_correspond(cfg: CorrespondTrainConfig, resume: str | None = None) -> d
         raise UsageError(f"model {spec.name}: correspondence models need a square input, a multiple of 32")
     info: DistInfo = setup_distributed(select_device(cfg.device))
     out = Path(cfg.out)
-    state: dict[str, Any] | None = None
-    if resume:
-        state = load_checkpoint(resume, restore_rng=False)
-        saved = state.get("config") or {}
-        if saved.get("model") not in (None, spec.name):
-            raise UsageError(f"--resume {resume}: checkpoint is of model {saved['model']}, not {spec.name}")
-        for key in ("data", "seed", "batch_size", "lr", "siamese_epochs", "max_pairs"):
-            if key in saved and saved[key] != getattr(cfg, key):
-                console.warn(f"--resume: {key} was {saved[key]!r} in the checkpoint; using it")
-                setattr(cfg, key, saved[key])
+    state = resume_state(resume, cfg, spec.name, ("data", "seed", "batch_size", "lr", "siamese_epochs", "max_pairs"))
     seed_everything(cfg.seed)
     try:
         pcfg = PairConfig(size=spec.input.width, context=tuple(cfg.context), scale=tuple(cfg.scale),

@@ -33,10 +33,9 @@ from posetool.errors import PosetoolError, UsageError
 from posetool.models.centernet import OUTPUT_STRIDE
 from posetool.models.registry import InputSpec, ModelSpec, get_model_spec
 from posetool.train.common import (
-    DistInfo, all_reduce_sum, barrier, cleanup_distributed, load_checkpoint, save_checkpoint, seed_everything,
-    set_rng_state, setup_distributed, unwrap,
+    all_reduce_sum, barrier, cleanup_distributed, DistInfo, EpochSampler, export_weights, resume_state,
+    save_checkpoint, seed_everything, set_rng_state, setup_distributed, unwrap,
 )
-from posetool.train.pose2d import EpochSampler, export_weights
 
 
 @dataclass
@@ -197,16 +196,7 @@ def train_detect(cfg: DetectTrainConfig, resume: str | None = None) -> dict[str,
         raise UsageError(f"model {spec.name} is not a trainable detector (try centernet_r18_synth)")
     info: DistInfo = setup_distributed(select_device(cfg.device))
     out = Path(cfg.out)
-    state: dict[str, Any] | None = None
-    if resume:
-        state = load_checkpoint(resume, restore_rng=False)
-        saved = state.get("config") or {}
-        if saved.get("model") not in (None, spec.name):
-            raise UsageError(f"--resume {resume}: checkpoint is of model {saved['model']}, not {spec.name}")
-        for key in ("data", "seed", "batch_size", "lr"):
-            if key in saved and saved[key] != getattr(cfg, key):
-                console.warn(f"--resume: {key} was {saved[key]!r} in the checkpoint; using it")
-                setattr(cfg, key, saved[key])
+    state = resume_state(resume, cfg, spec.name, ("data", "seed", "batch_size", "lr"))
     seed_everything(cfg.seed)
     try:
         train_sets = [open_box_dataset(p) for p in cfg.data]

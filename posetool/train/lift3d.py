@@ -221,7 +221,6 @@ def _train(cfg: Lift3dConfig, info: DistInfo) -> dict[str, Any]:
     dev = info.device
     seed_everything(cfg.seed)
     data = load_data(cfg)
-    fw = cfg.filter_widths
     semi = bool(data.unlabeled)
     use_traj = cfg.trajectory or semi
     optimized = cfg.stride == 1

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset
 
 from posetool import console
 from posetool.data.coco_keypoints import KeypointDataset, open_keypoint_dataset
@@ -33,8 +33,8 @@ from posetool.pose.augment import AugmentConfig, make_example
 from posetool.pose.crop import box_to_center_scale, normalize_crops
 from posetool.skeletons import get_skeleton
 from posetool.train.common import (
-    DistInfo, all_reduce_sum, barrier, cleanup_distributed, load_checkpoint, save_checkpoint, seed_everything,
-    setup_distributed, unwrap,
+    all_reduce_sum, barrier, cleanup_distributed, DistInfo, EpochSampler, export_weights, resume_state,
+    save_checkpoint, seed_everything, setup_distributed, unwrap,
 )
 
 
@@ -124,39 +124,6 @@ class TopDownTrainSet(Dataset):
         return torch.from_numpy(inp), torch.from_numpy(target), torch.from_numpy(weight)
 
 
-class EpochSampler(Sampler):
-    """A permutation per epoch from ``(seed, epoch)``, split across DDP ranks (padded to divide evenly)."""
-
-    def __init__(self, n: int, seed: int, rank: int = 0, world: int = 1) -> None:
-        self.n, self.seed, self.rank, self.world, self.epoch = n, seed, rank, world, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def _indices(self) -> np.ndarray:
-        perm = np.random.default_rng([self.seed, self.epoch, 7]).permutation(self.n)
-        pad = (-len(perm)) % self.world
-        perm = np.concatenate([perm, perm[:pad]])
-        return perm[self.rank::self.world]
-
-    def __iter__(self):
-        return iter(self._indices().tolist())
-
-    def __len__(self) -> int:
-        return len(self._indices())
-
-
-def export_weights(model: nn.Module, path: Path, half: bool) -> Path:
-    """Write the state dict as safetensors (float tensors in float16 when ``half``)."""
-    from safetensors.torch import save_file
-
-    state = {k: (v.detach().half() if half and v.is_floating_point() else v.detach()).contiguous().cpu()
-             for k, v in unwrap(model).state_dict().items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_file(state, str(path))
-    return path
-
-
 def validate(model: nn.Module, spec: Any, datasets: list[KeypointDataset], device: torch.device,
              batch_size: int) -> dict[str, Any]:
     """COCO AP with GT boxes averaged over ``datasets`` (official test options)."""
@@ -192,16 +159,7 @@ def train_pose2d(cfg: Pose2DTrainConfig, resume: str | None = None) -> dict[str,
         raise UsageError(f"model {cfg.model} has no input spec")
     info: DistInfo = setup_distributed(select_device(cfg.device))
     out = Path(cfg.out)
-    state: dict[str, Any] | None = None
-    if resume:
-        state = load_checkpoint(resume, restore_rng=False)
-        saved = state.get("config") or {}
-        if saved.get("model") not in (None, spec.name):
-            raise UsageError(f"--resume {resume}: checkpoint is of model {saved['model']}, not {spec.name}")
-        for key in ("data", "seed", "batch_size", "lr"):
-            if key in saved and saved[key] != getattr(cfg, key):
-                console.warn(f"--resume: {key} was {saved[key]!r} in the checkpoint; using it")
-                setattr(cfg, key, saved[key])
+    state = resume_state(resume, cfg, spec.name, ("data", "seed", "batch_size", "lr"))
     seed_everything(cfg.seed)
     try:
         train_sets = [open_keypoint_dataset(p) for p in cfg.data]
