@@ -21,7 +21,7 @@ from typing import IO, Any
 import msgpack
 
 from posetool.errors import StreamError
-from posetool.stream.encoding import JSONL, MSGPACK, sniff
+from posetool.stream.encoding import MSGPACK, sniff
 from posetool.stream.records import RecordChecker
 
 CHUNK = 1 << 16
