@@ -69,11 +69,12 @@ def main() -> None:
             rows.append((name, batch, "network", rate(forward, batch, args.seconds)))
             rows.append((name, batch, "pipeline (flip test)", rate(pipeline, batch, args.seconds)))
     ref = {(b, kind): r for n, b, kind, r in rows if n == MODELS[0]}
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, input 256x192\n")
-    print("| model | batch | measured | crops/s | vs ResNet-50 |")
-    print("|---|---:|---|---:|---:|")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads\n")
+    print("| model | input | batch | measured | crops/s | vs ResNet-50 |")
+    print("|---|---|---:|---|---:|---:|")
     for name, batch, kind, r in rows:
-        print(f"| {name} | {batch} | {kind} | {r:.1f} | {r / ref[(batch, kind)]:.2f}x |")
+        inp = get_model_spec(name).input
+        print(f"| {name} | {inp.height}x{inp.width} | {batch} | {kind} | {r:.1f} | {r / ref[(batch, kind)]:.2f}x |")
 
 
 if __name__ == "__main__":

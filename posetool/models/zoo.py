@@ -39,7 +39,9 @@ _SPECS.append(ModelSpec(
     kwargs={"depth": 18, "width": 32, "deconv_filters": (128, 128, 128)},
     description="SimpleBaselines slim ResNet-18 128x96 trained on posetool synth (CPU default)",
     input=InputSpec(96, 128, channel_order="RGB"), skeleton="coco17",
-    weights=WeightsSpec("simplebaseline_r18_synth.safetensors", sha256=None, source="package", licence="Apache-2.0",
+    weights=WeightsSpec("simplebaseline_r18_synth.safetensors",
+                        sha256="c19c691c0bc5be10f4b9988f657b8f03e160572f6d1d0a839e5bfdaebab37460",
+                        source="package", licence="Apache-2.0",
                         command="for s in $(seq 100 139); do posetool synth train_$s --seed $s --people 4 --frames 60; done; "
                                 "posetool synth val_900 --seed 900 --people 4 --frames 60; "
                                 "posetool train pose2d train_* --val val_900 --model simplebaseline_r18_synth --epochs 12 "
