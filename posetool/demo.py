@@ -70,7 +70,7 @@ def run_demo(o: DemoOptions) -> dict[str, Any]:
     generate(o.out, SynthConfig(people=o.people, frames=o.frames, width=o.width, height=o.height, seed=o.seed))
     video = os.path.join(o.out, "video.mp4")
     stream = os.path.join(o.out, "poses.msgpack")
-    chain = ChainOptions(correspond_model="correspond_r18_synth" if o.correspond else None,
+    chain = ChainOptions(score_thr=0.5, correspond_model="correspond_r18_synth" if o.correspond else None,
                          similarity="corr:0.5,oks:0.5" if o.correspond else "oks", device=o.device)
     console.info("demo: detect → pose2d → " + ("correspond → recover → " if o.correspond else "") + "track → lift3d")
     with StreamWriter(stream, "msgpack") as writer:

@@ -19,7 +19,7 @@ def test_run_chain_equals_piped_stages(tmp_path: Path):
     pt = f"{sys.executable} -m posetool"
     piped = tmp_path / "piped.jsonl"
     gt = syn / "gt.jsonl"  # oracle boxes: every later stage has people to work on
-    cmd = (f"{pt} detect {video} --model gt --gt {gt} -q | {pt} pose2d -q | {pt} correspond -q | "
+    cmd = (f"{pt} detect {video} --model gt --gt {gt} --score-thr 0.5 -q | {pt} pose2d -q | {pt} correspond -q | "
            f"{pt} recover -q | {pt} track --similarity corr:0.5,oks:0.5 -q | {pt} lift3d -q -o {piped}")
     out = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, cwd=REPO, timeout=600)
     assert out.returncode == 0, out.stderr.decode()

@@ -15,10 +15,10 @@ T = "Tracking"
 PRESETS = {
     # our synth-trained models, correspondences and recovery included
     "synth": {"detect": "centernet_r18_synth", "pose": "simplebaseline_r18_synth", "correspond": "correspond_r18_synth",
-              "lift": "videopose3d_synth", "similarity": "corr:0.5,oks:0.5"},
+              "lift": "videopose3d_synth", "similarity": "corr:0.5,oks:0.5", "score_thr": 0.5},
     # real video: MediaPipe BlazePose (posetool weights pull blazepose) for boxes and keypoints
     "real": {"detect": "blazepose", "pose": "blazepose_full", "correspond": None, "lift": "videopose3d_synth",
-             "similarity": "oks"},
+             "similarity": "oks", "score_thr": None},
 }
 
 
@@ -35,7 +35,7 @@ def run(
     recover: Annotated[bool, typer.Option("--recover/--no-recover", help="Recover missed people/keypoints from correspondences.", rich_help_panel=M)] = True,
     lift_model: Annotated[str | None, typer.Option("--lift-model", help="3D lifting model (default: the preset's).", rich_help_panel=M)] = None,
     lift: Annotated[bool, typer.Option("--lift/--no-lift", help="Lift tracks to 3D.", rich_help_panel=M)] = True,
-    score_thr: Annotated[float | None, typer.Option("--score-thr", min=0.0, max=1.0, help="Detector score threshold.", rich_help_panel=M)] = None,
+    score_thr: Annotated[float | None, typer.Option("--score-thr", min=0.0, max=1.0, help="Detector score threshold (synth preset: 0.5, precise boxes for tracking; real: the detector's).", rich_help_panel=M)] = None,
     max_people: Annotated[int, typer.Option("--max-people", min=1, help="Boxes kept per frame.", rich_help_panel=M)] = 20,
     track_similarity: Annotated[str | None, typer.Option("--track-similarity", help="corr, oks, iou or a mix (default: the preset's; oks without correspondences).", rich_help_panel=T)] = None,
     track_gate: Annotated[float, typer.Option("--track-gate", min=0.0, max=1.0, help="Minimum similarity of a match.", rich_help_panel=T)] = 0.3,
@@ -62,7 +62,7 @@ def run(
     opts = ChainOptions(
         detect_model=detect_model or p["detect"], gt=gt, pose_model=pose_model or p["pose"], correspond_model=corr,
         recover=recover and corr is not None, lift_model=(lift_model or p["lift"]) if lift else None,
-        score_thr=score_thr, max_people=max_people,
+        score_thr=score_thr if score_thr is not None else p["score_thr"], max_people=max_people,
         similarity=track_similarity or (p["similarity"] if corr else "oks"), gate=track_gate, patience=patience,
         min_length=min_length, interpolate=interpolate, smooth=smooth, device=device, batch_size=batch_size,
         frame_buffer=frame_buffer,
