@@ -152,12 +152,17 @@ _SPECS.append(ModelSpec(
             "num_keypoints": 17},
     description="Keypoint correspondences, light ResNet-18 backbone, 128x128 windows, trained on posetool synth",
     input=InputSpec(128, 128, channel_order="RGB"), skeleton="coco17",
-    weights=WeightsSpec("correspond_r18_synth.safetensors", sha256=None, source="package", licence="Apache-2.0",
-                        command="for s in $(seq 100 139); do posetool synth train_$s --seed $s --people 4 --frames 60; done; "
-                                "posetool synth val_900 --seed 900 --people 4 --frames 60; "
-                                "posetool train pose2d train_* --val val_900 --model simplebaseline_r18_synth --epochs 12 "
-                                "--batch-size 16 --half --device cpu --threads 2 --seed 0 -o runs/pose2d_r18_synth "
-                                "(then copy runs/pose2d_r18_synth/model.safetensors)"),
+    weights=WeightsSpec("correspond_r18_synth.safetensors",
+                        sha256="4517780f29348550413cfa1eea3ba0198c11e852a84f4387ec8795f27bada236",
+                        source="package", licence="Apache-2.0",
+                        command="for s in 101 102 103 104 105 106; do posetool synth data/train_$s --people 4 --frames 60 "
+                                "--seed $s; done; posetool synth data/val_901 --people 4 --frames 40 --seed 901; "
+                                "posetool train correspond data/train_10[1-6] --val data/val_901 --siamese-epochs 30 "
+                                "--refine-epochs 0 --lr 1e-3 --batch-size 16 --threads 2 --device cpu --seed 0 -o runs/corr_siamese; "
+                                "posetool train correspond data/train_10[1-6] --val data/val_901 --siamese-epochs 0 "
+                                "--refine-epochs 6 --lr 1e-3 --batch-size 16 --threads 2 --device cpu --seed 0 "
+                                "--init runs/corr_siamese/model.safetensors -o runs/corr_refine "
+                                "(then copy runs/corr_refine/model.safetensors)"),
 ))
 # The paper's network: BN-Inception Siamese backbone at 256x256 (32x64x64 features); no public
 # weights exist (the authors release inference checkpoints in another layout), train it yourself.
