@@ -7,7 +7,19 @@ from typing import Annotated
 import typer
 
 from posetool.cli.common import command, open_reader, open_writer
-from posetool.cli.options import BatchSize, Debug, Device, Format, InputStream, Output, Quiet, StreamFormat, Strict, Video, Weights
+from posetool.cli.options import (
+    BatchSize,
+    Debug,
+    Device,
+    Format,
+    InputStream,
+    Output,
+    Quiet,
+    StreamFormat,
+    Strict,
+    Video,
+    Weights,
+)
 
 _T = "Thresholds (defaults: the authors' released settings)"
 

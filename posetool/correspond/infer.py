@@ -90,7 +90,7 @@ class CorrespondenceEstimator:
         self._cache: tuple[int, torch.Tensor] | None = None  # (id of the frame, its letterboxed features)
 
     @classmethod
-    def from_loaded(cls, loaded: object, **kwargs: object) -> "CorrespondenceEstimator":
+    def from_loaded(cls, loaded: object, **kwargs: object) -> CorrespondenceEstimator:
         spec = loaded.spec  # type: ignore[attr-defined]
         return cls(loaded.module, spec.input.width, spec.input.mean, spec.input.std, spec.input.channel_order,  # type: ignore[attr-defined]
                    loaded.device, **kwargs)  # type: ignore[attr-defined,arg-type]
@@ -119,7 +119,7 @@ class CorrespondenceEstimator:
 
     def decode(self, maps: np.ndarray, inv: list[np.ndarray]) -> np.ndarray:
         """(P, K, h, w) probability maps and per-person input→image maps → (P, K, 3) x, y, affinity."""
-        p, k, h, w = maps.shape
+        p, k, _, w = maps.shape
         flat = maps.reshape(p, k, -1)
         idx = flat.argmax(-1)
         peak = np.take_along_axis(flat, idx[..., None], -1)[..., 0]

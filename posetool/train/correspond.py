@@ -30,8 +30,18 @@ from posetool.correspond.pairs import PairConfig
 from posetool.errors import PosetoolError, UsageError
 from posetool.models.registry import ModelSpec, get_model_spec
 from posetool.train.common import (
-    all_reduce_sum, barrier, cleanup_distributed, DistInfo, EpochSampler, export_weights, resume_state,
-    save_checkpoint, seed_everything, set_rng_state, setup_distributed, unwrap,
+    DistInfo,
+    EpochSampler,
+    all_reduce_sum,
+    barrier,
+    cleanup_distributed,
+    export_weights,
+    resume_state,
+    save_checkpoint,
+    seed_everything,
+    set_rng_state,
+    setup_distributed,
+    unwrap,
 )
 
 PHASES = ("siamese", "refine")
@@ -87,7 +97,7 @@ def bce_logits(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor)
 
 def pair_accuracy(maps: torch.Tensor, targets: torch.Tensor, valid: torch.Tensor, stride: int, radius: float) -> tuple[int, int]:
     """Present targets whose map arg-max (×stride, in input pixels) lies within ``radius`` px: (hits, count)."""
-    p, k, h, w = maps.shape
+    p, k, _, w = maps.shape
     idx = maps.reshape(p, k, -1).argmax(-1)
     xy = torch.stack([idx % w, idx // w], -1).float() * stride
     d = (xy - targets).norm(dim=-1)
@@ -237,7 +247,7 @@ def train_correspond(cfg: CorrespondTrainConfig, resume: str | None = None) -> d
                          f"{cfg.siamese_epochs} Siamese + {cfg.refine_epochs} refinement epochs, batch {cfg.batch_size}, "
                          f"device {info.device}")
         for epoch in range(start, total_epochs):
-            phase, in_phase, phase_len = cfg.phase_of(epoch)
+            phase, _, phase_len = cfg.phase_of(epoch)
             net = unwrap(model)
             if phase != current_phase:  # a fresh optimiser per phase (new parameter set)
                 params = _set_trainable(net, phase)
