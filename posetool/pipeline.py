@@ -162,12 +162,28 @@ def run_chain(source: FrameSource, writer: StreamWriter, detect: Any, steps: lis
     return header
 
 
-def run_step(reader: Any, writer: StreamWriter, step: Step, video: Any = None) -> None:
-    """One stage from a stream to a stream (what each stage's CLI does): start the step on the
-    header, write it, then the step's frames and the end record."""
+def run_step(reader: Any, open_output: Callable[[], StreamWriter], step: Step, video: Any = None,
+             progress: bool = False) -> None:
+    """One stage from a stream to a stream (what each stage's CLI does).
+
+    The step starts on the header first (model loaded, stream checked), so a failure there
+    creates no output; then ``open_output()`` gives the writer for the header, the step's frames
+    and the end record (with a progress bar on stderr when ``progress``).
+    """
+    from posetool.progress import progress_bar
     from posetool.stream import write_frames
 
     header = reader.header
     step.start(header)
-    writer.write(header)
-    write_frames(reader, writer, step.frames(reader.frames(), video))
+    with open_output() as writer:
+        writer.write(header)
+        if not progress:
+            write_frames(reader, writer, step.frames(reader.frames(), video))
+            return
+        with progress_bar(step.name, (header.get("source") or {}).get("frames") or None) as bar:
+            def counted() -> Iterator[Record]:
+                for rec in step.frames(reader.frames(), video):
+                    bar.advance()
+                    yield rec
+
+            write_frames(reader, writer, counted())

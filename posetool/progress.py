@@ -27,6 +27,7 @@ def progress_bar(description: str, total: int | None) -> Iterator[_Bar]:
         return
     columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
                TimeElapsedColumn(), TimeRemainingColumn()]
-    with Progress(*columns, console=console.stderr, transient=False) as progress:
+    # transient: the bar disappears when done, so a failing stage leaves only its one error line
+    with Progress(*columns, console=console.stderr, transient=True) as progress:
         task = progress.add_task(description, total=total or None)
         yield _Bar(progress, task)

@@ -55,19 +55,12 @@ def correspond(
     if frame_size % 32:
         raise UsageError(f"--frame-size must be a multiple of 32, got {frame_size}")
 
-    from posetool.correspond.infer import CorrespondenceEstimator
-    from posetool.correspond.stage import run_correspond
-    from posetool.models.loader import load_model
-    from posetool.stream import make_stage
+    from posetool.pipeline import run_step
+    from posetool.steps import CorrespondStep
     from posetool.video import video_for_stream
 
     reader = open_reader(input, strict=strict)
-    header = reader.header
-    loaded = load_model(model, task="correspond", weights=weights, device=device)
-    estimator = CorrespondenceEstimator.from_loaded(loaded, region=region, frame_size=frame_size, context=context,
-                                                    batch_size=batch_size)
-    params = {"region": region, "context": context, "frame_size": frame_size, "min_confidence": min_confidence,
-              "batch_size": batch_size}
-    stage = make_stage("correspond", model=model, weights_sha256=loaded.weights_sha256, params=params)
-    with video_for_stream(header, video) as source, open_writer(output, fmt) as writer:
-        run_correspond(reader, writer, source, estimator, stage, min_confidence)
+    step = CorrespondStep(model=model, device=device, weights=weights, region=region, context=context,
+                          frame_size=frame_size, min_confidence=min_confidence, batch_size=batch_size)
+    with video_for_stream(reader.header, video) as source:
+        run_step(reader, lambda: open_writer(output, fmt), step, source, progress=True)

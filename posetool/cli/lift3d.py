@@ -38,33 +38,10 @@ def lift3d(
     Writes keypoints_3d (metres, camera axes, root-relative) per instance and, when the model
     has a trajectory network, root_3d; sets the header's skeleton_3d.
     """
-    from posetool.errors import UsageError
-    from posetool.lift.infer import SequenceLifter
-    from posetool.lift.model import load_lifter
-    from posetool.lift.stage import LiftStage, check_input_skeleton, frame_size
-    from posetool.stream import make_stage, write_frames
+    from posetool.pipeline import run_step
+    from posetool.steps import LiftStep
 
     del batch_size  # one sequence per pass; kept for the shared option set
     reader = open_reader(input, strict)
-    header = reader.header
-    loaded = load_lifter(model, weights, device)
-    lifter_model = loaded.model
-    check_input_skeleton(header, lifter_model, loaded.name)
-    if causal and not lifter_model.causal:
-        raise UsageError(
-            f"--causal needs a model trained with causal convolutions; {loaded.name} is not causal "
-            "(use videopose3d_h36m_cpn_causal with its official weights, or posetool train lift3d --causal)"
-        )
-    w, h = frame_size(header)
-    n_chunk = chunk if chunk is not None else (1 if causal else 2048)
-    seq = SequenceLifter(lifter_model, flip=flip, chunk=n_chunk, device=loaded.device)
-    stage = LiftStage(seq, w, h, chunk=n_chunk, max_gap=max_gap)
-    header.setdefault("stages", []).append(
-        make_stage("lift3d", model=loaded.name, weights_sha256=loaded.weights_sha256,
-                   params={"causal": lifter_model.causal, "flip": flip, "chunk": n_chunk, "max_gap": max_gap,
-                           "receptive_field": lifter_model.receptive_field(), "trajectory": lifter_model.model_traj is not None})
-    )
-    header["skeleton_3d"] = lifter_model.out_skeleton
-    writer = open_writer(output, fmt)
-    writer.write(header)
-    write_frames(reader, writer, stage.run(reader.frames()))
+    step = LiftStep(model=model, device=device, weights=weights, causal=causal, flip=flip, chunk=chunk, max_gap=max_gap)
+    run_step(reader, lambda: open_writer(output, fmt), step, progress=True)

@@ -47,10 +47,9 @@ def pose2d(
     if decode not in ("argmax", "dark", "plain"):
         raise UsageError(f"--decode must be argmax, dark or plain, got {decode!r}")
 
-    from posetool.models.loader import load_model
-    from posetool.pose.pipeline import TopDownEstimator, TopDownOptions
-    from posetool.pose.stage import run_pose2d
-    from posetool.stream import make_stage
+    from posetool.pipeline import run_step
+    from posetool.pose.pipeline import TopDownOptions
+    from posetool.steps import Pose2DStep
     from posetool.video import video_for_stream
 
     options = TopDownOptions(
@@ -59,10 +58,6 @@ def pose2d(
         soft_nms=soft_nms, min_box_score=min_box_score,
     )
     reader = open_reader(input, strict=strict)
-    header = reader.header
-    loaded = load_model(model, task="pose2d", weights=weights, device=device)
-    estimator = TopDownEstimator.from_loaded(loaded, options, batch_size=batch_size)
-    params = {**options.as_params(), "batch_size": batch_size}
-    stage = make_stage("pose2d", model=model, weights_sha256=loaded.weights_sha256, params=params)
-    with video_for_stream(header, video) as source, open_writer(output, fmt) as writer:
-        run_pose2d(reader, writer, source, estimator, stage)
+    step = Pose2DStep(model=model, device=device, weights=weights, batch_size=batch_size, options=options)
+    with video_for_stream(reader.header, video) as source:
+        run_step(reader, lambda: open_writer(output, fmt), step, source, progress=True)

@@ -70,13 +70,9 @@ def recover(
         raise UsageError(f"--skip-keypoints must be comma-separated indices, got {skip_keypoints!r}") from None
 
     from posetool import console
-    from posetool.correspond.stage import frames_with_images
-    from posetool.models.loader import load_model
-    from posetool.pose.pipeline import TopDownEstimator, TopDownOptions
-    from posetool.skeletons import get_skeleton
-    from posetool.stream import make_stage
-    from posetool.stream.filter import write_frames
-    from posetool.track.recover import Recoverer, RecoverOptions, recover_frames
+    from posetool.pipeline import run_step
+    from posetool.steps import RecoverStep
+    from posetool.track.recover import RecoverOptions
     from posetool.video import video_for_stream
 
     opts = RecoverOptions(corr_thr=corr_thr, joint_thr=joint_thr, min_correspondences=min_correspondences,
@@ -85,30 +81,10 @@ def recover(
                           nms_joint_thr=nms_joint_thr, people=people, keypoints=keypoints, match_oks=match_oks,
                           requery=requery)
     reader = open_reader(input, strict=strict)
-    header = reader.header
-    loaded = load_model(model, task="pose2d", weights=weights, device=device)
-    # every box is estimated as given: no rescoring, no NMS inside the estimator (recover does its own)
-    estimator = TopDownEstimator.from_loaded(loaded, TopDownOptions(rescore=False, oks_thre=1.0), batch_size=batch_size)
-    corr = None
-    corr_sha = None
-    if requery and people:
-        from posetool.correspond.infer import CorrespondenceEstimator
-
-        params = next((s.get("params") or {} for s in reversed(header.get("stages") or []) if s.get("stage") == "correspond"), {})
-        cl = load_model(corr_model, task="correspond", weights=corr_weights, device=device)
-        corr = CorrespondenceEstimator.from_loaded(cl, region=params.get("region", "person"),
-                                                   context=float(params.get("context", 2.0)),
-                                                   frame_size=int(params.get("frame_size", 512)), batch_size=batch_size)
-        corr_sha = cl.weights_sha256
-    skel = get_skeleton(header.get("skeleton") or loaded.spec.skeleton or "coco17")
-    recoverer = Recoverer(estimator, opts, corr, skel.sigmas_array() if skel.sigmas is not None else None)
-    stage = make_stage("recover", model=model, weights_sha256=loaded.weights_sha256,
-                       params={**opts.as_params(), "corr_model": corr_model if corr else None,
-                               "corr_weights_sha256": corr_sha, "batch_size": batch_size})
-    header.setdefault("stages", []).append(stage)
-    with video_for_stream(header, video) as source, open_writer(output, fmt) as writer:
-        writer.write(header)
-        write_frames(reader, writer, recover_frames(frames_with_images(reader, source), recoverer))
-    c = recoverer.counts
+    step = RecoverStep(model=model, device=device, weights=weights, corr_model=corr_model, corr_weights=corr_weights,
+                       batch_size=batch_size, options=opts)
+    with video_for_stream(reader.header, video) as source:
+        run_step(reader, lambda: open_writer(output, fmt), step, source, progress=True)
+    c = step.recoverer.counts
     console.info(f"recover: {c['people']} people and {c['keypoints']} keypoints recovered, {c['suppressed']} poses "
                  "suppressed by NMS")

@@ -35,7 +35,8 @@ def track(
 ) -> None:
     """Link people across frames into tracks (Hungarian assignment); online, bounded memory."""
     from posetool.errors import UsageError
-    from posetool.track.stage import run_track
+    from posetool.pipeline import run_step
+    from posetool.steps import TrackStep
     from posetool.track.tracker import TrackerOptions
 
     options = TrackerOptions(similarity, gate, matcher, kp_thr, corr_thr, min_keypoints, patience, min_length,
@@ -45,6 +46,4 @@ def track(
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     reader = open_reader(input, strict)
-    reader.header
-    with open_writer(output, fmt) as writer:
-        run_track(reader, writer, options)
+    run_step(reader, lambda: open_writer(output, fmt), TrackStep(options))

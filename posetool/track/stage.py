@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from posetool.pipeline import run_step
 from posetool.steps import TrackStep
 from posetool.stream import StreamReader, StreamWriter
@@ -9,8 +11,8 @@ from posetool.track.tracker import TrackerOptions
 
 
 def run_track(reader: StreamReader, writer: StreamWriter, options: TrackerOptions) -> None:
-    """Track every frame of ``reader`` into ``writer`` (output delayed by the tracker's lag).
+    """Track every frame of ``reader`` into the open ``writer`` (output delayed by the tracker's lag).
 
     If the input breaks mid-way, the frames still buffered are written before the end record.
     """
-    run_step(reader, writer, TrackStep(options))
+    run_step(reader, lambda: nullcontext(writer), TrackStep(options))
