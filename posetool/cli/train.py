@@ -16,6 +16,8 @@ OutDir = Annotated[str, typer.Option("--out", "-o", help="Run folder for checkpo
 Epochs = Annotated[int, typer.Option("--epochs", min=1, help="Number of epochs.")]
 Resume = Annotated[str | None, typer.Option("--resume", help="Checkpoint to continue from.")]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed.")]
+Workers = Annotated[int, typer.Option("--workers", min=0, help="Data-loading worker processes.")]
+Threads = Annotated[int | None, typer.Option("--threads", min=1, help="CPU threads for torch.")]
 
 # --- pose2d (issue 6) ------------------------------------------------------------------------
 @app.command("pose2d", help="Train a top-down heatmap model (SimpleBaselines / HRNet) on synth folders or COCO keypoint files.")
@@ -36,8 +38,8 @@ def train_pose2d(
     flip: Annotated[bool, typer.Option("--flip/--no-flip", help="Horizontal flip augmentation.")] = True,
     init: Annotated[str | None, typer.Option("--init", help="Weights to start from (e.g. an official checkpoint).")] = None,
     half: Annotated[bool, typer.Option("--half", help="Store exported weights in float16.")] = False,
-    workers: Annotated[int, typer.Option("--workers", min=0, help="Data-loading worker processes.")] = 0,
-    threads: Annotated[int | None, typer.Option("--threads", min=1, help="CPU threads for torch.")] = None,
+    workers: Workers = 0,
+    threads: Threads = None,
     resume: Resume = None,
     seed: Seed = 0,
     device: Device = "auto",
@@ -120,8 +122,8 @@ def train_detect(
     batch_size: BatchSize = 16,
     lr: Annotated[float, typer.Option("--lr", min=0.0, help="Adam learning rate (x0.1 at 70 % and 90 % of the run).")] = 5e-4,
     half: Annotated[bool, typer.Option("--half/--no-half", help="Store exported weights in float16.")] = True,
-    workers: Annotated[int, typer.Option("--workers", min=0, help="Data-loading worker processes.")] = 0,
-    threads: Annotated[int | None, typer.Option("--threads", min=1, help="CPU threads for torch.")] = None,
+    workers: Workers = 0,
+    threads: Threads = None,
     stop_after: Annotated[int | None, typer.Option("--stop-after", min=1, help="End this run after N epochs of the schedule (continue with --resume).")] = None,
     resume: Resume = None,
     seed: Seed = 0,
@@ -170,8 +172,8 @@ def train_correspond(
     translation: Annotated[float, typer.Option("--translation", min=0.0, help="Max shift of the second image, fraction of the input.")] = 0.15,
     photometric: Annotated[bool, typer.Option("--photometric/--no-photometric", help="Photometric changes on the second image.")] = True,
     half: Annotated[bool, typer.Option("--half/--no-half", help="Store exported weights in float16.")] = False,
-    workers: Annotated[int, typer.Option("--workers", min=0, help="Data-loading worker processes.")] = 0,
-    threads: Annotated[int | None, typer.Option("--threads", min=1, help="CPU threads for torch.")] = None,
+    workers: Workers = 0,
+    threads: Threads = None,
     stop_after: Annotated[int | None, typer.Option("--stop-after", min=1, help="End this run after N epochs (continue with --resume).")] = None,
     init: Annotated[str | None, typer.Option("--init", help="Weights whose Siamese stage starts this run (e.g. a --refine-epochs 0 run).")] = None,
     resume: Resume = None,
