@@ -19,11 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from posetool import console
 from posetool.correspond.infer import CorrespondenceEstimator
 from posetool.errors import StreamError, VideoError
-from posetool.stream import StreamReader, StreamWriter, to_plain
-from posetool.stream.filter import write_frames
+from posetool.stream import StreamReader, to_plain
 
 Record = dict[str, Any]
 
@@ -120,22 +118,3 @@ def correspond_frames(reader: StreamReader, video: Any, estimator: Correspondenc
         if progress is not None:
             progress()
         yield rec
-
-
-def run_correspond(reader: StreamReader, writer: StreamWriter, video: Any, estimator: CorrespondenceEstimator,
-                   stage: Record, min_confidence: float = 0.0) -> None:
-    """Header (provenance appended), frames with correspondences, end record."""
-    header = reader.header
-    header.setdefault("stages", []).append(stage)
-    writer.write(header)
-    if console.is_quiet():
-        write_frames(reader, writer, correspond_frames(reader, video, estimator, min_confidence))
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    total = (header.get("source") or {}).get("frames") or None
-    with Progress(TextColumn("correspond"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=console.stderr, transient=True) as bar:
-        task = bar.add_task("correspond", total=total)
-        write_frames(reader, writer, correspond_frames(reader, video, estimator, min_confidence,
-                                                       lambda: bar.advance(task)))

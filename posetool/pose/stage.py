@@ -16,11 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from posetool import console
 from posetool.errors import StreamError, VideoError
 from posetool.pose.pipeline import PoseResult, TopDownEstimator
-from posetool.stream import StreamReader, StreamWriter, to_plain
-from posetool.stream.filter import write_frames
+from posetool.stream import StreamReader, to_plain
 
 Record = dict[str, Any]
 
@@ -86,25 +84,3 @@ def pose_frames(reader: StreamReader, video: Any, estimator: TopDownEstimator, p
         if progress is not None:
             progress()
         yield apply_result(rec, sel, result)
-
-
-def run_pose2d(reader: StreamReader, writer: StreamWriter, video: Any, estimator: TopDownEstimator,
-               stage: Record) -> None:
-    """Header (skeleton set, provenance appended), frames with keypoints, end record."""
-    header = reader.header
-    skel = estimator.skeleton.name
-    if header.get("skeleton") not in (None, skel):
-        console.warn(f"stream skeleton {header.get('skeleton')} is replaced by the model's {skel}")
-    header["skeleton"] = skel
-    header.setdefault("stages", []).append(stage)
-    writer.write(header)
-    total = (header.get("source") or {}).get("frames") or None
-    if console.is_quiet():
-        write_frames(reader, writer, pose_frames(reader, video, estimator))
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    with Progress(TextColumn("pose2d"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=console.stderr, transient=True) as bar:
-        task = bar.add_task("pose2d", total=total)
-        write_frames(reader, writer, pose_frames(reader, video, estimator, lambda: bar.advance(task)))
