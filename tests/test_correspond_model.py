@@ -12,7 +12,8 @@ from posetool.models.correspondence import CorrespondenceNet, correlate, normali
 from posetool.pose.crop import affine_points
 
 
-def direct_correlation(fa: torch.Tensor, fb: torch.Tensor, q: np.ndarray, valid: np.ndarray, norm: str) -> np.ndarray:
+def direct_correlation(fa: torch.Tensor, fb: torch.Tensor, q: np.ndarray, valid: np.ndarray, norm: str,
+                       temperature: float = 1.0) -> np.ndarray:
     """Loop version: patch (C, 3, 3) of normalised fa around each query (zeros off the map) dotted with
     the zero-padded 3×3 neighbourhood of normalised fb at every position, then a softmax."""
     a = normalize_features(fa, norm).double().numpy()
@@ -25,28 +26,30 @@ def direct_correlation(fa: torch.Tensor, fb: torch.Tensor, q: np.ndarray, valid:
     pb[:, :, 1:-1, 1:-1] = b
     for i in range(n):
         for s in range(q.shape[1]):
-            x, y = int(np.floor(q[i, s, 0])), int(np.floor(q[i, s, 1]))
+            x, y = int(np.floor(q[i, s, 0] + 0.5)), int(np.floor(q[i, s, 1] + 0.5))  # nearest cell
             if not valid[i, s] or not (0 <= x < w and 0 <= y < h):
                 continue
             kernel = pa[i, :, y:y + 3, x:x + 3]
-            resp = np.array([[(kernel * pb[i, :, yy:yy + 3, xx:xx + 3]).sum() for xx in range(w)] for yy in range(h)])
+            resp = temperature * np.array([[(kernel * pb[i, :, yy:yy + 3, xx:xx + 3]).sum() for xx in range(w)]
+                                           for yy in range(h)])
             e = np.exp(resp - resp.max())
             out[i, s] = e / e.sum()
     return out
 
 
-@pytest.mark.parametrize("norm", ["sumsq", "l2"])
-def test_correlation_equals_direct_computation(norm: str) -> None:
+@pytest.mark.parametrize("norm,temperature", [("sumsq", 1.0), ("l2", 1.0), ("l2", 7.5)])
+def test_correlation_equals_direct_computation(norm: str, temperature: float) -> None:
     g = torch.Generator().manual_seed(0)
     fa = torch.randn(2, 5, 6, 7, generator=g)
     fb = torch.randn(2, 5, 6, 7, generator=g)
     # interior, all four borders and corners, off the grid, and an invalid query
-    q = np.array([[[3.2, 2.7], [0.0, 0.0], [6.9, 5.5], [0.5, 5.0], [6.0, 0.2]],
+    q = np.array([[[3.2, 2.7], [0.0, 0.0], [6.4, 5.4], [0.4, 4.6], [6.0, 0.2]],
                   [[2.0, 3.0], [-1.0, 2.0], [7.0, 1.0], [4.4, 4.4], [1.0, 1.0]]])
     valid = np.ones((2, 5), dtype=bool)
     valid[1, 4] = False
-    got = correlate(fa, fb, torch.tensor(q, dtype=torch.float32), torch.tensor(valid), norm).double().numpy()
-    want = direct_correlation(fa, fb, q, valid, norm)
+    got = correlate(fa, fb, torch.tensor(q, dtype=torch.float32), torch.tensor(valid), norm,
+                    temperature).double().numpy()
+    want = direct_correlation(fa, fb, q, valid, norm, temperature)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-7)
     assert np.allclose(got[1, 1], 0) and np.allclose(got[1, 2], 0) and np.allclose(got[1, 4], 0)
     assert np.isclose(got[0, 0].sum(), 1.0, atol=1e-5)
@@ -56,7 +59,7 @@ def test_correlation_equals_direct_computation(norm: str) -> None:
 def test_network_shapes(backbone: str, kwargs: dict) -> None:
     net = CorrespondenceNet(backbone, num_keypoints=17, refine_width=8, **kwargs).eval()
     x = torch.randn(3, 3, 64, 64)
-    q = torch.rand(3, 17, 2) * 64
+    q = torch.rand(3, 17, 2) * 62  # every query on the 16×16 grid (nearest cell < 16)
     with torch.no_grad():
         aff, logits = net(x, x, q)
     assert aff.shape == logits.shape == (3, 17, 16, 16)

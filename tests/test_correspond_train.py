@@ -79,13 +79,16 @@ def test_stream_with_video_is_a_training_source(synth: Path) -> None:
 
 
 def test_refinement_only_run_starts_from_a_siamese_run(synth: Path, tmp_path: Path) -> None:
-    train_correspond(config(synth, tmp_path / "siamese", siamese_epochs=2, refine_epochs=0))
     init = tmp_path / "siamese" / "model.safetensors"
-    spec = ModelSpec(**{**TINY.__dict__, "kwargs": {**TINY.kwargs, "refine_prior": True}})
+    spec = ModelSpec(**{**TINY.__dict__, "kwargs": {**TINY.kwargs, "refine_prior": True, "temperature": 10.0}})
+    train_correspond(config(synth, tmp_path / "siamese", model=spec, siamese_epochs=2, refine_epochs=0))
     hist = train_correspond(config(synth, tmp_path / "refine", model=spec, siamese_epochs=0, refine_epochs=2,
                                    init=str(init)))["history"]
     assert [h["phase"] for h in hist] == ["refine", "refine"]
     a, b = load_file(str(init)), load_file(str(tmp_path / "refine" / "model.safetensors"))
     siamese = [k for k in a if k.startswith("siamese.")]
     assert siamese and all(torch.equal(a[k], b[k]) for k in siamese)  # frozen while the refinement trains
+    # the learnt correlation temperature trains with the Siamese stage and comes along with --init
+    assert not torch.isclose(a["log_temperature"], torch.tensor(10.0).log())
+    assert torch.equal(a["log_temperature"], b["log_temperature"])
     assert "refinement.prior_gain" in b and not torch.equal(b["refinement.prior_gain"], torch.full_like(b["refinement.prior_gain"], 10.0))

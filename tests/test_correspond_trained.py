@@ -3,8 +3,9 @@
 A held-out synth frame (seed 777, never used in training) is cut into a 128×128 window around each
 person; the second image is the same source seen through the window moved by a known similarity
 (rotation 10°, zoom 1.1, shift (8, −6) px). The trained default must put the refined-map arg-max of
-at least 70 % of the visible keypoints that stay in view within 8 input pixels (two heatmap cells)
-of where the transform sends them; the naive baseline (no motion) is far below that.
+at least 90 % of the visible keypoints that stay in view within 8 input pixels (two heatmap cells)
+of where the transform sends them (it found 47 of 47 when shipped); the naive baseline (no
+motion) is far below that.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from posetool.correspond.pairs import compose, person_window, similarity_about_c
 from posetool.models.loader import load_model
 from posetool.pose.crop import affine_points, normalize_crops
 
-THRESHOLD = 0.70
+THRESHOLD = 0.90
 RADIUS = 8.0
 
 
@@ -68,3 +69,19 @@ def test_trained_default_finds_affine_correspondences(frame: tuple[np.ndarray, l
     assert total >= 15
     assert hits / total >= THRESHOLD, (hits, total)
     assert base_hits / total < THRESHOLD - 0.2
+
+
+def test_eval_correspond_beats_the_baseline_five_frames_apart(tmp_path) -> None:
+    """`posetool eval correspond` on a held-out synth sequence: where people have moved (t−5 → t) the
+    shipped model misses half a head size at most half as often as "the keypoint did not move" (when
+    added: 1.9 % against 9.7 % misses)."""
+    import json
+
+    out = tmp_path / "s905"
+    subprocess.run([sys.executable, "-m", "posetool", "synth", str(out), "--people", "3", "--frames", "20",
+                    "--seed", "905", "-q"], check=True)
+    res = subprocess.run([sys.executable, "-m", "posetool", "eval", "correspond", str(out), "--step", "5",
+                          "--device", "cpu", "--json", "-q"], check=True, capture_output=True, text=True)
+    r = json.loads(res.stdout)
+    assert r["keypoints"] >= 100 and r["step"] == 5
+    assert 1.0 - r["model_pckh"] <= 0.5 * (1.0 - r["base_pckh"]), r

@@ -146,3 +146,21 @@ def test_dark_leaves_border_peaks_alone():
     hm[0, 0, 1, 8] = 1.0
     coords, _ = get_max_preds(hm)
     np.testing.assert_allclose(dark_refine(hm, coords), coords)
+
+
+def test_local_mean_recovers_sub_cell_positions() -> None:
+    from posetool.pose.heatmaps import get_max_preds, local_mean
+
+    # Gaussians centred between cells: the centre of mass of the 3×3 window lands within 0.12 cell
+    # (the window's cut tails pull it slightly toward the arg-max cell; the arg-max alone is 0.4 off)
+    ys, xs = np.mgrid[0:16, 0:20]
+    true = np.array([[5.3, 7.6], [12.8, 3.2], [0.4, 15.0]])
+    maps = np.stack([np.exp(-((xs - x) ** 2 + (ys - y) ** 2) / (2 * 0.8 ** 2)) for x, y in true])[None]
+    coords, _ = get_max_preds(maps)
+    got = local_mean(maps, coords)[0]
+    assert np.abs(got[:2] - true[:2]).max() < 0.12
+    assert np.abs(coords[0, :2] - true[:2]).max() > 0.35
+    assert 14.5 < got[2, 1] <= 15.0 and 0.0 <= got[2, 0] < 0.5  # on the border the window is cut, pulled inward
+    # an all-zero window keeps the integer position
+    zero = np.zeros((1, 1, 4, 4))
+    assert np.array_equal(local_mean(zero, np.array([[[2.0, 1.0]]])), np.array([[[2.0, 1.0]]]))

@@ -1,4 +1,4 @@
-"""``posetool eval pose|track|mot|lift``: the metrics the field trusts.
+"""``posetool eval pose|boxes|track|mot|lift|correspond``: the metrics the field trusts.
 
 Each command prints a rich table on stdout, or JSON with ``--json``; logs go to stderr.
 """
@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from posetool.cli.common import command
-from posetool.cli.options import Debug, Quiet
+from posetool.cli.options import Debug, Device, Quiet, Weights
 
 app = typer.Typer(help="Evaluate predictions against ground truth (COCO mAP, PoseTrack, MOT, MPJPE).", no_args_is_help=True)
 
@@ -136,3 +136,42 @@ def lift(pred: Pred, gt: Gt, as_json: AsJson = False, quiet: Quiet = False, debu
         _emit_json(result)
     else:
         print_tables(lift_table(result))
+
+
+@app.command("correspond")
+@command("eval correspond")
+def correspond(
+    folders: Annotated[list[str], typer.Argument(help="posetool synth folders (gt.jsonl + video.mp4).")],
+    model: Annotated[str, typer.Option("--model", help="Correspondence model.")] = "correspond_r18_synth",
+    step: Annotated[int, typer.Option("--step", min=1, help="Pair frame t-STEP with frame t.")] = 1,
+    maps: Annotated[str, typer.Option("--maps", help="refined (what `correspond` writes) or affinity (the Siamese maps alone).")] = "refined",
+    context: Annotated[float, typer.Option("--context", min=1.0, help="Person window side / longer box side.")] = 2.0,
+    pixels: Annotated[float, typer.Option("--pixels", min=0.0, help="Radius of the second accuracy, image px.")] = 5.0,
+    weights: Weights = None,
+    device: Device = "auto",
+    as_json: AsJson = False,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Correspondence accuracy on synth sequences: PCKh@0.5 and within --pixels px, next to the
+    previous-position baseline.
+
+    Ground-truth keypoints of frame t-STEP visible in both frames are queried in a person window;
+    head size is 0.6 x the head-box diagonal (PoseTrack's convention).
+    """
+    from posetool.correspond.evaluate import evaluate_synth_folders
+    from posetool.correspond.infer import MAPS, CorrespondenceEstimator
+    from posetool.errors import UsageError
+    from posetool.eval.report import correspond_table, print_tables
+    from posetool.models.loader import load_model
+
+    if maps not in MAPS:
+        raise UsageError(f"--maps must be one of {', '.join(MAPS)}, got {maps!r}")
+    loaded = load_model(model, task="correspond", weights=weights, device=device)
+    est = CorrespondenceEstimator.from_loaded(loaded, region="person", context=context, maps=maps)
+    result = evaluate_synth_folders(folders, est, pixels=pixels, step=step)
+    result.update(step=step, pixels=pixels, model=model, maps=maps)
+    if as_json:
+        _emit_json(result)
+    else:
+        print_tables(correspond_table(result, f"{model} ({maps} maps)"))

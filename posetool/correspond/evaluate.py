@@ -9,6 +9,7 @@ that the keypoint did not move.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,5 +68,25 @@ def evaluate_synth(folder: str | Path, estimator: CorrespondenceEstimator, pixel
                         hits["base_px"] += int((d_base <= pixels).sum())
                         count += int(v.sum())
     out: dict[str, Any] = {k: v / max(count, 1) for k, v in hits.items()}
+    out["keypoints"] = count
+    return out
+
+
+def evaluate_synth_folders(folders: Sequence[str | Path], estimator: CorrespondenceEstimator, pixels: float = 5.0,
+                           step: int = 1) -> dict[str, Any]:
+    """:func:`evaluate_synth` pooled over several folders (rates weighted by their keypoint counts)."""
+    sums: dict[str, float] = {}
+    count = 0
+    for folder in folders:
+        if not (Path(folder) / "gt.jsonl").is_file() or not (Path(folder) / "video.mp4").is_file():
+            from posetool.errors import UsageError
+
+            raise UsageError(f"{folder}: not a posetool synth folder (needs gt.jsonl and video.mp4)")
+        r = evaluate_synth(folder, estimator, pixels, step)
+        for key, value in r.items():
+            if key != "keypoints":
+                sums[key] = sums.get(key, 0.0) + value * r["keypoints"]
+        count += r["keypoints"]
+    out: dict[str, Any] = {k: v / max(count, 1) for k, v in sums.items()}
     out["keypoints"] = count
     return out

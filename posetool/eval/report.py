@@ -123,3 +123,13 @@ def lift_table(result: dict[str, Any]) -> Table:
     rows = [(name, [g["frames"], *[g[k] for k in keys]]) for name, g in result["groups"].items()]
     rows.append(("Average", [result["frames"], *[result["average"][k] for k in keys]]))
     return metric_table(f"3D pose error in mm ({result['grouping']}-wise average)", cols, rows)
+
+
+def correspond_table(result: dict[str, Any], label: str) -> Table:
+    """Correspondence accuracy of a model next to the previous-position baseline (rates in %)."""
+    px = result.get("pixels", 5.0)
+    cols = ["PCKh@0.5", f"within {px:g} px"]
+    rows = [(label, [100 * result["model_pckh"], 100 * result["model_px"]]),
+            ("previous position (baseline)", [100 * result["base_pckh"], 100 * result["base_px"]])]
+    title = f"Correspondences, frame t-{result.get('step', 1)} -> t ({result['keypoints']} keypoints)"
+    return metric_table(title, cols, rows)

@@ -23,7 +23,9 @@ Backbones:
 
 Feature normalisation before the correlation: ``"sumsq"`` divides each feature vector by its
 *squared* L2 norm, as the authors' ``get_corr_maps3x3`` does; ``"l2"`` divides by the L2 norm
-(cosine similarity), which the shipped CPU model uses (see docs/correspond.md).
+(cosine similarity). Cosine logits are bounded (±9 over a 3×3 patch), which makes the softmax
+flat, so ``"l2"`` is paired with a learnt softmax temperature (``temperature=``; the shipped CPU
+model, see docs/correspond.md).
 """
 
 from __future__ import annotations
@@ -49,16 +51,19 @@ def normalize_features(f: torch.Tensor, norm: str, eps: float = 1e-6) -> torch.T
 
 
 def correlate(fa: torch.Tensor, fb: torch.Tensor, queries: torch.Tensor, valid: torch.Tensor | None = None,
-              norm: str = "sumsq") -> torch.Tensor:
+              norm: str = "sumsq", temperature: torch.Tensor | float = 1.0) -> torch.Tensor:
     """Affinity maps: each query's 3×3 feature patch of ``fa`` convolved over ``fb``, softmax over positions.
 
     Args:
         fa, fb: (N, C, h, w) features of image 1 and image 2 (already paired: row n of ``fa`` goes
             with row n of ``fb``).
-        queries: (N, Q, 2) query positions ``x, y`` in feature pixels; they are floored to the
-            grid (the authors' ``(kp / 4).astype(uint)``).
+        queries: (N, Q, 2) query positions ``x, y`` in feature pixels; each takes the nearest grid
+            cell, the convention of the Gaussian targets and of the decoder (cell i ↔ input pixel
+            stride·i). The authors' code floors (``(kp / 4).astype(uint)``), which biases every
+            correspondence by half a cell against targets encoded by rounding.
         valid: (N, Q) bool; a query that is invalid or off the grid gets an all-zero map.
         norm: feature normalisation (see :func:`normalize_features`).
+        temperature: factor on the logits before the softmax (a scalar or 0-d tensor).
     Returns:
         (N, Q, h, w) maps; each valid map sums to 1.
     """
@@ -66,7 +71,7 @@ def correlate(fa: torch.Tensor, fb: torch.Tensor, queries: torch.Tensor, valid: 
     if fb.shape != fa.shape:
         raise ValueError(f"fa {tuple(fa.shape)} and fb {tuple(fb.shape)} must have the same shape")
     q = queries.shape[1]
-    xy = torch.floor(queries).long()
+    xy = torch.floor(queries + 0.5).long()
     ok = (xy[..., 0] >= 0) & (xy[..., 0] < w) & (xy[..., 1] >= 0) & (xy[..., 1] < h)
     if valid is not None:
         ok &= valid.bool()
@@ -78,7 +83,7 @@ def correlate(fa: torch.Tensor, fb: torch.Tensor, queries: torch.Tensor, valid: 
     ua = F.unfold(fa_n, kernel_size=3, padding=1)  # (N, 9C, hw)
     kernels = torch.gather(ua, 2, idx.unsqueeze(1).expand(n, 9 * c, q)).transpose(1, 2)  # (N, Q, 9C)
     ub = F.unfold(fb_n, kernel_size=3, padding=1)  # (N, 9C, hw)
-    logits = torch.bmm(kernels, ub)  # (N, Q, hw) = conv2d(fb_n, kernel, padding=1) per query
+    logits = torch.bmm(kernels, ub) * temperature  # (N, Q, hw) = conv2d(fb_n, kernel, padding=1) per query
     maps = torch.softmax(logits, dim=2) * ok.unsqueeze(-1).to(logits.dtype)
     return maps.view(n, q, h, w)
 
@@ -196,9 +201,13 @@ class ResNetBackbone(nn.Module):
 class Refinement(nn.Module):
     """Encoder–decoder over ``cat[f1, f2, affinity maps]`` (N, 2C+K, h, w) → K refined logits (N, K, h, w).
 
-    With ``prior=True`` the logits also get ``gain_k · affinity_k + bias_k`` (learnt per keypoint,
-    initialised to 10 and −5): the refinement then starts from the Siamese stage's answer and learns
-    a correction, which converges in a few CPU epochs instead of dozens (the shipped model uses it).
+    With ``prior=True`` (the shipped CPU model) each affinity map is first divided by its own
+    maximum, so its peak is 1 whatever the softmax's spread (the Siamese maps of the shipped model
+    peak at ~0.07 on average), the logits get ``gain_k · affinity_k + bias_k`` (learnt per keypoint,
+    initialised to 10 and −5), and the output convolution starts at zero: the refinement starts
+    exactly from the Siamese stage's answer (same arg-max) and learns a correction, which fits a
+    few CPU epochs instead of the paper's 100. Without the peak normalisation the prior was too weak
+    (±0.7 logits) and a short schedule ended far below the Siamese maps it was given.
     """
 
     def __init__(self, in_channels: int, num_keypoints: int, width: int = 48, prior: bool = False) -> None:
@@ -216,8 +225,16 @@ class Refinement(nn.Module):
         self.dec1 = ConvBN(4 * w + 2 * w, 2 * w, 3)
         self.dec0 = ConvBN(2 * w + w, w, 3)
         self.head = nn.Conv2d(w, num_keypoints, 1)
+        if prior:
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.prior_gain is not None:
+            k = self.num_keypoints
+            aff = x[:, -k:]  # the affinity maps are the last K input channels
+            aff = aff / aff.amax(dim=(2, 3), keepdim=True).clamp_min(1e-12)
+            x = torch.cat([x[:, :-k], aff], 1)
         e0 = self.enc0(x)
         e1 = self.enc1(e0)
         e2 = self.enc2(e1)
@@ -225,7 +242,6 @@ class Refinement(nn.Module):
         d0 = self.dec0(torch.cat([F.interpolate(d1, size=e0.shape[-2:], mode="bilinear", align_corners=False), e0], 1))
         out = self.head(d0)
         if self.prior_gain is not None:
-            aff = x[:, -self.num_keypoints:]  # the affinity maps are the last K input channels
             out = out + self.prior_gain * aff + self.prior_bias
         return out
 
@@ -240,13 +256,16 @@ class CorrespondenceNet(nn.Module):
         norm: feature normalisation for the correlation (``"sumsq"`` or ``"l2"``).
         refine_width: base width of the refinement encoder–decoder.
         refine_prior: add a learnt per-keypoint affine map of the affinities to the refined logits.
+        temperature: if given, a learnt softmax temperature (initial value) on the correlation
+            logits, stored as ``log_temperature``; None keeps the plain softmax (the authors').
         backbone_kwargs: ``width`` (and ``depth``, ``lateral`` for resnet).
     """
 
     stride = 4
 
     def __init__(self, backbone: str = "resnet", num_keypoints: int = 17, feat_channels: int = 32, norm: str = "sumsq",
-                 refine_width: int = 48, refine_prior: bool = False, **backbone_kwargs: float) -> None:
+                 refine_width: int = 48, refine_prior: bool = False, temperature: float | None = None,
+                 **backbone_kwargs: float) -> None:
         super().__init__()
         if norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
@@ -257,6 +276,7 @@ class CorrespondenceNet(nn.Module):
         else:
             raise ValueError(f"backbone must be resnet or bninception, got {backbone!r}")
         self.norm = norm
+        self.log_temperature = None if temperature is None else nn.Parameter(torch.tensor(float(temperature)).log())
         self.num_keypoints = num_keypoints
         self.feat_channels = feat_channels
         self.refinement = Refinement(2 * feat_channels + num_keypoints, num_keypoints, refine_width, refine_prior)
@@ -267,7 +287,8 @@ class CorrespondenceNet(nn.Module):
 
     def affinity(self, fa: torch.Tensor, fb: torch.Tensor, queries: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
         """Paired features (P, C, h, w) and queries (P, K, 2) in *input* pixels → (P, K, h, w) affinity maps."""
-        return correlate(fa, fb, queries / self.stride, valid, self.norm)
+        t = 1.0 if self.log_temperature is None else self.log_temperature.exp()
+        return correlate(fa, fb, queries / self.stride, valid, self.norm, t)
 
     def refine(self, fa: torch.Tensor, fb: torch.Tensor, affinity: torch.Tensor) -> torch.Tensor:
         """(P, C, h, w) ×2 and (P, K, h, w) affinities → (P, K, h, w) refined logits."""

@@ -148,19 +148,19 @@ _SPECS += [
 _SPECS.append(ModelSpec(
     name="correspond_r18_synth", task="correspond",
     builder="posetool.models.correspondence:correspondence_net",
-    kwargs={"backbone": "resnet", "width": 16, "norm": "l2", "refine_width": 32, "refine_prior": True,
+    kwargs={"backbone": "resnet", "width": 16, "norm": "l2", "temperature": 10.0, "refine_width": 32, "refine_prior": True,
             "num_keypoints": 17},
     description="Keypoint correspondences, light ResNet-18 backbone, 128x128 windows, trained on posetool synth",
     input=InputSpec(128, 128, channel_order="RGB"), skeleton="coco17",
     weights=WeightsSpec("correspond_r18_synth.safetensors",
-                        sha256="4517780f29348550413cfa1eea3ba0198c11e852a84f4387ec8795f27bada236",
+                        sha256="816d286ae8b9e78e35ab9921a0aa4794cabd12c09b6588585aa1795b26dc8a7f",
                         source="package", licence="Apache-2.0",
                         command="for s in 101 102 103 104 105 106; do posetool synth data/train_$s --people 4 --frames 60 "
                                 "--seed $s; done; posetool synth data/val_901 --people 4 --frames 40 --seed 901; "
                                 "posetool train correspond data/train_10[1-6] --val data/val_901 --siamese-epochs 30 "
                                 "--refine-epochs 0 --lr 1e-3 --batch-size 16 --threads 2 --device cpu --seed 0 -o runs/corr_siamese; "
                                 "posetool train correspond data/train_10[1-6] --val data/val_901 --siamese-epochs 0 "
-                                "--refine-epochs 6 --lr 1e-3 --batch-size 16 --threads 2 --device cpu --seed 0 "
+                                "--refine-epochs 8 --lr 1e-3 --batch-size 16 --threads 2 --device cpu --seed 0 "
                                 "--init runs/corr_siamese/model.safetensors -o runs/corr_refine "
                                 "(then copy runs/corr_refine/model.safetensors)"),
 ))

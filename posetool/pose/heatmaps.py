@@ -11,6 +11,8 @@ peak values (N, K):
 
 - :func:`get_max_preds`: integer argmax (coordinates zeroed where the peak is ≤ 0);
 - :func:`quarter_offset`: the official ``POST_PROCESS`` step, ¼ px towards the higher neighbour;
+- :func:`local_mean`: the centre of mass of the 3×3 window around the argmax (sub-cell, for
+  sharp probability maps such as correspondence maps);
 - :func:`dark_refine`: DARK (Zhang et al., CVPR 2020): Gaussian blur rescaled to the original
   peak, log, one Newton step with the second-order Taylor expansion at the argmax.
 """
@@ -99,6 +101,32 @@ def quarter_offset(heatmaps: np.ndarray, coords: np.ndarray) -> np.ndarray:
     dy = hm[ni, ki, pyc + 1, pxc] - hm[ni, ki, pyc - 1, pxc]
     out[..., 0] += np.where(ok, np.sign(dx) * 0.25, 0.0)
     out[..., 1] += np.where(ok, np.sign(dy) * 0.25, 0.0)
+    return out
+
+
+def local_mean(maps: np.ndarray, coords: np.ndarray) -> np.ndarray:
+    """Centre of mass of the 3×3 window of non-negative ``maps`` (N, K, H, W) around integer ``coords`` (N, K, 2).
+
+    Cells off the map weigh nothing; an all-zero window keeps the integer position. On a map whose
+    peak spans two or three cells this recovers the sub-cell position that the ¼-px step rounds.
+    """
+    hm = np.clip(np.asarray(maps, dtype=np.float64), 0.0, None)
+    n, k, h, w = hm.shape
+    cx = np.asarray(coords[..., 0]).astype(np.int64)
+    cy = np.asarray(coords[..., 1]).astype(np.int64)
+    padded = np.pad(hm, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    ni, ki = np.meshgrid(np.arange(n), np.arange(k), indexing="ij")
+    total = np.zeros((n, k))
+    sx = np.zeros((n, k))
+    sy = np.zeros((n, k))
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            v = padded[ni, ki, cy + dy + 1, cx + dx + 1]
+            total += v
+            sx += v * dx
+            sy += v * dy
+    safe = np.where(total > 0, total, 1.0)
+    out = np.stack([cx + sx / safe, cy + sy / safe], -1).astype(np.float64)
     return out
 
 

@@ -174,15 +174,26 @@ def _load_siamese(net: nn.Module, path: str) -> None:
     if not part:
         raise PosetoolError(f"--init {path}: no Siamese-stage weights (keys siamese.*) in the file")
     load_into(net.siamese, part, path)
+    if net.log_temperature is not None:  # the learnt correlation temperature belongs to the Siamese stage
+        if "log_temperature" not in state:
+            raise PosetoolError(f"--init {path}: the model learns a correlation temperature, the file has none")
+        with torch.no_grad():
+            net.log_temperature.copy_(state["log_temperature"].reshape(()))
+
+
+def _siamese_parameters(net: nn.Module) -> list[nn.Parameter]:
+    """The backbone's parameters and, when the model has one, the learnt correlation temperature."""
+    extra = [net.log_temperature] if net.log_temperature is not None else []
+    return list(net.siamese.parameters()) + extra
 
 
 def _set_trainable(net: nn.Module, phase: str) -> list[nn.Parameter]:
-    """Freeze the backbone in the refinement phase; return the parameters to optimise."""
-    for p in net.siamese.parameters():
+    """Freeze the Siamese stage in the refinement phase; return the parameters to optimise."""
+    for p in _siamese_parameters(net):
         p.requires_grad_(phase == "siamese")
     for p in net.refinement.parameters():
         p.requires_grad_(phase == "refine")
-    return list((net.siamese if phase == "siamese" else net.refinement).parameters())
+    return _siamese_parameters(net) if phase == "siamese" else list(net.refinement.parameters())
 
 
 def _set_modes(net: nn.Module, phase: str) -> None:
