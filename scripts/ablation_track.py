@@ -84,7 +84,7 @@ def main() -> None:
     print("| similarity | recover | PoseTrack mAP | PoseTrack MOTA | box MOTA | IDF1 | ID switches |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for sim, recover, track, mot in rows:
-        tot = mot["overall"] if "overall" in mot else mot
+        tot = mot.get("overall", mot)
         print(f"| `{sim}` | {'yes' if recover else 'no'} | {track['ap']['total']:.1f} | {track['mota']['total']:.1f} "
               f"| {100 * tot['mota']:.1f} | {100 * tot['idf1']:.1f} | {int(tot['num_switches'])} |")
 

@@ -111,7 +111,7 @@ def local_mean(maps: np.ndarray, coords: np.ndarray) -> np.ndarray:
     peak spans two or three cells this recovers the sub-cell position that the ¼-px step rounds.
     """
     hm = np.clip(np.asarray(maps, dtype=np.float64), 0.0, None)
-    n, k, h, w = hm.shape
+    n, k = hm.shape[:2]
     cx = np.asarray(coords[..., 0]).astype(np.int64)
     cy = np.asarray(coords[..., 1]).astype(np.int64)
     padded = np.pad(hm, ((0, 0), (0, 0), (1, 1), (1, 1)))
