@@ -23,7 +23,8 @@ from posetool.correspond.infer import CorrespondenceEstimator
 from posetool.models.correspondence import CorrespondenceNet
 
 CONFIGS = (
-    ("resnet (shipped, 128 px)", dict(backbone="resnet", width=16, norm="l2", refine_width=32), 128, 256),
+    ("resnet (shipped, 128 px)", dict(backbone="resnet", width=16, norm="l2", temperature=10.0, refine_width=32,
+                                      refine_prior=True), 128, 256),
     ("bninception (paper, 256 px)", dict(backbone="bninception", norm="sumsq", refine_width=64), 256, 512),
 )
 
