@@ -17,6 +17,7 @@ import numpy as np
 
 from posetool.data.coco_keypoints import KeypointDataset, KeypointSample, VideoFrames, open_keypoint_dataset
 from posetool.errors import PosetoolError
+from posetool.stream.encoding import points_array
 
 STREAM_SUFFIXES = (".msgpack", ".jsonl", ".mpk")
 
@@ -37,7 +38,7 @@ def load_stream_keypoints(stream: str, video: str | None = None, min_confidence:
                 kp = inst.get("keypoints")
                 if not kp:
                     continue
-                arr = np.array([[np.nan if v is None else float(v) for v in p] for p in kp], dtype=np.float64)
+                arr = points_array(kp)
                 num_joints = len(arr)
                 ok = np.isfinite(arr).all(1) & (arr[:, 2] >= min_confidence)
                 if ok.sum() < min_keypoints:

@@ -22,6 +22,7 @@ import numpy as np
 from posetool.correspond.infer import CorrespondenceEstimator
 from posetool.errors import StreamError, VideoError
 from posetool.stream import StreamReader, to_plain
+from posetool.stream.encoding import points_array
 
 Record = dict[str, Any]
 
@@ -31,7 +32,7 @@ def instance_keypoints(inst: Record) -> np.ndarray | None:
     kp = inst.get("keypoints")
     if not kp:
         return None
-    return np.array([[np.nan if v is None else float(v) for v in p] for p in kp], dtype=np.float64)
+    return points_array(kp)
 
 
 def frames_with_images(reader: StreamReader, video: Any) -> Iterator[tuple[Record, np.ndarray]]:

@@ -24,6 +24,7 @@ from posetool.data.coco import check_keypoint_dataset, keypoint_category, read_c
 from posetool.errors import PosetoolError
 from posetool.eval.frames import frames_of_images
 from posetool.skeletons import has_mapping, map_keypoints
+from posetool.stream.encoding import points_array
 
 
 def _stream_results(path: str, gt: dict[str, Any], cat_id: int) -> list[dict[str, Any]]:
@@ -44,7 +45,7 @@ def _stream_results(path: str, gt: dict[str, Any], cat_id: int) -> list[dict[str
         for inst in rec.get("instances") or []:
             if inst.get("keypoints") is None:
                 continue
-            kps = np.asarray([[np.nan if c is None else c for c in p] for p in inst["keypoints"]], dtype=np.float64)
+            kps = points_array(inst["keypoints"])
             if skeleton != "coco17":
                 kps = map_keypoints(kps, skeleton, "coco17")
             score = inst.get("score")

@@ -25,6 +25,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from posetool.errors import PosetoolError
+from posetool.stream.encoding import points_array
 
 
 def mpjpe(pred: np.ndarray, target: np.ndarray) -> float:
@@ -153,7 +154,7 @@ def _evaluate_npz(pred: str, gt: str) -> dict[str, Any]:
 
 
 def _points(v: Any) -> np.ndarray:
-    return np.asarray([[np.nan if c is None else c for c in p] for p in v], dtype=np.float64)
+    return points_array(v)
 
 
 def _pair_cost(gi: dict[str, Any], pi: dict[str, Any]) -> float:

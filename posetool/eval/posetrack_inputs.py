@@ -34,10 +34,11 @@ from posetool.data.posetrack import (
 from posetool.errors import PosetoolError
 from posetool.eval.frames import image_frame_index
 from posetool.skeletons import has_mapping, map_keypoints
+from posetool.stream.encoding import points_array
 
 
 def _as_points(value: Any, k: int, where: str) -> np.ndarray:
-    a = np.asarray([[np.nan if c is None else c for c in p] for p in value], dtype=np.float64)
+    a = points_array(value)
     if a.shape != (k, 3):
         raise PosetoolError(f"{where}: expected {k}×3 keypoints, got shape {a.shape}")
     return a
@@ -59,7 +60,7 @@ def stream_instances_to_people(
                 raise PosetoolError(
                     f"{w}: skeleton {skeleton!r} cannot be evaluated as PoseTrack (use coco17 or posetrack18 keypoints)"
                 )
-            raw = np.asarray([[np.nan if c is None else c for c in p] for p in inst["keypoints"]], dtype=np.float64)
+            raw = points_array(inst["keypoints"])
             kps = map_keypoints(raw, skeleton, "posetrack18") if skeleton != "posetrack18" else raw
         else:
             continue  # an instance without keypoints (a bare detection) is not a pose

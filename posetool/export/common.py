@@ -9,6 +9,7 @@ import numpy as np
 
 from posetool.errors import PosetoolError
 from posetool.skeletons import has_mapping, map_keypoints
+from posetool.stream.encoding import points_array
 
 
 def keypoints_as(inst: dict, src: str | None, dst: str) -> np.ndarray | None:
@@ -21,7 +22,7 @@ def keypoints_as(inst: dict, src: str | None, dst: str) -> np.ndarray | None:
     kps = own if own is not None else inst.get("keypoints")
     if kps is None:
         return None
-    arr = np.array([[np.nan if v is None else v for v in p] for p in kps], dtype=np.float64)
+    arr = points_array(kps)
     if own is not None or src == dst:
         return arr
     if src is None or not has_mapping(src, dst):

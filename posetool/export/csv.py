@@ -13,6 +13,7 @@ import numpy as np
 from posetool.errors import PosetoolError
 from posetool.skeletons import get_skeleton
 from posetool.stream import StreamReader
+from posetool.stream.encoding import points_array
 
 
 def export_csv(reader: StreamReader, output: str, scorer: str = "posetool", **_: object) -> int:
@@ -39,7 +40,7 @@ def export_csv(reader: StreamReader, output: str, scorer: str = "posetool", **_:
             vals = []
             for t in order:
                 kps = people.get(t)
-                arr = (np.array([[np.nan if v is None else v for v in p] for p in kps], float)
+                arr = (points_array(kps)
                        if kps is not None else np.full((len(names), 3), np.nan))
                 vals += ["" if not np.isfinite(v) else f"{v:.3f}" for v in arr.reshape(-1)]
             out.write(",".join([str(f)] + vals) + "\n")

@@ -30,10 +30,16 @@ from typing import Any
 
 import numpy as np
 
-from posetool.errors import PosetoolError
-from posetool.lift.camera import intrinsics_from_header, intrinsics_vector, normalize_screen_coordinates, world_to_camera
 from posetool.data.videopose3d import H36M32_TO_17, read_npz
+from posetool.errors import PosetoolError
+from posetool.lift.camera import (
+    intrinsics_from_header,
+    intrinsics_vector,
+    normalize_screen_coordinates,
+    world_to_camera,
+)
 from posetool.lift.h36m import H36M_EXTRINSICS, h36m_camera
+from posetool.stream.encoding import points_array
 
 
 # --- sequences --------------------------------------------------------------------------------
@@ -274,7 +280,7 @@ def sequences_from_stream(path: str, skeleton: str, *, min_length: int = 1) -> l
             tid, kps = inst.get("track_id"), inst.get("keypoints")
             if tid is None or kps is None:
                 continue
-            arr = np.array([[np.nan if c is None else c for c in p[:2]] for p in kps], dtype=np.float64)
+            arr = points_array([p[:2] for p in kps])
             if not np.isfinite(arr).all():
                 continue
             tracks.setdefault(tid, []).append((frame["frame"], arr))

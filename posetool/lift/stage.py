@@ -31,6 +31,7 @@ from posetool.lift.camera import normalize_screen_coordinates
 from posetool.lift.infer import SequenceLifter
 from posetool.lift.windows import pad_edge
 from posetool.models.videopose3d import VideoPose3D
+from posetool.stream.encoding import points_array
 
 Record = dict[str, Any]
 
@@ -109,7 +110,7 @@ class LiftStage:
         kps = inst.get("keypoints")
         if kps is None:
             return None
-        arr = np.array([[np.nan if c is None else c for c in p] for p in kps], dtype=np.float64)
+        arr = points_array(kps)
         if arr.ndim != 2 or arr.shape[0] != self.nj:
             raise StreamError(f"{where}: {arr.shape[0] if arr.ndim == 2 else '?'} keypoints, the lifter needs {self.nj}")
         xy = arr[:, :2]

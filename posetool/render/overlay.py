@@ -14,6 +14,7 @@ import numpy as np
 
 from posetool.render.colors import track_color
 from posetool.skeletons import Skeleton
+from posetool.stream.encoding import points_array
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ def _points(inst: dict, key: str = "keypoints") -> np.ndarray | None:
     kps = inst.get(key)
     if kps is None or len(kps) == 0:
         return None
-    return np.array([[np.nan if v is None else v for v in p] for p in kps], dtype=np.float64)
+    return points_array(kps)
 
 
 def _dashed_rect(img: np.ndarray, p1: tuple[int, int], p2: tuple[int, int], color, thickness: int, dash: int = 8) -> None:

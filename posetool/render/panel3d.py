@@ -14,6 +14,7 @@ import numpy as np
 
 from posetool.render.colors import track_color
 from posetool.skeletons import Skeleton
+from posetool.stream.encoding import points_array
 
 
 def draw_panel(instances: list[dict], skeleton: Skeleton, size: tuple[int, int], t: float,
@@ -21,7 +22,7 @@ def draw_panel(instances: list[dict], skeleton: Skeleton, size: tuple[int, int],
     """A (H, W, 3) BGR panel of ``size`` = (width, height) with every instance's ``keypoints_3d``."""
     w, h = size
     panel = np.full((h, w, 3), 24, np.uint8)
-    people = [(i, np.asarray([[np.nan if v is None else v for v in p] for p in i["keypoints_3d"]], float))
+    people = [(i, points_array(i["keypoints_3d"]))
               for i in instances if i.get("keypoints_3d") is not None]
     cv2.putText(panel, "3D", (8, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (160, 160, 160), 1, cv2.LINE_AA)
     if not people:

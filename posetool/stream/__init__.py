@@ -6,7 +6,7 @@
 - :mod:`filter`: the read → transform → write loop of a stage.
 """
 
-from posetool.stream.encoding import JSONL, MSGPACK, encode, sniff, to_plain
+from posetool.stream.encoding import JSONL, MSGPACK, encode, points_array, sniff, to_plain
 from posetool.stream.filter import filter_stream, write_frames
 from posetool.stream.reader import StreamReader, read_stream
 from posetool.stream.records import FORMAT, VERSION, make_end, make_frame, make_header, make_stage
@@ -14,5 +14,5 @@ from posetool.stream.writer import StreamWriter
 
 __all__ = [
     "FORMAT", "JSONL", "MSGPACK", "VERSION", "StreamReader", "StreamWriter", "encode", "filter_stream",
-    "make_end", "make_frame", "make_header", "make_stage", "read_stream", "sniff", "to_plain", "write_frames",
+    "make_end", "make_frame", "make_header", "make_stage", "points_array", "read_stream", "sniff", "to_plain", "write_frames",
 ]

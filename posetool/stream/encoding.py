@@ -49,6 +49,14 @@ def to_plain(value: Any) -> Any:
     return value
 
 
+def points_array(points: Any) -> np.ndarray:
+    """Stream point lists (``[[x, y, c], ...]``, null for a missing value) → float64 array, null → NaN.
+
+    The inverse of :func:`to_plain` for keypoints: (K, D) from K points of D values.
+    """
+    return np.array([[np.nan if v is None else v for v in p] for p in points], dtype=np.float64)
+
+
 def encode(record: dict[str, Any], encoding: str) -> bytes:
     """Encode one record; JSON Lines records end with a newline."""
     plain = to_plain(record)

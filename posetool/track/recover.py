@@ -38,6 +38,7 @@ import numpy as np
 
 from posetool.pose.oks import keypoint_score, oks_iou, oks_nms
 from posetool.stream import to_plain
+from posetool.stream.encoding import points_array
 
 Record = dict[str, Any]
 
@@ -72,7 +73,7 @@ def _kps(inst: Record) -> np.ndarray | None:
     kp = inst.get("keypoints")
     if not kp:
         return None
-    return np.array([[np.nan if v is None else float(v) for v in p] for p in kp], dtype=np.float64)
+    return points_array(kp)
 
 
 def _area(inst: Record, kps: np.ndarray | None) -> float:
@@ -98,7 +99,7 @@ def _clean(kps: np.ndarray) -> np.ndarray:
 
 def valid_correspondences(entry: Record, query: np.ndarray, width: int, height: int, opts: RecoverOptions) -> np.ndarray:
     """(K,) mask of usable correspondences of one entry (see module docstring, step 1)."""
-    c = np.array([[np.nan if v is None else float(v) for v in p] for p in entry["keypoints"]], dtype=np.float64)
+    c = points_array(entry["keypoints"])
     k = len(c)
     ok = np.isfinite(c).all(1) & np.isfinite(query[:, 2]) & (np.nan_to_num(query[:, 2]) >= opts.joint_thr)
     ok &= np.nan_to_num(c[:, 2]) >= opts.corr_thr
@@ -112,7 +113,7 @@ def valid_correspondences(entry: Record, query: np.ndarray, width: int, height: 
 
 
 def _entry_points(entry: Record) -> np.ndarray:
-    return np.array([[np.nan if v is None else float(v) for v in p] for p in entry["keypoints"]], dtype=np.float64)
+    return points_array(entry["keypoints"])
 
 
 def _box_of(points: np.ndarray, margin: float, width: int, height: int) -> np.ndarray:

@@ -20,6 +20,7 @@ import numpy as np
 from posetool.detect.boxes import box_iou
 from posetool.pose.oks import oks_iou
 from posetool.skeletons import get_skeleton
+from posetool.stream.encoding import points_array
 
 KINDS = ("corr", "oks", "iou")
 
@@ -68,7 +69,7 @@ def _kps(inst: dict) -> np.ndarray | None:
     kp = inst.get("keypoints")
     if kp is None or len(kp) == 0:
         return None
-    return np.array([[np.nan if v is None else v for v in p] for p in kp], dtype=np.float64)
+    return points_array(kp)
 
 
 def _box(inst: dict) -> np.ndarray | None:
@@ -138,10 +139,10 @@ def corr_matrix(tracks: list[dict], people: list[dict], correspondences: dict[in
         n_query = max(1, int(conf_ok.sum()))
         values = entry.get("at_instances")
         if values is not None and len(values) == len(people):
-            v = np.array([[np.nan if x is None else x for x in row] for row in values], dtype=np.float64)
+            v = points_array(values)
             out[i] = ((np.nan_to_num(v, nan=0.0) > corr_thr) & conf_ok[None, :]).sum(axis=1) / n_query
             continue
-        c = np.array([[np.nan if x is None else x for x in p] for p in entry["keypoints"]], dtype=np.float64)
+        c = points_array(entry["keypoints"])
         for j, k in enumerate(pk):
             if k is None or len(k) != len(c):
                 continue

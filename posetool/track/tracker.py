@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from posetool.stream.encoding import points_array
 from posetool.track.assignment import MATCHERS
 from posetool.track.similarity import SimilarityWeights, similarity_matrix
 from posetool.track.smoothing import OneEuroFilter
@@ -80,8 +81,8 @@ def _lerp_instance(a: dict, b: dict, w: float) -> dict:
         out["bbox"] = ((1 - w) * np.asarray(a["bbox"], float) + w * np.asarray(b["bbox"], float)).tolist()
     for key in ("keypoints", "keypoints_3d"):
         if a.get(key) is not None and b.get(key) is not None and len(a[key]) == len(b[key]):
-            pa = np.array([[np.nan if v is None else v for v in p] for p in a[key]], float)
-            pb = np.array([[np.nan if v is None else v for v in p] for p in b[key]], float)
+            pa = points_array(a[key])
+            pb = points_array(b[key])
             mix = (1 - w) * pa + w * pb
             if key == "keypoints":
                 mix[:, 2] = np.minimum(pa[:, 2], pb[:, 2])
@@ -165,7 +166,7 @@ class Tracker:
                 continue
             if self.opt.smooth and inst.get("keypoints") is not None:
                 filt = self.filters.setdefault(tid, OneEuroFilter(self.opt.smooth_min_cutoff, self.opt.smooth_beta))
-                kps = np.array([[np.nan if v is None else v for v in p] for p in inst["keypoints"]], float)
+                kps = points_array(inst["keypoints"])
                 t = frame.get("t")
                 t = float(t) if t is not None else float(frame["frame"])
                 kps[:, :2] = filt(kps[:, :2], t)
