@@ -176,3 +176,14 @@ def test_cli_writes_ground_truth_and_rejects_bad_options(tmp_path):
                          capture_output=True, text=True, check=False)
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines()[-1].startswith("posetool synth: error: --motion")
+
+
+def test_empty_world_writes_frames_without_people(tmp_path):
+    """--people 0 is allowed (an empty scene, e.g. for false-positive checks): every frame, no instances."""
+    out = tmp_path / "empty"
+    subprocess.run([sys.executable, "-m", "posetool", "synth", str(out), "--people", "0", "--frames", "3",
+                    "--no-render", "-q"], check=True)
+    with open(out / "gt.jsonl", "rb") as fh:
+        frames = list(StreamReader(fh).frames())
+    assert [f["frame"] for f in frames] == [0, 1, 2]
+    assert all(f["instances"] == [] for f in frames)

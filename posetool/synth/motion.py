@@ -171,6 +171,8 @@ def simulate_agents(rng: np.random.Generator, plans: list[list[Segment]], styles
     spot, and keep at least 0.55 m apart so they cross paths without walking through each other.
     """
     p_count, dt = len(plans), 1.0 / fps
+    if p_count == 0:  # an empty world (synth --people 0): nobody to move
+        return []
     # Most people start in view; the others just outside, so they walk in soon.
     pos = np.array([region.sample(rng, inside=bool(rng.random() < 0.85), margin=(0.3, 1.0)) for _ in range(p_count)],
                    dtype=float)
