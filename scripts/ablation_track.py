@@ -30,7 +30,10 @@ SIMILARITIES = ("corr", "oks", "iou", "corr:0.5,oks:0.5")
 def sh(cmd: str) -> str:
     """Run a shell command (pipes allowed), echo it on stderr, return its stdout."""
     print(f"$ {cmd}", file=sys.stderr, flush=True)
-    return subprocess.run(cmd, shell=True, check=True, capture_output=True, text=True, executable="/bin/bash").stdout
+    done = subprocess.run(cmd, shell=True, capture_output=True, text=True, executable="/bin/bash")
+    if done.returncode != 0:  # the failing stage's own one-line error, then stop
+        sys.exit(f"ablation_track: command failed (exit {done.returncode}): {done.stderr.strip() or cmd}")
+    return done.stdout
 
 
 def main() -> None:
