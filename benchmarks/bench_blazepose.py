@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     import torch
     from ai_edge_litert.interpreter import Interpreter
 
-    from posetool.models.blazepose import BlazePoseDetector, BlazePoseLandmarks, RotatedRect
+    from posetool.detect.blazepose import BlazePoseDetector, BlazePoseLandmarks, RotatedRect
 
     torch.set_num_threads(args.threads)
     det = BlazePoseDetector(args.device)

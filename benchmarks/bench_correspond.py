@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from posetool.correspond.infer import CorrespondenceEstimator
-from posetool.models.correspondence import CorrespondenceNet
+from posetool.nn.correspondence import CorrespondenceNet
 
 CONFIGS = (
     ("resnet (shipped, 128 px)", dict(backbone="resnet", width=16, norm="l2", temperature=10.0, refine_width=32,

@@ -18,7 +18,7 @@ import torch
 from posetool.detect.backends import build_detector
 from posetool.errors import PosetoolError
 from posetool.synth import SynthConfig, generate
-from posetool.video import open_video
+from posetool.video.sources import open_video
 
 
 def main() -> None:

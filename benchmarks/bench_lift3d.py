@@ -3,7 +3,7 @@
 Whole-sequence mode, single pass, no flip, batch of one sequence, as VideoPose3D's ``run.py``
 evaluates: the reference pads the sequence with ``np.pad(..., 'edge')`` and runs the dilated
 ``TemporalModel`` (BatchNorm, dropout modules in eval mode) under ``torch.no_grad``; posetool runs
-:class:`posetool.lift.infer.SequenceLifter` (BatchNorm folded into the convolutions). Both use
+:class:`posetool.lift3d.infer.SequenceLifter` (BatchNorm folded into the convolutions). Both use
 the same weights; the table reports the largest output difference.
 
 Run: ``flock /tmp/posetool-cpu.lock python benchmarks/bench_lift3d.py [--frames N] [--repeats R]``;
@@ -19,9 +19,9 @@ import time
 import numpy as np
 import torch
 
-from posetool.lift.infer import SequenceLifter
-from posetool.lift.windows import pad_edge
-from posetool.models.videopose3d import VideoPose3D
+from posetool.lift3d.infer import SequenceLifter
+from posetool.lift3d.windows import pad_edge
+from posetool.nn.videopose3d import VideoPose3D
 
 
 def _realistic_bn(model: VideoPose3D, seed: int = 0) -> None:
@@ -70,9 +70,9 @@ def bench(name: str, model: VideoPose3D, frames: int, repeats: int) -> dict:
 
 def accuracy(dirs: list[str], noise_px: list[float], weights: str | None) -> None:
     """MPJPE / P-MPJPE (mm) of the shipped model on synth folders, GT 2D plus Gaussian pixel noise."""
-    from posetool.lift.data import open_dataset
-    from posetool.lift.model import load_lifter
-    from posetool.train.lift3d import evaluate
+    from posetool.lift3d.data import open_dataset
+    from posetool.lift3d.model import load_lifter
+    from posetool.lift3d.train import evaluate
 
     model = load_lifter("videopose3d_synth", weights, "cpu").model
     seqs = open_dataset(dirs).sequences()
@@ -108,7 +108,7 @@ def main() -> None:
     _realistic_bn(big)
     rows.append(bench("VideoPose3D 243f, 1024 ch (random weights)", big, args.frames, args.repeats))
     try:
-        from posetool.models.loader import load_model
+        from posetool.hub.loader import load_model
 
         shipped = load_model("videopose3d_synth", task="lift3d", device="cpu").module
         rows.append(bench("videopose3d_synth (shipped, pose model)", shipped, args.frames, args.repeats))

@@ -5,7 +5,7 @@ weights: speed does not depend on the values) and the shipped ``simplebaseline_r
 The reference is ResNet-50 in the same run; ratios are crops/s over ResNet-50's at the same
 batch size. Two rows per model and batch: the network alone (one forward) and the whole
 top-down pipeline (affine crops from a 640×480 frame, flip test, decoding, back-projection,
-rescoring and OKS-NMS) through :class:`~posetool.pose.pipeline.TopDownEstimator`.
+rescoring and OKS-NMS) through :class:`~posetool.pose2d.estimator.TopDownEstimator`.
 
 Run: ``flock /tmp/posetool-cpu.lock python benchmarks/bench_pose2d.py [--seconds 3] [--threads N]``.
 """
@@ -18,8 +18,8 @@ import time
 import numpy as np
 import torch
 
-from posetool.models.registry import get_model_spec
-from posetool.pose.pipeline import TopDownEstimator, TopDownOptions
+from posetool.hub.registry import get_model_spec
+from posetool.pose2d.estimator import TopDownEstimator, TopDownOptions
 from posetool.skeletons import COCO17
 
 MODELS = ("simplebaseline_r50_256x192", "hrnet_w32_256x192", "simplebaseline_r18_synth")

@@ -61,7 +61,7 @@ def evaluate_demo(out: str, stream: str) -> dict[str, float | None]:
 
 def run_demo(o: DemoOptions) -> dict[str, Any]:
     """Generate, run, evaluate, render; returns the metrics and the paths written."""
-    from posetool.run import ChainOptions, run_video
+    from posetool.engine.run import ChainOptions, run_video
     from posetool.stream import StreamWriter
     from posetool.synth import SynthConfig, generate
 
@@ -81,7 +81,7 @@ def run_demo(o: DemoOptions) -> dict[str, Any]:
         from posetool.render.overlay import OverlayStyle
         from posetool.render.video import render_stream
         from posetool.stream import StreamReader
-        from posetool.video import open_video
+        from posetool.video.sources import open_video
 
         overlay = os.path.join(o.out, "overlay.mp4")
         with open_video(video) as src:

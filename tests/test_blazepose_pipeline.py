@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from posetool.models.blazepose import (RawDetections, RotatedRect, crop_rotated, decode_landmarks, detection_roi,
+from posetool.detect.blazepose import (RawDetections, RotatedRect, crop_rotated, decode_landmarks, detection_roi,
                                        pad_roi, ssd_anchors, weighted_nms)
 from tests.test_blazepose_weights import blazepose_files  # noqa: F401  (session fixture)
 
@@ -82,7 +82,7 @@ def test_astronaut_keypoints_land_on_the_person(blazepose_files):  # noqa: F811
     skdata = pytest.importorskip("skimage.data", reason="scikit-image (test extra) is not installed")
     import cv2
 
-    from posetool.models.blazepose import BlazePoseDetector, BlazePoseLandmarks
+    from posetool.detect.blazepose import BlazePoseDetector, BlazePoseLandmarks
     from posetool.skeletons import COCO17
 
     bgr = cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2BGR)

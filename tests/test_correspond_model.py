@@ -8,8 +8,8 @@ import torch
 
 from posetool.correspond.infer import CorrespondenceEstimator, letterbox_matrix
 from posetool.correspond.pairs import PairConfig, make_pair
-from posetool.models.correspondence import CorrespondenceNet, correlate, normalize_features
-from posetool.pose.crop import affine_points
+from posetool.nn.correspondence import CorrespondenceNet, correlate, normalize_features
+from posetool.pose2d.crop import affine_points
 
 
 def direct_correlation(fa: torch.Tensor, fb: torch.Tensor, q: np.ndarray, valid: np.ndarray, norm: str,

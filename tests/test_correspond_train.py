@@ -12,10 +12,10 @@ import torch
 from safetensors.torch import load_file
 
 from posetool.correspond.data import open_correspondence_dataset
-from posetool.models.registry import InputSpec, ModelSpec
-from posetool.train.correspond import CorrespondTrainConfig, train_correspond
+from posetool.hub.registry import InputSpec, ModelSpec
+from posetool.correspond.train import CorrespondTrainConfig, train_correspond
 
-TINY = ModelSpec(name="correspond_tiny_test", task="correspond", builder="posetool.models.correspondence:correspondence_net",
+TINY = ModelSpec(name="correspond_tiny_test", task="correspond", builder="posetool.nn.correspondence:correspondence_net",
                  kwargs={"backbone": "resnet", "width": 8, "lateral": 16, "refine_width": 8, "norm": "l2"},
                  input=InputSpec(64, 64), skeleton="coco17")
 

@@ -19,8 +19,8 @@ import pytest
 import torch
 
 from posetool.correspond.pairs import compose, person_window, similarity_about_center, window_matrix
-from posetool.models.loader import load_model
-from posetool.pose.crop import affine_points, normalize_crops
+from posetool.hub.loader import load_model
+from posetool.pose2d.crop import affine_points, normalize_crops
 
 THRESHOLD = 0.90
 RADIUS = 8.0

@@ -124,15 +124,15 @@ def test_detect_errors_are_one_line(tmp_path: Path):
 
 
 def _tiny_spec():
-    from posetool.models.registry import InputSpec, ModelSpec
+    from posetool.hub.registry import InputSpec, ModelSpec
 
-    return ModelSpec(name="centernet_tiny_test", task="detect", builder="posetool.models.centernet:centernet",
+    return ModelSpec(name="centernet_tiny_test", task="detect", builder="posetool.nn.centernet:centernet",
                      kwargs={"depth": 18, "width": 8, "deconv_filters": (16, 16, 16), "head_conv": 8},
                      input=InputSpec(128, 96))
 
 
 def test_tiny_centernet_training_lowers_loss_and_resumes_exactly(tmp_path: Path):
-    from posetool.train.detect import DetectTrainConfig, train_detect
+    from posetool.detect.train import DetectTrainConfig, train_detect
 
     synth = run_posetool("synth", str(tmp_path / "syn"), "--people", "2", "--frames", "6", "--width", "160",
                          "--height", "120", "--seed", "3", "-q")

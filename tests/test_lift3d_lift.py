@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 import torch
 
-from posetool.lift.camera import (
+from posetool.lift3d.camera import (
     camera_to_world, image_coordinates, intrinsics_vector, normalize_screen_coordinates, project_to_2d,
     project_to_2d_linear, world_to_camera,
 )
-from posetool.lift.flip import flip_points, left_right
-from posetool.lift.infer import FusedTemporalModel, SequenceLifter
-from posetool.lift.windows import ChunkedBatches, pad_edge
-from posetool.models.videopose3d import VideoPose3D
+from posetool.lift3d.flip import flip_points, left_right
+from posetool.lift3d.infer import FusedTemporalModel, SequenceLifter
+from posetool.lift3d.windows import ChunkedBatches, pad_edge
+from posetool.nn.videopose3d import VideoPose3D
 from posetool.stream import StreamReader, make_frame, make_header
-from posetool.train.lift3d import export_lifter
+from posetool.lift3d.train import export_lifter
 from tests.conftest import run_posetool, write_records
 
 

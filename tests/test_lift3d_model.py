@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from posetool.errors import WeightsError
-from posetool.models.checkpoint import load_into, load_state
-from posetool.models.videopose3d import (
+from posetool.hub.checkpoint import load_into, load_state
+from posetool.nn.videopose3d import (
     TemporalModel, TemporalModelOptimized1f, VideoPose3D, count_parameters, layer_pads, receptive_field, sequence_padding,
 )
 
@@ -170,8 +170,8 @@ def test_official_checkpoint_wrong_architecture_is_clear_error(tmp_path):
 
 
 def test_shipped_model_loads_verified_and_small():
-    from posetool.models.loader import load_model
-    from posetool.models.weights import PACKAGE_WEIGHTS
+    from posetool.hub.loader import load_model
+    from posetool.hub.weights import PACKAGE_WEIGHTS
 
     path = PACKAGE_WEIGHTS / "videopose3d_synth.safetensors"
     assert path.stat().st_size <= 10 * 1024 * 1024

@@ -8,12 +8,12 @@ import json
 import numpy as np
 
 from posetool.data.videopose3d import write_videopose3d_npz
-from posetool.lift.data import open_dataset
-from posetool.lift.h36m import h36m_camera
-from posetool.lift.camera import world_to_camera
+from posetool.lift3d.data import open_dataset
+from posetool.lift3d.h36m import h36m_camera
+from posetool.lift3d.camera import world_to_camera
 from posetool.skeletons import H36M17
-from posetool.train.common import load_checkpoint
-from posetool.train.lift3d import Lift3dConfig, train_lift3d
+from posetool.engine.trainer import load_checkpoint
+from posetool.lift3d.train import Lift3dConfig, train_lift3d
 from tests.conftest import run_posetool
 
 

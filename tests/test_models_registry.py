@@ -11,11 +11,11 @@ import torch
 from safetensors.torch import save_file
 
 from posetool.errors import PosetoolError, UsageError, WeightsError
-from posetool.models import registry
-from posetool.models.checkpoint import DiscardedObject, load_into, load_state, strip_prefixes
-from posetool.models.device import select_device
-from posetool.models.loader import load_model
-from posetool.models.weights import find_weights, sha256_file, verify_weights
+from posetool.hub import registry
+from posetool.hub.checkpoint import DiscardedObject, load_into, load_state, strip_prefixes
+from posetool.hub.device import select_device
+from posetool.hub.loader import load_model
+from posetool.hub.weights import find_weights, sha256_file, verify_weights
 from tests.conftest import run_posetool
 
 

@@ -6,10 +6,10 @@ import cv2
 import numpy as np
 import pytest
 
-from posetool.pose.crop import (
+from posetool.pose2d.crop import (
     affine_points, box_to_center_scale, crop_image, get_affine_transform, heatmap_to_image,
 )
-from posetool.pose.heatmaps import dark_refine, decode_heatmaps, gaussian_targets, get_max_preds, quarter_offset
+from posetool.pose2d.heatmaps import dark_refine, decode_heatmaps, gaussian_targets, get_max_preds, quarter_offset
 
 
 def three_point_transform(center, scale, rot, size, inv=False):
@@ -149,7 +149,7 @@ def test_dark_leaves_border_peaks_alone():
 
 
 def test_local_mean_recovers_sub_cell_positions() -> None:
-    from posetool.pose.heatmaps import get_max_preds, local_mean
+    from posetool.pose2d.heatmaps import get_max_preds, local_mean
 
     # Gaussians centred between cells: the centre of mass of the 3×3 window lands within 0.12 cell
     # (the window's cut tails pull it slightly toward the arg-max cell; the arg-max alone is 0.4 off)

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from posetool.models.checkpoint import load_into, load_state, strip_prefixes
-from posetool.models.hrnet import pose_hrnet
-from posetool.models.registry import get_model_spec
-from posetool.models.simple_baselines import pose_resnet
+from posetool.hub.checkpoint import load_into, load_state, strip_prefixes
+from posetool.nn.hrnet import pose_hrnet
+from posetool.hub.registry import get_model_spec
+from posetool.nn.simple_baselines import pose_resnet
 
 SPECS = Path(__file__).parent / "data" / "specs"
 

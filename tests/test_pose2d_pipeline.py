@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from posetool.models.registry import InputSpec
-from posetool.models.simple_baselines import pose_resnet
-from posetool.pose.flip import flip_back, flip_permutation, flip_test
-from posetool.pose.oks import keypoint_score, oks_iou, oks_nms, rescore, soft_oks_nms
-from posetool.pose.pipeline import TopDownEstimator, TopDownOptions
+from posetool.hub.registry import InputSpec
+from posetool.nn.simple_baselines import pose_resnet
+from posetool.pose2d.flip import flip_back, flip_permutation, flip_test
+from posetool.pose2d.oks import keypoint_score, oks_iou, oks_nms, rescore, soft_oks_nms
+from posetool.pose2d.estimator import TopDownEstimator, TopDownOptions
 from posetool.skeletons import COCO17
 
 PERM = flip_permutation(17, COCO17.flip_pairs)
@@ -149,7 +149,7 @@ def write_video(path, frames=6, size=(160, 120)):
 def weights_file(tmp_path_factory):
     from safetensors.torch import save_file
 
-    from posetool.models.registry import get_model_spec
+    from posetool.hub.registry import get_model_spec
 
     torch.manual_seed(0)
     model = get_model_spec("simplebaseline_r18_synth").build()

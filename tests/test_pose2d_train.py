@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from posetool.models.registry import InputSpec, ModelSpec
+from posetool.hub.registry import InputSpec, ModelSpec
 from posetool.data.coco_keypoints import clean_samples, open_keypoint_dataset
-from posetool.pose.augment import AugmentConfig, make_example
-from posetool.pose.crop import box_to_center_scale
+from posetool.pose2d.augment import AugmentConfig, make_example
+from posetool.pose2d.crop import box_to_center_scale
 from posetool.skeletons import COCO17
-from posetool.train.pose2d import JointsMSELoss, Pose2DTrainConfig, train_pose2d
+from posetool.pose2d.train import JointsMSELoss, Pose2DTrainConfig, train_pose2d
 
 # a stick figure in a 100x200 box: coco17 keypoints relative to the box's top-left corner
 FIGURE = np.array([
@@ -108,7 +108,7 @@ def test_joints_mse_loss_is_official_formula():
 
 
 # a small SimpleBaselines so that the training tests stay fast on two cores
-TINY = ModelSpec(name="tiny_pose", task="pose2d", builder="posetool.models.simple_baselines:pose_resnet",
+TINY = ModelSpec(name="tiny_pose", task="pose2d", builder="posetool.nn.simple_baselines:pose_resnet",
                  kwargs={"depth": 18, "width": 8, "deconv_filters": (32, 32, 32)}, input=InputSpec(96, 128),
                  skeleton="coco17")
 

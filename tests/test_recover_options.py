@@ -17,10 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from posetool.models.registry import InputSpec
-from posetool.pose.pipeline import TopDownEstimator, TopDownOptions
+from posetool.hub.registry import InputSpec
+from posetool.pose2d.estimator import TopDownEstimator, TopDownOptions
 from posetool.skeletons import COCO17
-from posetool.track.recover import Recoverer, RecoverOptions
+from posetool.recover.recoverer import Recoverer, RecoverOptions
 
 W, H = 320, 240
 K = 17

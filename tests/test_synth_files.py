@@ -14,7 +14,7 @@ import pytest
 from posetool.stream import StreamReader
 from posetool.synth import FILES, SynthConfig, generate
 from posetool.synth.render import Renderer
-from posetool.video import open_video
+from posetool.video.sources import open_video
 
 CFG = SynthConfig(people=4, frames=16, width=320, height=240, seed=5)
 GT_FILES = ("stream", "coco", "posetrack18", "mot", "videopose3d", "params")

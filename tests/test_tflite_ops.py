@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from posetool.tflite import ops
-from posetool.tflite.converter import UnsupportedOperatorError, convert_graph
-from posetool.tflite.flatbuffer import OperatorInfo, SparsityInfo, TensorInfo, TFLiteGraph
-from posetool.tflite.sparse import densify
+from posetool.nn.tflite import ops
+from posetool.nn.tflite.converter import UnsupportedOperatorError, convert_graph
+from posetool.nn.tflite.flatbuffer import OperatorInfo, SparsityInfo, TensorInfo, TFLiteGraph
+from posetool.nn.tflite.sparse import densify
 
 
 def _nchw(x: np.ndarray) -> torch.Tensor:

@@ -49,14 +49,14 @@ def _interpret(path: str, batch: np.ndarray) -> list[list[np.ndarray]]:
 
 @pytest.fixture(scope="module")
 def detector(blazepose_files):  # noqa: F811
-    from posetool.models.blazepose import BlazePoseDetector
+    from posetool.detect.blazepose import BlazePoseDetector
 
     return BlazePoseDetector("cpu", weights=blazepose_files["detector"])
 
 
 @pytest.fixture(scope="module")
 def landmarks(blazepose_files):  # noqa: F811
-    from posetool.models.blazepose import BlazePoseLandmarks
+    from posetool.detect.blazepose import BlazePoseLandmarks
 
     return BlazePoseLandmarks("cpu", weights=blazepose_files["landmarks"])
 
@@ -74,7 +74,7 @@ def test_detector_outputs_match_litert(detector, blazepose_files):  # noqa: F811
 
 
 def test_landmark_outputs_match_litert(detector, landmarks, blazepose_files):  # noqa: F811
-    from posetool.models.blazepose import RotatedRect, roi_from_box
+    from posetool.detect.blazepose import RotatedRect, roi_from_box
 
     photos = _photos()
     person = detector.detect([photos[0]], bgr=False)[0][0].roi

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from posetool.errors import VideoError
-from posetool.video import open_video, video_for_stream
+from posetool.video.sources import open_video, video_for_stream
 
 
 def _write_video(path: Path, frames: int = 6, size=(64, 48), fps: float = 20.0) -> list[np.ndarray]:

@@ -55,9 +55,9 @@ def correspond(
     if frame_size % 32:
         raise UsageError(f"--frame-size must be a multiple of 32, got {frame_size}")
 
-    from posetool.pipeline import run_step
-    from posetool.steps import CorrespondStep
-    from posetool.video import video_for_stream
+    from posetool.engine.chain import run_step
+    from posetool.engine.steps import CorrespondStep
+    from posetool.video.sources import video_for_stream
 
     reader = open_reader(input, strict=strict)
     step = CorrespondStep(model=model, device=device, weights=weights, region=region, context=context,

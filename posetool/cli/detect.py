@@ -31,7 +31,7 @@ def detect(
     """Detect people in a video; writes the header and one frame record per frame with boxes."""
     from posetool.detect.backends import build_detector
     from posetool.detect.stage import DetectOptions, detect_stage, run_detect
-    from posetool.video import open_video
+    from posetool.video.sources import open_video
 
     detector = build_detector(model, device=device, weights=weights, gt=gt, batch_size=batch_size)
     source = open_video(video, fps)

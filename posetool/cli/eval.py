@@ -163,7 +163,7 @@ def correspond(
     from posetool.correspond.infer import MAPS, CorrespondenceEstimator
     from posetool.errors import UsageError
     from posetool.eval.report import correspond_table, print_tables
-    from posetool.models.loader import load_model
+    from posetool.hub.loader import load_model
 
     if maps not in MAPS:
         raise UsageError(f"--maps must be one of {', '.join(MAPS)}, got {maps!r}")

@@ -38,8 +38,8 @@ def lift3d(
     Writes keypoints_3d (metres, camera axes, root-relative) per instance and, when the model
     has a trajectory network, root_3d; sets the header's skeleton_3d.
     """
-    from posetool.pipeline import run_step
-    from posetool.steps import LiftStep
+    from posetool.engine.chain import run_step
+    from posetool.engine.steps import LiftStep
 
     del batch_size  # one sequence per pass; kept for the shared option set
     reader = open_reader(input, strict)

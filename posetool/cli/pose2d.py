@@ -47,10 +47,10 @@ def pose2d(
     if decode not in ("argmax", "dark", "plain"):
         raise UsageError(f"--decode must be argmax, dark or plain, got {decode!r}")
 
-    from posetool.pipeline import run_step
-    from posetool.pose.pipeline import TopDownOptions
-    from posetool.steps import Pose2DStep
-    from posetool.video import video_for_stream
+    from posetool.engine.chain import run_step
+    from posetool.pose2d.estimator import TopDownOptions
+    from posetool.engine.steps import Pose2DStep
+    from posetool.video.sources import video_for_stream
 
     options = TopDownOptions(
         flip_test=flip_test, shift_heatmap=shift_heatmap, decode=decode, blur_kernel=blur_kernel,

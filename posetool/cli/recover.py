@@ -70,10 +70,10 @@ def recover(
         raise UsageError(f"--skip-keypoints must be comma-separated indices, got {skip_keypoints!r}") from None
 
     from posetool import console
-    from posetool.pipeline import run_step
-    from posetool.steps import RecoverStep
-    from posetool.track.recover import RecoverOptions
-    from posetool.video import video_for_stream
+    from posetool.engine.chain import run_step
+    from posetool.engine.steps import RecoverStep
+    from posetool.recover.recoverer import RecoverOptions
+    from posetool.video.sources import video_for_stream
 
     opts = RecoverOptions(corr_thr=corr_thr, joint_thr=joint_thr, min_correspondences=min_correspondences,
                           skip_keypoints=skip, border=border, margin=margin, min_joints=min_joints,

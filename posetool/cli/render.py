@@ -31,7 +31,7 @@ def render(
     from posetool.errors import UsageError
     from posetool.render.overlay import OverlayStyle
     from posetool.render.video import render_stream
-    from posetool.video import video_for_stream
+    from posetool.video.sources import video_for_stream
 
     stills = None
     if frames:

@@ -53,7 +53,7 @@ def run(
 ) -> None:
     """Detect → pose2d → correspond → recover → track → lift3d in one process; same records as the piped stages."""
     from posetool.errors import UsageError
-    from posetool.run import ChainOptions, run_video
+    from posetool.engine.run import ChainOptions, run_video
 
     if preset not in PRESETS:
         raise UsageError(f"--preset must be one of {', '.join(PRESETS)}, got {preset!r}")
@@ -74,7 +74,7 @@ def run(
         from posetool.render.overlay import OverlayStyle
         from posetool.render.video import render_stream
         from posetool.stream import StreamReader
-        from posetool.video import video_for_stream
+        from posetool.video.sources import video_for_stream
 
         if output == "-":
             raise UsageError("--render needs -o FILE (the stream is read back to draw it)")

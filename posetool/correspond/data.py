@@ -26,7 +26,7 @@ def load_stream_keypoints(stream: str, video: str | None = None, min_confidence:
                           min_keypoints: int = 4) -> KeypointDataset:
     """Frames of a video as single images, labelled with the keypoints of a pose stream."""
     from posetool.stream import StreamReader
-    from posetool.video import video_for_stream
+    from posetool.video.sources import video_for_stream
 
     samples: list[KeypointSample] = []
     num_joints = 0

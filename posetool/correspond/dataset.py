@@ -10,7 +10,7 @@ from torch.utils.data import Dataset
 
 from posetool.correspond.pairs import PairConfig, make_pair
 from posetool.data.coco_keypoints import KeypointDataset
-from posetool.pose.crop import normalize_crops
+from posetool.pose2d.crop import normalize_crops
 
 
 class PairDataset(Dataset):

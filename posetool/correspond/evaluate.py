@@ -25,7 +25,7 @@ def evaluate_synth(folder: str | Path, estimator: CorrespondenceEstimator, pixel
     ``step`` > 1 pairs frame t−step with frame t (larger motion than consecutive frames at 25 fps).
     """
     from posetool.stream import StreamReader
-    from posetool.video import open_video
+    from posetool.video.sources import open_video
 
     folder = Path(folder)
     with open(folder / "gt.jsonl", "rb") as fh:

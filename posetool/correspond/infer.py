@@ -28,8 +28,8 @@ import numpy as np
 import torch
 
 from posetool.correspond.pairs import person_window, window_matrix
-from posetool.pose.crop import affine_points
-from posetool.pose.heatmaps import local_mean
+from posetool.pose2d.crop import affine_points
+from posetool.pose2d.heatmaps import local_mean
 
 REGIONS = ("person", "frame")
 MAPS = ("refined", "affinity")
@@ -60,7 +60,7 @@ class CorrespondenceEstimator:
     """Batched correspondence inference.
 
     Args:
-        module: a :class:`posetool.models.correspondence.CorrespondenceNet` (put in eval mode here).
+        module: a :class:`posetool.nn.correspondence.CorrespondenceNet` (put in eval mode here).
         input_size: side of the square network input for ``person`` windows (the model's InputSpec).
         region: ``person`` or ``frame`` (see module docstring).
         frame_size: letterbox side for ``frame`` (multiple of 32).

@@ -13,7 +13,7 @@ A pair is made from one image with keypoint labels:
    cuts off becomes an *absent* target (an all-zero map that still counts in the loss, so the network
    learns to answer "gone"); keypoints unlabelled or outside image 1 are not queried (weight 0);
 4. targets are Gaussian maps (peak 1, σ in heatmap pixels) at 1/4 of the input size
-   (:func:`posetool.pose.heatmaps.gaussian_targets`).
+   (:func:`posetool.pose2d.heatmaps.gaussian_targets`).
 
 All randomness comes from a ``numpy.random.Generator`` the caller seeds per sample.
 """
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from posetool.pose.crop import affine_points
-from posetool.pose.heatmaps import gaussian_targets
+from posetool.pose2d.crop import affine_points
+from posetool.pose2d.heatmaps import gaussian_targets
 
 
 @dataclass(frozen=True)

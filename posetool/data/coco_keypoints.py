@@ -62,7 +62,7 @@ class VideoFrames:
     """
 
     def __init__(self, path: str | os.PathLike[str], wanted: Sequence[int], quality: int = 95) -> None:
-        from posetool.video import open_video
+        from posetool.video.sources import open_video
 
         self.path = str(path)
         need = set(int(i) for i in wanted)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from posetool.errors import UsageError
-from posetool.models.registry import get_model_spec
+from posetool.hub.registry import get_model_spec
 
 
 # Torch detectors: the backend class that runs each architecture (by its registry builder).
 TORCH_BACKENDS = {
-    "posetool.models.centernet:centernet": "posetool.detect.centernet:CenterNetDetector",
-    "posetool.models.blazepose:build_module": "posetool.models.blazepose:BlazePoseDetectBackend",
+    "posetool.nn.centernet:centernet": "posetool.detect.centernet:CenterNetDetector",
+    "posetool.detect.blazepose:build_module": "posetool.detect.blazepose:BlazePoseDetectBackend",
 }
 
 
@@ -17,7 +17,7 @@ def build_detector(model: str, *, device: str = "auto", weights: str | None = No
                    batch_size: int = 8):
     """The backend for ``--model``: HOG (OpenCV), ground truth (``--gt``), or a torch model.
 
-    Torch models load through the shared loader (:func:`posetool.models.loader.load_model`) inside
+    Torch models load through the shared loader (:func:`posetool.hub.loader.load_model`) inside
     their backend class (:data:`TORCH_BACKENDS`, keyed by the spec's builder).
     """
     spec = get_model_spec(model, task="detect")

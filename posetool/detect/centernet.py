@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from posetool.detect.boxes import Detections
-from posetool.models.centernet import OUTPUT_STRIDE
+from posetool.nn.centernet import OUTPUT_STRIDE
 
 
 def gaussian_radius(height: float, width: float, min_overlap: float = 0.7) -> float:
@@ -157,7 +157,7 @@ class CenterNetDetector:
 
     def __init__(self, model: str, device: str = "auto", weights: str | None = None, batch_size: int = 8,
                  top_k: int = 100) -> None:
-        from posetool.models.loader import load_model
+        from posetool.hub.loader import load_model
 
         self.loaded = load_model(model, task="detect", weights=weights, device=device)
         self.name = model
@@ -180,7 +180,7 @@ class CenterNetDetector:
 
     @torch.no_grad()
     def detect(self, frames) -> list[Detections]:
-        """Detections per frame (list of :class:`posetool.video.Frame`)."""
+        """Detections per frame (list of :class:`posetool.video.sources.Frame`)."""
         results: list[Detections] = []
         for start in range(0, len(frames), self.batch_size):
             chunk = frames[start:start + self.batch_size]

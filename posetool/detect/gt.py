@@ -16,7 +16,7 @@ import numpy as np
 
 from posetool.detect.boxes import Detections
 from posetool.errors import PosetoolError
-from posetool.video import Frame
+from posetool.video.sources import Frame
 
 Boxes = dict[int, list[tuple[list[float], int | None]]]  # frame → [(xyxy, track_id)]
 

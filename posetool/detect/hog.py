@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from posetool.detect.boxes import Detections
-from posetool.video import Frame
+from posetool.video.sources import Frame
 
 
 class HogDetector:

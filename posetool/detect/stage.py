@@ -10,7 +10,7 @@ from posetool.detect.boxes import Detections, postprocess
 from posetool.errors import PosetoolError
 from posetool.progress import progress_bar
 from posetool.stream import StreamWriter, make_frame, make_header, make_stage
-from posetool.video import Frame, FrameSource
+from posetool.video.sources import Frame, FrameSource
 
 
 class Detector(Protocol):

@@ -14,7 +14,7 @@ from posetool.render.overlay import OverlayStyle, draw_instances
 from posetool.render.panel3d import draw_panel
 from posetool.skeletons import get_skeleton
 from posetool.stream import StreamReader
-from posetool.video import FrameSource
+from posetool.video.sources import FrameSource
 
 
 def _aligned(source: FrameSource, reader: StreamReader) -> Iterator[tuple[int, float, np.ndarray, list[dict]]]:

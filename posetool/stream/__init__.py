@@ -7,7 +7,7 @@
 """
 
 from posetool.stream.encoding import JSONL, MSGPACK, encode, points_array, sniff, to_plain
-from posetool.stream.filter import filter_stream, write_frames
+from posetool.stream.loop import filter_stream, write_frames
 from posetool.stream.reader import StreamReader, read_stream
 from posetool.stream.records import FORMAT, VERSION, make_end, make_frame, make_header, make_stage
 from posetool.stream.writer import StreamWriter

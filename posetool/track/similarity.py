@@ -1,7 +1,7 @@
 """Similarity between a track's last pose and the people of the current frame, each in [0, 1].
 
 - ``iou``: box IoU.
-- ``oks``: COCO object keypoint similarity (:func:`posetool.pose.oks.oks_iou`) between the track's
+- ``oks``: COCO object keypoint similarity (:func:`posetool.pose2d.oks.oks_iou`) between the track's
   last keypoints and each person's, counting keypoints confident (> ``kp_thr``) in both.
 - ``corr``: the paper's correspondence similarity (Rafi et al. 2020): the fraction of the track's
   keypoints whose correspondence map, read at the person's same keypoint, is above
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from posetool.detect.boxes import box_iou
-from posetool.pose.oks import oks_iou
+from posetool.pose2d.oks import oks_iou
 from posetool.skeletons import get_skeleton
 from posetool.stream.encoding import points_array
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 
-from posetool.pipeline import run_step
-from posetool.steps import TrackStep
+from posetool.engine.chain import run_step
+from posetool.engine.steps import TrackStep
 from posetool.stream import StreamReader, StreamWriter
 from posetool.track.tracker import TrackerOptions
 

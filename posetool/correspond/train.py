@@ -1,0 +1,317 @@
+"""``posetool train correspond``: self-supervised training of the keypoint correspondence network.
+
+The recipe of Rafi et al. (ECCV 2020): pairs are made from single images (:mod:`posetool.correspond.pairs`),
+Gaussian target maps, binary cross-entropy; first the **Siamese stage** (backbone; loss on the softmax
+affinity maps), then the **refinement stage** (backbone frozen, as the authors' ``Siamese(local_ckpt=...)``
+freezes it; loss on the refined logits). Each phase uses Adam at ``lr`` with one ×0.1 step halfway
+(the paper: 100 epochs each, 1e-4 → 1e-5 after 50).
+
+A checkpoint after every epoch holds the phase, model, optimiser, scheduler and RNG states; the pairs of
+every epoch derive from ``(seed, epoch, index)``, so ``--resume`` continues exactly. Under ``torchrun``
+each rank takes its share of every epoch's permutation (DDP); rank 0 validates and writes files.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from posetool import console
+from posetool.correspond.data import open_correspondence_dataset
+from posetool.correspond.dataset import PairDataset
+from posetool.correspond.pairs import PairConfig
+from posetool.errors import PosetoolError, UsageError
+from posetool.hub.registry import ModelSpec, get_model_spec
+from posetool.engine.trainer import (
+    DistInfo,
+    EpochSampler,
+    all_reduce_sum,
+    barrier,
+    cleanup_distributed,
+    export_weights,
+    resume_state,
+    save_checkpoint,
+    seed_everything,
+    set_rng_state,
+    setup_distributed,
+    unwrap,
+)
+
+PHASES = ("siamese", "refine")
+
+
+@dataclass
+class CorrespondTrainConfig:
+    """Everything a run depends on (saved in the checkpoint)."""
+
+    data: list[str]
+    val: list[str] = field(default_factory=list)
+    out: str = "runs/correspond"
+    model: Any = "correspond_r18_synth"  # a registered name, or a ModelSpec
+    siamese_epochs: int = 100
+    refine_epochs: int = 100
+    batch_size: int = 16
+    lr: float = 1e-4
+    lr_factor: float = 0.1
+    seed: int = 0
+    device: str = "auto"
+    workers: int = 0
+    threads: int | None = None
+    sigma: float = 1.5
+    context: tuple[float, float] = (1.6, 2.6)
+    scale: tuple[float, float] = (0.8, 1.25)
+    rotation: float = 20.0
+    translation: float = 0.15
+    photometric: bool = True
+    max_pairs: int | None = None  # cap on pairs per epoch (a random subset each epoch)
+    half: bool = False
+    stop_after: int | None = None  # end this run after N epochs (continue with --resume)
+    init: str | None = None  # weights whose Siamese stage (``siamese.*``) starts the run
+
+    def phase_of(self, epoch: int) -> tuple[str, int, int]:
+        """(phase, epoch within the phase, epochs of the phase) of a global 0-based epoch."""
+        if epoch < self.siamese_epochs:
+            return "siamese", epoch, self.siamese_epochs
+        return "refine", epoch - self.siamese_epochs, self.refine_epochs
+
+
+def bce_probabilities(p: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of probability maps (P, K, h, w) against targets, weighted per map (P, K)."""
+    p = p.clamp(1e-12, 1.0 - 1e-6)
+    loss = -(target * torch.log(p) + (1 - target) * torch.log1p(-p))
+    return (loss.mean(dim=(2, 3)) * weight).sum() / weight.sum().clamp_min(1.0)
+
+
+def bce_logits(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy with logits (P, K, h, w), weighted per map (P, K)."""
+    loss = nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    return (loss.mean(dim=(2, 3)) * weight).sum() / weight.sum().clamp_min(1.0)
+
+
+def pair_accuracy(maps: torch.Tensor, targets: torch.Tensor, valid: torch.Tensor, stride: int, radius: float) -> tuple[int, int]:
+    """Present targets whose map arg-max (×stride, in input pixels) lies within ``radius`` px: (hits, count)."""
+    p, k, _, w = maps.shape
+    idx = maps.reshape(p, k, -1).argmax(-1)
+    xy = torch.stack([idx % w, idx // w], -1).float() * stride
+    d = (xy - targets).norm(dim=-1)
+    ok = valid.bool()
+    return int(((d <= radius) & ok).sum()), int(ok.sum())
+
+
+class SiameseStep(nn.Module):
+    """Forward of the Siamese phase: image pairs (P, 3, S, S) and queries (P, K, 2) → affinity maps (P, K, h, w)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, image_a: torch.Tensor, image_b: torch.Tensor, queries: torch.Tensor,
+                valid: torch.Tensor) -> torch.Tensor:
+        return self.net.affinity(self.net.features(image_a), self.net.features(image_b), queries, valid)
+
+
+class RefineStep(nn.Module):
+    """Forward of the refinement phase: features (P, C, h, w) ×2 and affinities (P, K, h, w) → logits."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, fa: torch.Tensor, fb: torch.Tensor, aff: torch.Tensor) -> torch.Tensor:
+        return self.net.refine(fa, fb, aff)
+
+
+def run_batch(step: nn.Module, net: nn.Module, batch: dict[str, torch.Tensor], phase: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Loss of one batch and the maps it is computed on (affinities, or refined logits).
+
+    ``step`` is the phase's forward module (:class:`SiameseStep`/:class:`RefineStep`, DDP-wrapped when
+    distributed); ``net`` the bare network.
+    """
+    if phase == "siamese":
+        aff = step(batch["image_a"], batch["image_b"], batch["queries"], batch["query_valid"])
+        return bce_probabilities(aff, batch["heatmaps"], batch["weights"]), aff
+    with torch.no_grad():  # the Siamese stage is frozen while the refinement trains
+        fa, fb = net.features(batch["image_a"]), net.features(batch["image_b"])
+        aff = net.affinity(fa, fb, batch["queries"], batch["query_valid"])
+    logits = step(fa, fb, aff)
+    return bce_logits(logits, batch["heatmaps"], batch["weights"]), logits
+
+
+@torch.no_grad()
+def validate(model: nn.Module, loader: DataLoader, phase: str, device: torch.device, stride: int) -> dict[str, float]:
+    """Mean loss and arg-max accuracy within 4 and 8 input pixels on fixed validation pairs."""
+    net = unwrap(model)
+    was = net.training
+    net.eval()
+    total, n, hit4, hit8, cnt = 0.0, 0, 0, 0, 0
+    for batch in loader:
+        batch = {k: v.to(device) for k, v in batch.items()}
+        step = SiameseStep(net) if phase == "siamese" else RefineStep(net)
+        loss, maps = run_batch(step, net, batch, phase)
+        total += float(loss) * len(batch["queries"])
+        n += len(batch["queries"])
+        h4, c = pair_accuracy(maps, batch["targets"], batch["target_valid"], stride, 4.0)
+        h8, _ = pair_accuracy(maps, batch["targets"], batch["target_valid"], stride, 8.0)
+        hit4, hit8, cnt = hit4 + h4, hit8 + h8, cnt + c
+    net.train(was)
+    return {"val_loss": total / max(n, 1), "val_acc4": hit4 / max(cnt, 1), "val_acc8": hit8 / max(cnt, 1)}
+
+
+def _load_siamese(net: nn.Module, path: str) -> None:
+    """Load only the Siamese stage (keys ``siamese.*``) of a weights file, as the authors' refiner
+    training loads a trained local-correlation model (``Siamese(local_ckpt=...)``)."""
+    from posetool.hub.checkpoint import load_into, load_state
+
+    state = load_state(path, official=False)
+    part = {k[len("siamese."):]: v for k, v in state.items() if k.startswith("siamese.")}
+    if not part:
+        raise PosetoolError(f"--init {path}: no Siamese-stage weights (keys siamese.*) in the file")
+    load_into(net.siamese, part, path)
+    if net.log_temperature is not None:  # the learnt correlation temperature belongs to the Siamese stage
+        if "log_temperature" not in state:
+            raise PosetoolError(f"--init {path}: the model learns a correlation temperature, the file has none")
+        with torch.no_grad():
+            net.log_temperature.copy_(state["log_temperature"].reshape(()))
+
+
+def _siamese_parameters(net: nn.Module) -> list[nn.Parameter]:
+    """The backbone's parameters and, when the model has one, the learnt correlation temperature."""
+    extra = [net.log_temperature] if net.log_temperature is not None else []
+    return list(net.siamese.parameters()) + extra
+
+
+def _set_trainable(net: nn.Module, phase: str) -> list[nn.Parameter]:
+    """Freeze the Siamese stage in the refinement phase; return the parameters to optimise."""
+    for p in _siamese_parameters(net):
+        p.requires_grad_(phase == "siamese")
+    for p in net.refinement.parameters():
+        p.requires_grad_(phase == "refine")
+    return _siamese_parameters(net) if phase == "siamese" else list(net.refinement.parameters())
+
+
+def _set_modes(net: nn.Module, phase: str) -> None:
+    net.train()
+    if phase == "refine":  # frozen BatchNorm statistics too
+        net.siamese.eval()
+
+
+def train_correspond(cfg: CorrespondTrainConfig, resume: str | None = None) -> dict[str, Any]:
+    """Run (or continue) training; returns the history (a list of epoch dicts) and the run folder."""
+    from posetool.hub.device import select_device
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    if not cfg.data:
+        raise UsageError("no training data; pass synth folders, COCO keypoint files or pose streams")
+    if cfg.siamese_epochs + cfg.refine_epochs < 1:
+        raise UsageError("--siamese-epochs and --refine-epochs are both 0; nothing to train")
+    spec = cfg.model if isinstance(cfg.model, ModelSpec) else get_model_spec(cfg.model, task="correspond")
+    if spec.input is None or spec.input.width != spec.input.height or spec.input.width % 32:
+        raise UsageError(f"model {spec.name}: correspondence models need a square input, a multiple of 32")
+    info: DistInfo = setup_distributed(select_device(cfg.device))
+    out = Path(cfg.out)
+    state = resume_state(resume, cfg, spec.name, ("data", "seed", "batch_size", "lr", "siamese_epochs", "max_pairs"))
+    seed_everything(cfg.seed)
+    try:
+        pcfg = PairConfig(size=spec.input.width, context=tuple(cfg.context), scale=tuple(cfg.scale),
+                          rotation=cfg.rotation, translation=cfg.translation, photometric=cfg.photometric,
+                          sigma=cfg.sigma)
+        train_sets = [open_correspondence_dataset(p) for p in cfg.data]
+        val_sets = [open_correspondence_dataset(p) for p in cfg.val]
+        model = spec.build().to(info.device)
+        k = unwrap(model).num_keypoints
+        for ds in train_sets + val_sets:
+            if ds.num_joints != k:
+                raise PosetoolError(f"{ds.name}: {ds.num_joints} keypoints per person, model {spec.name} queries {k}")
+        inp = spec.input
+        trainset = PairDataset(train_sets, pcfg, inp.mean, inp.std, inp.channel_order, cfg.seed)
+        if len(trainset) == 0:
+            raise PosetoolError("the training data holds no person with at least 3 labelled keypoints")
+        sampler = EpochSampler(len(trainset), cfg.seed, info.rank, info.world_size)
+        loader = DataLoader(trainset, batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.workers,
+                            drop_last=len(sampler) > cfg.batch_size, pin_memory=info.device.type == "cuda")
+        val_loader = None
+        if val_sets:
+            valset = PairDataset(val_sets, pcfg, inp.mean, inp.std, inp.channel_order, seed=12345)
+            val_loader = DataLoader(valset, batch_size=cfg.batch_size, shuffle=False, num_workers=cfg.workers)
+
+        history: list[dict[str, Any]] = []
+        start = 0
+        if cfg.init and state is None:
+            _load_siamese(unwrap(model), cfg.init)
+        if state is not None:
+            unwrap(model).load_state_dict(state["model"])
+            start, history = int(state["epoch"]), list(state.get("history", []))
+        total_epochs = cfg.siamese_epochs + cfg.refine_epochs
+        optimizer = scheduler = None
+        current_phase = None
+        if info.is_main:
+            out.mkdir(parents=True, exist_ok=True)
+            console.info(f"train correspond: {spec.name}, {len(trainset)} people from {len(train_sets)} source(s), "
+                         f"{cfg.siamese_epochs} Siamese + {cfg.refine_epochs} refinement epochs, batch {cfg.batch_size}, "
+                         f"device {info.device}")
+        for epoch in range(start, total_epochs):
+            phase, _, phase_len = cfg.phase_of(epoch)
+            net = unwrap(model)
+            if phase != current_phase:  # a fresh optimiser per phase (new parameter set)
+                params = _set_trainable(net, phase)
+                optimizer = torch.optim.Adam(params, lr=cfg.lr)
+                scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, [max(1, phase_len // 2)], cfg.lr_factor)
+                if state is not None and state.get("phase") == phase and epoch == start:
+                    optimizer.load_state_dict(state["optimizer"])
+                    scheduler.load_state_dict(state["scheduler"])
+                step_module: nn.Module = SiameseStep(net) if phase == "siamese" else RefineStep(net)
+                if info.distributed:
+                    step_module = nn.parallel.DistributedDataParallel(
+                        step_module, device_ids=[info.device.index] if info.device.type == "cuda" else None)
+                current_phase = phase
+            if state is not None and epoch == start:
+                set_rng_state(state["rng"])
+            t0 = time.time()
+            trainset.set_epoch(epoch)
+            sampler.set_epoch(epoch)
+            _set_modes(net, phase)
+            total, count = 0.0, 0
+            lr_used = optimizer.param_groups[0]["lr"]
+            for step, batch in enumerate(loader):
+                if cfg.max_pairs is not None and step * cfg.batch_size >= cfg.max_pairs:
+                    break
+                batch = {kk: v.to(info.device, non_blocking=True) for kk, v in batch.items()}
+                loss, _ = run_batch(step_module, net, batch, phase)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total += float(loss.detach()) * len(batch["queries"])
+                count += len(batch["queries"])
+            scheduler.step()
+            total, count = all_reduce_sum([total, float(count)], info)
+            row: dict[str, Any] = {"epoch": epoch + 1, "phase": phase, "loss": total / max(count, 1),
+                                   "lr": lr_used, "seconds": round(time.time() - t0, 2)}
+            if info.is_main:
+                if val_loader is not None:
+                    row.update(validate(net, val_loader, phase, info.device, net.stride))
+                history.append(row)
+                export_weights(net, out / "model.safetensors", cfg.half)
+                save_checkpoint(out / "checkpoint.pth", {
+                    "model": net.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "epoch": epoch + 1, "phase": phase,
+                    "history": history, "config": {**asdict(cfg), "model": spec.name},
+                })
+                with open(out / "log.jsonl", "a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(row) + "\n")
+                extra = f", val acc@4px {row['val_acc4']:.3f} @8px {row['val_acc8']:.3f}" if "val_acc4" in row else ""
+                console.info(f"epoch {epoch + 1}/{total_epochs} ({phase}): loss {row['loss']:.5f}{extra} ({row['seconds']} s)")
+            barrier(info)
+            if cfg.stop_after is not None and epoch + 1 - start >= cfg.stop_after:
+                break
+        return {"history": history, "out": str(out)}
+    finally:
+        cleanup_distributed(info)
+

@@ -1,0 +1,220 @@
+"""Sequence windows: edge padding, chunk bounds, and the training batch generator.
+
+VideoPose3D's convolutions are valid (unpadded), so inputs are padded by replicating the first
+and last frames ("edge" mode): ``pad`` frames per side, shifted left by ``causal_shift = pad``
+in causal mode. :class:`ChunkedBatches` is the official ``ChunkedGenerator`` for training:
+every sequence is cut into chunks of ``chunk_length`` output frames, each chunk appears once as
+is and once mirrored when augmenting, and the list is permuted each epoch with its own
+``numpy.random.RandomState`` (seed 1234 for labelled data, 4321 for unlabelled).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from posetool.lift3d.flip import flip_camera
+
+
+def pad_edge(seq: np.ndarray, left: int, right: int) -> np.ndarray:
+    """Replicate the first frame ``left`` times and the last ``right`` times. seq: (T, ...)."""
+    if left < 0 or right < 0:
+        raise ValueError(f"pad_edge: negative padding ({left}, {right})")
+    if left == 0 and right == 0:
+        return seq
+    return np.pad(seq, ((left, right),) + ((0, 0),) * (seq.ndim - 1), mode="edge")
+
+
+def chunk_bounds(length: int, chunk_length: int) -> np.ndarray:
+    """Start/end frames of the chunks of one sequence, centred as the official generator does.
+
+    Returns ``n_chunks + 1`` bounds; the first may be negative and the last past ``length``
+    (the overhang, split evenly, is edge-padded).
+    """
+    n = (length + chunk_length - 1) // chunk_length
+    offset = (n * chunk_length - length) // 2
+    return np.arange(n + 1) * chunk_length - offset
+
+
+def random_state_to_dict(rs: np.random.RandomState) -> dict[str, Any]:
+    """A RandomState as plain values (loadable with ``torch.load(weights_only=True)``)."""
+    name, keys, pos, has_gauss, cached = rs.get_state(legacy=True)
+    return {"name": name, "keys": np.asarray(keys, dtype=np.int64).tolist(), "pos": int(pos),
+            "has_gauss": int(has_gauss), "cached_gaussian": float(cached)}
+
+
+def random_state_from_dict(d: dict[str, Any]) -> np.random.RandomState:
+    rs = np.random.RandomState()
+    rs.set_state((d["name"], np.asarray(d["keys"], dtype=np.uint32), int(d["pos"]), int(d["has_gauss"]), float(d["cached_gaussian"])))
+    return rs
+
+
+@dataclass
+class Batch:
+    """One training batch. ``inputs_2d`` (B, L + 2*pad, J_in, F); ``poses_3d`` (B, L, J_out, 3)
+    camera space with the root trajectory in joint 0, or None; ``cameras`` (B, 9) or None."""
+
+    inputs_2d: np.ndarray
+    poses_3d: np.ndarray | None
+    cameras: np.ndarray | None
+
+
+class ChunkedBatches:
+    """The training generator (official ``ChunkedGenerator``), vectorised.
+
+    Args:
+        batch_size: chunks per batch (the recipe's 1024 frames with ``chunk_length = 1``).
+        poses_2d: per sequence (T, J_in, F) normalised 2D.
+        poses_3d: per sequence (T, J_out, 3) or None (unlabelled data).
+        cameras: per sequence (9,) normalised intrinsics or None.
+        chunk_length: output frames per chunk (the official ``--stride``).
+        pad, causal_shift: input frames per side and causal offset.
+        augment: add a mirrored copy of every chunk, using the layouts' left/right slots.
+        seed: seed of this generator's RandomState.
+        endless: keep cycling (unlabelled data is zipped with the labelled epoch).
+        rank, world_size: under DDP each rank takes every ``world_size``-th chunk of each
+            global batch, so the global batch and its order equal the single-process run.
+    """
+
+    def __init__(
+        self,
+        batch_size: int,
+        poses_2d: Sequence[np.ndarray],
+        poses_3d: Sequence[np.ndarray] | None = None,
+        cameras: Sequence[np.ndarray] | None = None,
+        *,
+        chunk_length: int = 1,
+        pad: int = 0,
+        causal_shift: int = 0,
+        shuffle: bool = True,
+        seed: int = 1234,
+        augment: bool = False,
+        kps_left: Sequence[int] = (),
+        kps_right: Sequence[int] = (),
+        joints_left: Sequence[int] = (),
+        joints_right: Sequence[int] = (),
+        endless: bool = False,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
+        if poses_3d is not None and len(poses_3d) != len(poses_2d):
+            raise ValueError(f"{len(poses_3d)} 3D sequences for {len(poses_2d)} 2D sequences")
+        if cameras is not None and len(cameras) != len(poses_2d):
+            raise ValueError(f"{len(cameras)} cameras for {len(poses_2d)} 2D sequences")
+        if not poses_2d:
+            raise ValueError("no training sequences")
+        self.batch_size = int(batch_size)
+        self.chunk_length = int(chunk_length)
+        self.pad, self.causal_shift = int(pad), int(causal_shift)
+        self.shuffle, self.augment, self.endless = shuffle, augment, endless
+        self.rank, self.world_size = int(rank), int(world_size)
+        self.kps_lr = (list(kps_left) + list(kps_right), list(kps_right) + list(kps_left))
+        self.joints_lr = (list(joints_left) + list(joints_right), list(joints_right) + list(joints_left))
+        self.random = np.random.RandomState(seed)
+
+        # Pad every sequence once and lay them end to end, so a window is a slice of one array.
+        # 2D needs pad +/- causal_shift plus the chunk overhang; 3D only the overhang.
+        pairs = []
+        flat_2d, flat_3d, offs_2d, offs_3d = [], [], [], []
+        o2 = o3 = 0
+        for i, seq in enumerate(poses_2d):
+            bounds = chunk_bounds(len(seq), self.chunk_length)
+            over_l = max(0, -int(bounds[0]))
+            over_r = max(0, int(bounds[-1]) - len(seq))
+            p2 = pad_edge(np.asarray(seq, dtype=np.float32), self.pad + self.causal_shift + over_l, self.pad - self.causal_shift + over_r)
+            flat_2d.append(p2)
+            # index into the flat array of sequence frame 0 minus the window's left reach
+            offs_2d.append(o2 + over_l)
+            o2 += len(p2)
+            if poses_3d is not None:
+                if len(poses_3d[i]) != len(seq):
+                    raise ValueError(f"sequence {i}: {len(poses_3d[i])} 3D frames for {len(seq)} 2D frames")
+                p3 = pad_edge(np.asarray(poses_3d[i], dtype=np.float32), over_l, over_r)
+                flat_3d.append(p3)
+                offs_3d.append(o3 + over_l)
+                o3 += len(p3)
+            # as the official generator: the sequence's chunks, then their mirrored copies
+            pairs += [(i, int(s), False) for s in bounds[:-1]]
+            if augment:
+                pairs += [(i, int(s), True) for s in bounds[:-1]]
+        self.pairs = np.array(pairs, dtype=np.int64).reshape(-1, 3)
+        self._flat_2d = np.concatenate(flat_2d)
+        self._flat_3d = np.concatenate(flat_3d) if poses_3d is not None else None
+        self._offs_2d = np.asarray(offs_2d, dtype=np.int64)
+        self._offs_3d = np.asarray(offs_3d, dtype=np.int64) if poses_3d is not None else None
+        self._cams = np.stack([np.asarray(c, dtype=np.float32) for c in cameras]) if cameras is not None else None
+        self.num_batches = (len(self.pairs) + self.batch_size - 1) // self.batch_size
+        self._state: tuple[int, np.ndarray] | None = None  # endless mode: (next batch, order)
+        self._state_rng: dict[str, Any] | None = None  # RNG state before that order was drawn
+
+    def num_frames(self) -> int:
+        """Output frames per epoch (chunks x chunk length, mirrored copies included)."""
+        return len(self.pairs) * self.chunk_length
+
+    # --- exact resume -------------------------------------------------------------------
+    def get_state(self) -> dict[str, Any]:
+        """Everything needed to continue exactly: RNG and, in endless mode, the position."""
+        st: dict[str, Any] = {"random": random_state_to_dict(self.random)}
+        if self._state is not None:
+            st["position"] = int(self._state[0])
+            st["order_random"] = self._state_rng
+        return st
+
+    def set_state(self, st: dict[str, Any]) -> None:
+        if "position" in st and st.get("order_random") is not None:
+            self.random = random_state_from_dict(st["order_random"])
+            order = self._draw_order()
+            self._state = (int(st["position"]), order)
+        self.random = random_state_from_dict(st["random"])
+
+    def _draw_order(self) -> np.ndarray:
+        self._state_rng = random_state_to_dict(self.random)
+        return self.random.permutation(len(self.pairs)) if self.shuffle else np.arange(len(self.pairs))
+
+    # --- batches ------------------------------------------------------------------------
+    def _make(self, idx: np.ndarray) -> Batch:
+        seq, start, flip = self.pairs[idx, 0], self.pairs[idx, 1], self.pairs[idx, 2].astype(bool)
+        win = self.chunk_length + 2 * self.pad
+        # flat index of window frame 0: sequence frame `start` minus the left reach
+        base2 = self._offs_2d[seq] + start
+        x2 = self._flat_2d[base2[:, None] + np.arange(win)[None, :]]
+        if flip.any():
+            f2 = x2[flip]
+            f2[..., 0] *= -1
+            f2[:, :, self.kps_lr[0]] = f2[:, :, self.kps_lr[1]]
+            x2[flip] = f2
+        x3 = None
+        if self._flat_3d is not None:
+            base3 = self._offs_3d[seq] + start
+            x3 = self._flat_3d[base3[:, None] + np.arange(self.chunk_length)[None, :]]
+            if flip.any():
+                f3 = x3[flip]
+                f3[..., 0] *= -1
+                f3[:, :, self.joints_lr[0]] = f3[:, :, self.joints_lr[1]]
+                x3[flip] = f3
+        cams = None
+        if self._cams is not None:
+            cams = self._cams[seq].copy()
+            if flip.any():
+                cams[flip] = flip_camera(cams[flip])
+        return Batch(x2, x3, cams)
+
+    def epoch(self) -> Iterator[Batch]:
+        """One pass (or, when ``endless``, an endless cycle) of batches for this rank."""
+        while True:
+            if self._state is None:
+                start, order = 0, self._draw_order()
+            else:
+                start, order = self._state
+            for b in range(start, self.num_batches):
+                idx = order[b * self.batch_size : (b + 1) * self.batch_size]
+                idx = idx[self.rank :: self.world_size]
+                if self.endless:
+                    self._state = (b + 1, order)
+                yield self._make(idx)
+            if not self.endless:
+                return
+            self._state = None
