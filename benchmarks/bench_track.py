@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import io
 import time
+from contextlib import nullcontext
 
 import numpy as np
 
-from posetool.stream import StreamReader, StreamWriter, filter_stream, make_frame, make_header
-from posetool.track.stage import run_track
+from posetool.engine.chain import run_step
+from posetool.stream import StreamReader, StreamWriter, make_frame, make_header, write_stream
+from posetool.track.stage import TrackStep
 from posetool.track.tracker import TrackerOptions
 
 
@@ -55,9 +57,10 @@ def main() -> None:
     for people in (10, 50, 200):
         frames = args.frames if people < 200 else max(20, args.frames // 4)
         data = scene(frames, people)
-        ref = fps(lambda r, w: filter_stream(r, w, None), data, frames)
+        ref = fps(lambda r, w: write_stream(w, r.header, r.frames(), r), data, frames)
         for sim in ("oks", "iou"):
-            ours = fps(lambda r, w: run_track(r, w, TrackerOptions(similarity=sim)), data, frames)
+            ours = fps(lambda r, w: run_step(r, lambda: nullcontext(w), TrackStep(TrackerOptions(similarity=sim))),
+                       data, frames)
             print(f"| {people} | {sim} | {ours:,.1f} | {ref:,.1f} | {ours / ref:.2f} |")
 
 

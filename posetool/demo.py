@@ -61,6 +61,7 @@ def evaluate_demo(out: str, stream: str) -> dict[str, float | None]:
 
 def run_demo(o: DemoOptions) -> dict[str, Any]:
     """Generate, run, evaluate, render; returns the metrics and the paths written."""
+    from posetool.engine.presets import SYNTH
     from posetool.engine.run import ChainOptions, run_video
     from posetool.stream import StreamWriter
     from posetool.synth import SynthConfig, generate
@@ -70,11 +71,10 @@ def run_demo(o: DemoOptions) -> dict[str, Any]:
     generate(o.out, SynthConfig(people=o.people, frames=o.frames, width=o.width, height=o.height, seed=o.seed))
     video = os.path.join(o.out, "video.mp4")
     stream = os.path.join(o.out, "poses.msgpack")
-    chain = ChainOptions(score_thr=0.5, correspond_model="correspond_r18_synth" if o.correspond else None,
-                         similarity="corr:0.5,oks:0.5" if o.correspond else "oks", device=o.device)
+    chain = ChainOptions(score_thr=SYNTH.score_thr, correspond_model=SYNTH.correspond if o.correspond else None,
+                         similarity=SYNTH.similarity if o.correspond else "oks", device=o.device)
     console.info("demo: detect → pose2d → " + ("correspond → recover → " if o.correspond else "") + "track → lift3d")
-    with StreamWriter(stream, "msgpack") as writer:
-        clock = run_video(video, writer, chain)
+    clock = run_video(video, lambda: StreamWriter(stream, "msgpack"), chain)
     metrics = evaluate_demo(o.out, stream)
     paths = {"video": video, "stream": stream}
     if o.render:

@@ -27,9 +27,9 @@ def cat(
     debug: Debug = False,
 ) -> None:
     """Copy a stream record by record, converting its encoding; checks every record on the way."""
-    from posetool.stream import filter_stream
+    from posetool.stream import write_stream
 
     reader = open_reader(input, strict)
-    reader.header  # fail on a bad header before creating the output file
+    header = reader.header  # fail on a bad header before creating the output file
     with open_writer(output, to) as writer:
-        filter_stream(reader, writer, stage=None)
+        write_stream(writer, header, reader.frames(), reader)

@@ -20,6 +20,7 @@ from posetool.cli.options import (
     Video,
     Weights,
 )
+from posetool.engine.presets import SYNTH
 
 _R = "Region"
 
@@ -28,7 +29,7 @@ _R = "Region"
 def correspond(
     input: InputStream = "-",
     output: Output = "-",
-    model: Annotated[str, typer.Option("--model", help="Correspondence model.", rich_help_panel="Model")] = "correspond_r18_synth",
+    model: Annotated[str, typer.Option("--model", help="Correspondence model.", rich_help_panel="Model")] = SYNTH.correspond,
     region: Annotated[str, typer.Option("--region", help="Image region given to the network: person (a window around each person of frame t-1, the same window in frame t) or frame (whole frame letterboxed).", rich_help_panel=_R)] = "person",
     context: Annotated[float, typer.Option("--context", min=1.0, help="Person window side / the person's longer box side.", rich_help_panel=_R)] = 2.0,
     frame_size: Annotated[int, typer.Option("--frame-size", min=32, help="Letterbox side for --region frame (multiple of 32; the authors used 512).", rich_help_panel=_R)] = 512,
@@ -56,7 +57,7 @@ def correspond(
         raise UsageError(f"--frame-size must be a multiple of 32, got {frame_size}")
 
     from posetool.engine.chain import run_step
-    from posetool.engine.steps import CorrespondStep
+    from posetool.correspond.stage import CorrespondStep
     from posetool.video.sources import video_for_stream
 
     reader = open_reader(input, strict=strict)

@@ -29,13 +29,12 @@ def detect(
     debug: Debug = False,
 ) -> None:
     """Detect people in a video; writes the header and one frame record per frame with boxes."""
-    from posetool.detect.backends import build_detector
-    from posetool.detect.stage import DetectOptions, detect_stage, run_detect
+    from posetool.detect.stage import DetectStep
+    from posetool.engine.chain import run_chain
+    from posetool.progress import progress_bar
     from posetool.video.sources import open_video
 
-    detector = build_detector(model, device=device, weights=weights, gt=gt, batch_size=batch_size)
-    source = open_video(video, fps)
-    options = DetectOptions(score_thr, None if nms_thr >= 1.0 else nms_thr, max_people, every, batch_size)
-    stage = detect_stage(detector, options, model, {"gt": gt} if gt else None)
-    with source, open_writer(output, fmt) as writer:
-        run_detect(source, writer, detector, options, stage)
+    step = DetectStep(model=model, device=device, weights=weights, gt=gt, score_thr=score_thr, nms_thr=nms_thr,
+                      max_people=max_people, every=every, batch_size=batch_size)
+    with open_video(video, fps) as source, progress_bar(f"detect ({model})", source.frame_count or None) as bar:
+        run_chain(source, lambda: open_writer(output, fmt), [step], bar.advance)

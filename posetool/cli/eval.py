@@ -12,6 +12,7 @@ import typer
 
 from posetool.cli.common import command
 from posetool.cli.options import Debug, Device, Quiet, Weights
+from posetool.engine.presets import SYNTH
 
 app = typer.Typer(help="Evaluate predictions against ground truth (COCO mAP, PoseTrack, MOT, MPJPE).", no_args_is_help=True)
 
@@ -142,7 +143,7 @@ def lift(pred: Pred, gt: Gt, as_json: AsJson = False, quiet: Quiet = False, debu
 @command("eval correspond")
 def correspond(
     folders: Annotated[list[str], typer.Argument(help="posetool synth folders (gt.jsonl + video.mp4).")],
-    model: Annotated[str, typer.Option("--model", help="Correspondence model.")] = "correspond_r18_synth",
+    model: Annotated[str, typer.Option("--model", help="Correspondence model.")] = SYNTH.correspond,
     step: Annotated[int, typer.Option("--step", min=1, help="Pair frame t-STEP with frame t.")] = 1,
     maps: Annotated[str, typer.Option("--maps", help="refined (what `correspond` writes) or affinity (the Siamese maps alone).")] = "refined",
     context: Annotated[float, typer.Option("--context", min=1.0, help="Person window side / longer box side.")] = 2.0,

@@ -8,13 +8,14 @@ import typer
 
 from posetool.cli.common import command, open_reader, open_writer
 from posetool.cli.options import BatchSize, Debug, Device, Format, InputStream, Output, Quiet, StreamFormat, Strict, Weights
+from posetool.engine.presets import SYNTH
 
 
 @command("lift3d")
 def lift3d(
     input: InputStream = "-",
     output: Output = "-",
-    model: Annotated[str, typer.Option("--model", help="Lifting model (posetool weights list).", rich_help_panel="Model")] = "videopose3d_synth",
+    model: Annotated[str, typer.Option("--model", help="Lifting model (posetool weights list).", rich_help_panel="Model")] = SYNTH.lift,
     causal: Annotated[
         bool, typer.Option("--causal", help="Online mode: use only past frames (needs a causal model); one frame per pass unless --chunk.")
     ] = False,
@@ -39,7 +40,7 @@ def lift3d(
     has a trajectory network, root_3d; sets the header's skeleton_3d.
     """
     from posetool.engine.chain import run_step
-    from posetool.engine.steps import LiftStep
+    from posetool.lift3d.stage import LiftStep
 
     del batch_size  # one sequence per pass; kept for the shared option set
     reader = open_reader(input, strict)

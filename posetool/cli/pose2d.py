@@ -8,6 +8,7 @@ import typer
 
 from posetool.cli.common import command, open_reader, open_writer
 from posetool.cli.options import BatchSize, Debug, Device, Format, InputStream, Output, Quiet, StreamFormat, Strict, Video, Weights
+from posetool.engine.presets import SYNTH
 
 _P = "Post-processing"
 
@@ -16,7 +17,7 @@ _P = "Post-processing"
 def pose2d(
     input: InputStream = "-",
     output: Output = "-",
-    model: Annotated[str, typer.Option("--model", help="Pose model (see: posetool weights list).", rich_help_panel="Model")] = "simplebaseline_r18_synth",
+    model: Annotated[str, typer.Option("--model", help="Pose model (see: posetool weights list).", rich_help_panel="Model")] = SYNTH.pose,
     video: Video = None,
     flip_test: Annotated[bool, typer.Option("--flip-test/--no-flip-test", help="Average with the flipped crop's heatmaps.", rich_help_panel=_P)] = True,
     shift_heatmap: Annotated[bool, typer.Option("--shift-heatmap/--no-shift-heatmap", help="Shift the flipped heatmaps one pixel right (official).", rich_help_panel=_P)] = True,
@@ -49,7 +50,7 @@ def pose2d(
 
     from posetool.engine.chain import run_step
     from posetool.pose2d.estimator import TopDownOptions
-    from posetool.engine.steps import Pose2DStep
+    from posetool.pose2d.stage import Pose2DStep
     from posetool.video.sources import video_for_stream
 
     options = TopDownOptions(

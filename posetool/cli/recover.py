@@ -20,6 +20,7 @@ from posetool.cli.options import (
     Video,
     Weights,
 )
+from posetool.engine.presets import SYNTH
 
 _T = "Thresholds (defaults: the authors' released settings)"
 
@@ -28,8 +29,8 @@ _T = "Thresholds (defaults: the authors' released settings)"
 def recover(
     input: InputStream = "-",
     output: Output = "-",
-    model: Annotated[str, typer.Option("--model", help="Pose model that re-estimates recovered people.", rich_help_panel="Model")] = "simplebaseline_r18_synth",
-    corr_model: Annotated[str, typer.Option("--corr-model", help="Correspondence model that re-queries people recovered in the previous frame.", rich_help_panel="Model")] = "correspond_r18_synth",
+    model: Annotated[str, typer.Option("--model", help="Pose model that re-estimates recovered people.", rich_help_panel="Model")] = SYNTH.pose,
+    corr_model: Annotated[str, typer.Option("--corr-model", help="Correspondence model that re-queries people recovered in the previous frame.", rich_help_panel="Model")] = SYNTH.correspond,
     corr_weights: Annotated[str | None, typer.Option("--corr-weights", help="Weights file for --corr-model.", rich_help_panel="Model")] = None,
     requery: Annotated[bool, typer.Option("--requery/--no-requery", help="Compute correspondences of people recovered in frame t-1 (carries people missed for several frames).")] = True,
     people: Annotated[bool, typer.Option("--people/--no-people", help="Recover missed people.")] = True,
@@ -71,7 +72,7 @@ def recover(
 
     from posetool import console
     from posetool.engine.chain import run_step
-    from posetool.engine.steps import RecoverStep
+    from posetool.recover.stage import RecoverStep
     from posetool.recover.recoverer import RecoverOptions
     from posetool.video.sources import video_for_stream
 

@@ -12,16 +12,6 @@ from posetool.cli.options import BatchSize, Debug, Device, Format, Output, Quiet
 M = "Models"
 T = "Tracking"
 
-PRESETS = {
-    # our synth-trained models, correspondences and recovery included
-    "synth": {"detect": "centernet_r18_synth", "pose": "simplebaseline_r18_synth", "correspond": "correspond_r18_synth",
-              "lift": "videopose3d_synth", "similarity": "corr:0.5,oks:0.5", "score_thr": 0.5},
-    # real video: MediaPipe BlazePose (posetool weights pull blazepose) for boxes and keypoints
-    "real": {"detect": "blazepose", "pose": "blazepose_full", "correspond": None, "lift": "videopose3d_synth",
-             "similarity": "oks", "score_thr": None},
-}
-
-
 @command("run")
 def run(
     video: Annotated[str, typer.Argument(help="Video file or image folder.")],
@@ -52,23 +42,23 @@ def run(
     debug: Debug = False,
 ) -> None:
     """Detect → pose2d → correspond → recover → track → lift3d in one process; same records as the piped stages."""
-    from posetool.errors import UsageError
+    from posetool.engine.presets import PRESETS
     from posetool.engine.run import ChainOptions, run_video
+    from posetool.errors import UsageError
 
     if preset not in PRESETS:
         raise UsageError(f"--preset must be one of {', '.join(PRESETS)}, got {preset!r}")
     p = PRESETS[preset]
-    corr = (correspond_model or p["correspond"]) if correspond else None
+    corr = (correspond_model or p.correspond) if correspond else None
     opts = ChainOptions(
-        detect_model=detect_model or p["detect"], gt=gt, pose_model=pose_model or p["pose"], correspond_model=corr,
-        recover=recover and corr is not None, lift_model=(lift_model or p["lift"]) if lift else None,
-        score_thr=score_thr if score_thr is not None else p["score_thr"], max_people=max_people,
-        similarity=track_similarity or (p["similarity"] if corr else "oks"), gate=track_gate, patience=patience,
+        detect_model=detect_model or p.detect, gt=gt, pose_model=pose_model or p.pose, correspond_model=corr,
+        recover=recover and corr is not None, lift_model=(lift_model or p.lift) if lift else None,
+        score_thr=score_thr if score_thr is not None else p.score_thr, max_people=max_people,
+        similarity=track_similarity or (p.similarity if corr else "oks"), gate=track_gate, patience=patience,
         min_length=min_length, interpolate=interpolate, smooth=smooth, device=device, batch_size=batch_size,
         frame_buffer=frame_buffer,
     )
-    with open_writer(output, fmt) as writer:
-        run_video(video, writer, opts)
+    run_video(video, lambda: open_writer(output, fmt), opts)
     if render:
         from posetool import console
         from posetool.render.overlay import OverlayStyle

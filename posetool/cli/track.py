@@ -36,7 +36,7 @@ def track(
     """Link people across frames into tracks (Hungarian assignment); online, bounded memory."""
     from posetool.errors import UsageError
     from posetool.engine.chain import run_step
-    from posetool.engine.steps import TrackStep
+    from posetool.track.stage import TrackStep
     from posetool.track.tracker import TrackerOptions
 
     options = TrackerOptions(similarity, gate, matcher, kp_thr, corr_thr, min_keypoints, patience, min_length,

@@ -8,6 +8,7 @@ import typer
 
 from posetool.cli.common import command
 from posetool.cli.options import BatchSize, Debug, Device, Quiet
+from posetool.engine.presets import SYNTH
 
 app = typer.Typer(help="Train a stage's model. Checkpoints every epoch; --resume continues exactly.", no_args_is_help=True)
 
@@ -25,7 +26,7 @@ Threads = Annotated[int | None, typer.Option("--threads", min=1, help="CPU threa
 def train_pose2d(
     data: Data,
     out: OutDir = "runs/pose2d",
-    model: Annotated[str, typer.Option("--model", help="Registered pose2d architecture (posetool weights list).")] = "simplebaseline_r18_synth",
+    model: Annotated[str, typer.Option("--model", help="Registered pose2d architecture (posetool weights list).")] = SYNTH.pose,
     val: Annotated[list[str] | None, typer.Option("--val", help="Validation dataset (repeatable); COCO AP with GT boxes each epoch.")] = None,
     epochs: Epochs = 10,
     batch_size: BatchSize = 32,
@@ -116,7 +117,7 @@ def train_lift3d(
 def train_detect(
     data: Data,
     out: OutDir = "runs/detect",
-    model: Annotated[str, typer.Option("--model", help="Registered CenterNet detector (posetool weights list --task detect).")] = "centernet_r18_synth",
+    model: Annotated[str, typer.Option("--model", help="Registered CenterNet detector (posetool weights list --task detect).")] = SYNTH.detect,
     val: Annotated[list[str] | None, typer.Option("--val", help="Validation dataset (repeatable); box AP each epoch.")] = None,
     epochs: Epochs = 12,
     batch_size: BatchSize = 16,
@@ -158,7 +159,7 @@ def _pair(text: str, name: str) -> tuple[float, float]:
 def train_correspond(
     data: Annotated[list[str], typer.Argument(help="synth folders, COCO keypoint JSONs (or ANN.json=IMAGES), pose streams STREAM[=VIDEO].")],
     out: OutDir = "runs/correspond",
-    model: Annotated[str, typer.Option("--model", help="Registered correspondence model (posetool weights list --task correspond).")] = "correspond_r18_synth",
+    model: Annotated[str, typer.Option("--model", help="Registered correspondence model (posetool weights list --task correspond).")] = SYNTH.correspond,
     val: Annotated[list[str] | None, typer.Option("--val", help="Validation data (repeatable): fixed pairs, loss and accuracy each epoch.")] = None,
     siamese_epochs: Annotated[int, typer.Option("--siamese-epochs", min=0, help="Epochs of the Siamese stage (paper: 100).")] = 100,
     refine_epochs: Annotated[int, typer.Option("--refine-epochs", min=0, help="Epochs of the refinement stage (paper: 100).")] = 100,

@@ -14,15 +14,18 @@ mode its features).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from posetool.correspond.infer import CorrespondenceEstimator
-from posetool.errors import StreamError, VideoError
-from posetool.stream import StreamReader, to_plain
+from posetool.engine.presets import SYNTH
+from posetool.stream import make_stage, to_plain
 from posetool.stream.encoding import points_array
+from posetool.video.align import frames_with_images
+from posetool.video.tee import frames_of
 
 Record = dict[str, Any]
 
@@ -33,23 +36,6 @@ def instance_keypoints(inst: Record) -> np.ndarray | None:
     if not kp:
         return None
     return points_array(kp)
-
-
-def frames_with_images(reader: StreamReader, video: Any) -> Iterator[tuple[Record, np.ndarray]]:
-    """Pair each frame record with its video frame (frames must increase)."""
-    frames = iter(video)
-    current = None
-    for rec in reader.frames():
-        index = int(rec["frame"])
-        while current is None or current.index < index:
-            try:
-                current = next(frames)
-            except StopIteration:
-                raise VideoError(f"{video.path}: video ended before stream frame {index}; pass the video the "
-                                 "stream was made from (--video)") from None
-        if current.index != index:
-            raise StreamError(f"stream frame {index} comes after video frame {current.index}; frames must increase")
-        yield rec, current.image
 
 
 def query_people(rec: Record, min_confidence: float) -> tuple[list[int], list[np.ndarray], list[Any]]:
@@ -105,17 +91,45 @@ def correspondence_entries(estimator: CorrespondenceEstimator, prev: Record, pre
     return entries
 
 
-def correspond_frames(reader: StreamReader, video: Any, estimator: CorrespondenceEstimator,
-                      min_confidence: float = 0.0, progress: Any = None) -> Iterator[Record]:
-    """Frame records with ``correspondences`` added (see module docstring)."""
+def correspond_frames(records: Iterable[Record], video: Any, estimator: CorrespondenceEstimator,
+                      min_confidence: float = 0.0) -> Iterator[Record]:
+    """``records`` with ``correspondences`` added (see module docstring); ``video`` gives their images."""
     prev: Record | None = None
     prev_image: np.ndarray | None = None
-    for rec, image in frames_with_images(reader, video):
+    for rec, image in frames_with_images(records, video):
         if prev is not None and int(prev["frame"]) == int(rec["frame"]) - 1:
             rec["correspondences"] = correspondence_entries(estimator, prev, prev_image, rec, image, min_confidence)
         else:
             rec["correspondences"] = []
         prev, prev_image = rec, image
-        if progress is not None:
-            progress()
         yield rec
+
+
+@dataclass
+class CorrespondStep:
+    """Keypoint correspondences from frame t−1 into frame t (a :class:`posetool.engine.chain.Step`)."""
+
+    model: str = SYNTH.correspond
+    device: str = "auto"
+    weights: str | None = None
+    region: str = "person"
+    context: float = 2.0
+    frame_size: int = 512
+    min_confidence: float = 0.0
+    batch_size: int = 16
+    name: str = "correspond"
+
+    def start(self, header: Record) -> None:
+        """Load the model and append the provenance entry (its params are what ``recover`` re-queries with)."""
+        from posetool.hub.loader import load_model
+
+        loaded = load_model(self.model, task="correspond", weights=self.weights, device=self.device)
+        self.estimator = CorrespondenceEstimator.from_loaded(loaded, region=self.region, frame_size=self.frame_size,
+                                                             context=self.context, batch_size=self.batch_size)
+        params = {"region": self.region, "context": self.context, "frame_size": self.frame_size,
+                  "min_confidence": self.min_confidence, "batch_size": self.batch_size}
+        header.setdefault("stages", []).append(
+            make_stage("correspond", model=self.model, weights_sha256=loaded.weights_sha256, params=params))
+
+    def frames(self, records: Iterator[Record], video: Any) -> Iterator[Record]:
+        return correspond_frames(records, frames_of(video), self.estimator, self.min_confidence)

@@ -1,16 +1,15 @@
-"""The ``detect`` stage loop: frames in, one frame record with boxes per frame out."""
+"""The ``detect`` stage: frames in, one frame record with boxes per frame out (the chain's source)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from posetool.detect.boxes import Detections, postprocess
-from posetool.errors import PosetoolError
-from posetool.progress import progress_bar
-from posetool.stream import StreamWriter, make_frame, make_header, make_stage
-from posetool.video.sources import Frame, FrameSource
+from posetool.stream import make_frame, make_stage
+from posetool.video.sources import Frame
+from posetool.video.tee import frames_of
 
 
 class Detector(Protocol):
@@ -48,8 +47,8 @@ def _batches(frames: Iterator[Frame], every: int, size: int) -> Iterator[tuple[l
         yield pending, run
 
 
-def detect_frames(frames: Iterable[Frame], detector: Detector, options: DetectOptions, width: int, height: int,
-                  progress: Callable[[], None] | None = None) -> Iterator[dict[str, Any]]:
+def detect_frames(frames: Iterable[Frame], detector: Detector, options: DetectOptions, width: int,
+                  height: int) -> Iterator[dict[str, Any]]:
     """One frame record per frame of ``frames``, with the boxes ``detector`` finds.
 
     Frames skipped by ``every`` get an empty instance list and ``"skipped": true``.
@@ -64,8 +63,6 @@ def detect_frames(frames: Iterable[Frame], detector: Detector, options: DetectOp
             else:
                 dets = postprocess(dets, score_thr, options.nms_thr, options.max_people, width, height)
                 yield make_frame(frame.index, frame.t, dets.to_instances())
-            if progress is not None:
-                progress()
 
 
 def detect_stage(detector: Detector, options: DetectOptions, model: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -77,19 +74,33 @@ def detect_stage(detector: Detector, options: DetectOptions, model: str, extra: 
     })
 
 
-def run_detect(source: FrameSource, writer: StreamWriter, detector: Detector, options: DetectOptions,
-               stage: dict[str, Any]) -> None:
-    """Detect people in every frame of ``source`` and write the stream to ``writer``.
+@dataclass
+class DetectStep:
+    """The source of the chain: boxes per frame of the video (a :class:`posetool.engine.chain.Step`)."""
 
-    If decoding fails mid-way, the frames so far and an end record with ``finished: false`` are
-    written first.
-    """
-    writer.write(make_header(source.info(), None, stages=[stage]))
-    try:
-        with progress_bar(f"detect ({detector.name})", source.frame_count or None) as bar:
-            for record in detect_frames(source, detector, options, source.width, source.height, bar.advance):
-                writer.write(record)
-    except PosetoolError:
-        writer.write_end(finished=False)
-        raise
-    writer.write_end(finished=True)
+    model: str = "hog"
+    device: str = "auto"
+    weights: str | None = None
+    gt: str | None = None
+    score_thr: float | None = None
+    nms_thr: float = 0.5
+    max_people: int = 20
+    every: int = 1
+    batch_size: int = 8
+    name: str = "detect"
+
+    def start(self, header: dict[str, Any]) -> None:
+        """Load the backend and append the provenance entry to the new stream's header."""
+        from posetool.detect.backends import build_detector
+
+        self.detector = build_detector(self.model, device=self.device, weights=self.weights, gt=self.gt,
+                                       batch_size=self.batch_size)
+        self.options = DetectOptions(self.score_thr, None if self.nms_thr >= 1.0 else self.nms_thr, self.max_people,
+                                     self.every, self.batch_size)
+        header.setdefault("stages", []).append(
+            detect_stage(self.detector, self.options, self.model, {"gt": self.gt} if self.gt else None))
+        self.size = (int(header["source"]["width"]), int(header["source"]["height"]))
+
+    def frames(self, records: Iterator[dict[str, Any]] | None, video: Any) -> Iterator[dict[str, Any]]:
+        """Frame records made from ``video`` (``records`` is ``None``: detect is the source)."""
+        return detect_frames(frames_of(video), self.detector, self.options, *self.size)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from posetool import console
-from posetool.engine.chain import StageClock, run_chain
+from posetool.engine.chain import StageClock, Step, run_chain
+from posetool.engine.presets import SYNTH
 from posetool.progress import progress_bar
-from posetool.engine.steps import CorrespondStep, DetectStep, LiftStep, Pose2DStep, RecoverStep, TrackStep
 from posetool.stream import StreamWriter
 from posetool.video.sources import open_video
 
@@ -16,15 +17,15 @@ from posetool.video.sources import open_video
 class ChainOptions:
     """The models and main options of each stage (``None`` model: the stage is skipped)."""
 
-    detect_model: str = "centernet_r18_synth"
+    detect_model: str = SYNTH.detect
     gt: str | None = None
-    pose_model: str = "simplebaseline_r18_synth"
-    correspond_model: str | None = "correspond_r18_synth"
+    pose_model: str = SYNTH.pose
+    correspond_model: str | None = SYNTH.correspond
     recover: bool = True
-    lift_model: str | None = "videopose3d_synth"
+    lift_model: str | None = SYNTH.lift
     score_thr: float | None = None
     max_people: int = 20
-    similarity: str = "corr:0.5,oks:0.5"
+    similarity: str = SYNTH.similarity
     gate: float = 0.3
     patience: int = 10
     min_length: int = 1
@@ -35,13 +36,21 @@ class ChainOptions:
     frame_buffer: int = 96
 
 
-def build_steps(o: ChainOptions) -> tuple[DetectStep, list]:
-    """The detect source and the later steps for ``o``."""
+def build_steps(o: ChainOptions) -> list[Step]:
+    """The chain's steps for ``o``, the source (detect) first."""
+    from posetool.correspond.stage import CorrespondStep
+    from posetool.detect.stage import DetectStep
+    from posetool.lift3d.stage import LiftStep
+    from posetool.pose2d.stage import Pose2DStep
+    from posetool.recover.stage import RecoverStep
+    from posetool.track.stage import TrackStep
     from posetool.track.tracker import TrackerOptions
 
-    detect = DetectStep(model=o.detect_model, device=o.device, gt=o.gt, score_thr=o.score_thr,
-                        max_people=o.max_people, batch_size=min(o.batch_size, 8))
-    steps: list = [Pose2DStep(model=o.pose_model, device=o.device, batch_size=o.batch_size)]
+    steps: list[Step] = [
+        DetectStep(model=o.detect_model, device=o.device, gt=o.gt, score_thr=o.score_thr, max_people=o.max_people,
+                   batch_size=min(o.batch_size, 8)),
+        Pose2DStep(model=o.pose_model, device=o.device, batch_size=o.batch_size),
+    ]
     if o.correspond_model:
         steps.append(CorrespondStep(model=o.correspond_model, device=o.device, batch_size=o.batch_size))
         if o.recover:
@@ -51,15 +60,18 @@ def build_steps(o: ChainOptions) -> tuple[DetectStep, list]:
                                           min_length=o.min_length, interpolate=o.interpolate, smooth=o.smooth)))
     if o.lift_model:
         steps.append(LiftStep(model=o.lift_model, device=o.device))
-    return detect, steps
+    return steps
 
 
-def run_video(video: str, writer: StreamWriter, o: ChainOptions) -> StageClock:
-    """Run the chain on ``video`` into ``writer``; prints per-stage timing on stderr."""
-    detect, steps = build_steps(o)
+def run_video(video: str, open_output: Callable[[], StreamWriter], o: ChainOptions) -> StageClock:
+    """Run the chain on ``video`` into the writer ``open_output()`` gives once every model has loaded.
+
+    Prints per-stage timing on stderr.
+    """
+    steps = build_steps(o)
     clock = StageClock()
     with open_video(video) as source, progress_bar("run", source.frame_count or None) as bar:
-        run_chain(source, writer, detect, steps, bar.advance, clock, o.frame_buffer)
+        run_chain(source, open_output, steps, bar.advance, clock, o.frame_buffer)
     total = sum(clock.exclusive().values()) or 1e-9
     console.info("stage timing: " + ", ".join(f"{k} {v:.1f} s ({100 * v / total:.0f} %)" for k, v in clock.exclusive().items()))
     return clock

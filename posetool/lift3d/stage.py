@@ -26,11 +26,13 @@ from typing import Any
 
 import numpy as np
 
+from posetool.engine.presets import SYNTH
 from posetool.errors import StreamError, UsageError
 from posetool.lift3d.camera import normalize_screen_coordinates
 from posetool.lift3d.infer import SequenceLifter
 from posetool.lift3d.windows import pad_edge
 from posetool.nn.videopose3d import VideoPose3D
+from posetool.stream import make_stage
 from posetool.stream.encoding import points_array
 
 Record = dict[str, Any]
@@ -242,3 +244,41 @@ class LiftStage:
         for frame in frames:
             yield from self.push(frame)
         yield from self.close()
+
+
+@dataclass
+class LiftStep:
+    """VideoPose3D per track (a :class:`posetool.engine.chain.Step`)."""
+
+    model: str = SYNTH.lift
+    device: str = "auto"
+    weights: str | None = None
+    causal: bool = False
+    flip: bool = True
+    chunk: int | None = None
+    max_gap: int = 10
+    name: str = "lift3d"
+
+    def start(self, header: Record) -> None:
+        """Load the lifter, check the stream's skeleton, append the provenance entry and ``skeleton_3d``."""
+        from posetool.lift3d.model import load_lifter
+
+        loaded = load_lifter(self.model, self.weights, self.device)
+        model = loaded.model
+        check_input_skeleton(header, model, loaded.name)
+        if self.causal and not model.causal:
+            raise UsageError(
+                f"--causal needs a model trained with causal convolutions; {loaded.name} is not causal "
+                "(use videopose3d_h36m_cpn_causal with its official weights, or posetool train lift3d --causal)")
+        w, h = frame_size(header)
+        n_chunk = self.chunk if self.chunk is not None else (1 if self.causal else 2048)
+        seq = SequenceLifter(model, flip=self.flip, chunk=n_chunk, device=loaded.device)
+        self.stage = LiftStage(seq, w, h, chunk=n_chunk, max_gap=self.max_gap)
+        header.setdefault("stages", []).append(make_stage(
+            "lift3d", model=loaded.name, weights_sha256=loaded.weights_sha256,
+            params={"causal": model.causal, "flip": self.flip, "chunk": n_chunk, "max_gap": self.max_gap,
+                    "receptive_field": model.receptive_field(), "trajectory": model.model_traj is not None}))
+        header["skeleton_3d"] = model.out_skeleton
+
+    def frames(self, records: Iterator[Record], video: Any = None) -> Iterator[Record]:
+        return self.stage.run(records)

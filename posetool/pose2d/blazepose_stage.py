@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from posetool.correspond.stage import frames_with_images
+from posetool.video.align import frames_with_images
 from posetool.detect.blazepose import BlazePoseLandmarks, RotatedRect, roi_from_box
 from posetool.stream import to_plain
 
@@ -30,9 +30,9 @@ def _roi(inst: Record) -> RotatedRect:
     return roi_from_box(inst["bbox"])
 
 
-def blazepose_frames(reader: Any, video: Any, landmarks: BlazePoseLandmarks, min_presence: float = 0.5) -> Iterator[Record]:
+def blazepose_frames(records: Any, video: Any, landmarks: BlazePoseLandmarks, min_presence: float = 0.5) -> Iterator[Record]:
     """Frame records with BlazePose landmarks for every boxed instance (see module docstring)."""
-    for rec, image in frames_with_images(reader, video):
+    for rec, image in frames_with_images(records, video):
         people = [i for i, inst in enumerate(rec.get("instances") or []) if inst.get("bbox") is not None]
         if not people:
             yield rec

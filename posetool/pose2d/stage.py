@@ -11,14 +11,20 @@ below ``min_box_score`` are removed; instances without a ``bbox`` pass through u
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from posetool.errors import StreamError, VideoError
-from posetool.pose2d.estimator import PoseResult, TopDownEstimator
-from posetool.stream import StreamReader, to_plain
+from posetool import console
+from posetool.engine.presets import SYNTH
+from posetool.pose2d.estimator import PoseResult, TopDownEstimator, TopDownOptions
+from posetool.stream import make_stage, to_plain
+from posetool.video.align import frames_with_images
+from posetool.video.tee import frames_of
+
+BLAZEPOSE_BUILDER = "posetool.detect.blazepose:build_module"
 
 Record = dict[str, Any]
 
@@ -55,32 +61,58 @@ def apply_result(rec: Record, sel: list[int], result: PoseResult) -> Record:
     return rec
 
 
-def pose_frames(reader: StreamReader, video: Any, estimator: TopDownEstimator, progress: Any = None) -> Iterator[Record]:
-    """Frame records of ``reader`` with keypoints added (see module docstring)."""
-    frames = iter(video)
-    current = None
-
-    def image_for(index: int) -> np.ndarray:
-        nonlocal current
-        while current is None or current.index < index:
-            try:
-                current = next(frames)
-            except StopIteration:
-                raise VideoError(
-                    f"{video.path}: video ended at frame {current.index if current else -1} but the stream has "
-                    f"frame {index}; pass the video the stream was made from (--video)"
-                ) from None
-        if current.index != index:
-            raise StreamError(f"stream frame {index} comes after video frame {current.index}; frames must increase")
-        return current.image
+def pose_frames(records: Iterable[Record], video: Any, estimator: TopDownEstimator) -> Iterator[Record]:
+    """``records`` with keypoints added (see module docstring); ``video`` gives their images."""
 
     def items() -> Iterator[tuple[Any, np.ndarray, np.ndarray, np.ndarray]]:
-        for rec in reader.frames():
+        for rec, image in frames_with_images(records, video):
             sel, boxes, scores = _frame_boxes(rec)
-            image = image_for(int(rec["frame"]))
             yield (rec, sel), image, boxes, scores
 
     for (rec, sel), result in estimator.estimate_many(items()):
-        if progress is not None:
-            progress()
         yield apply_result(rec, sel, result)
+
+
+@dataclass
+class Pose2DStep:
+    """Top-down keypoints in every box (a :class:`posetool.engine.chain.Step`)."""
+
+    model: str = SYNTH.pose
+    device: str = "auto"
+    weights: str | None = None
+    batch_size: int = 16
+    options: Any = None  # TopDownOptions; default: the official test options
+    name: str = "pose2d"
+
+    def start(self, header: Record) -> None:
+        """Load the model, set the stream's skeleton to the model's and append the provenance entry."""
+        from posetool.hub.registry import get_model_spec
+
+        if self.model == "blazepose":  # the detector's name; its landmark model is blazepose_full
+            self.model = "blazepose_full"
+        self.blazepose = get_model_spec(self.model, task="pose2d").builder == BLAZEPOSE_BUILDER
+        if self.blazepose:
+            from posetool.detect.blazepose import BlazePoseLandmarks
+
+            self.landmarks = BlazePoseLandmarks(device=self.device, weights=self.weights, batch_size=self.batch_size,
+                                                model=self.model)
+            skel, sha, params = "coco17", self.landmarks.weights_sha256, {"min_presence": 0.5, "batch_size": self.batch_size}
+        else:
+            from posetool.hub.loader import load_model
+
+            self.options = self.options or TopDownOptions()
+            loaded = load_model(self.model, task="pose2d", weights=self.weights, device=self.device)
+            self.estimator = TopDownEstimator.from_loaded(loaded, self.options, batch_size=self.batch_size)
+            skel, sha = self.estimator.skeleton.name, loaded.weights_sha256
+            params = {**self.options.as_params(), "batch_size": self.batch_size}
+        if header.get("skeleton") not in (None, skel):
+            console.warn(f"stream skeleton {header.get('skeleton')} is replaced by the model's {skel}")
+        header["skeleton"] = skel
+        header.setdefault("stages", []).append(make_stage("pose2d", model=self.model, weights_sha256=sha, params=params))
+
+    def frames(self, records: Iterator[Record], video: Any) -> Iterator[Record]:
+        if self.blazepose:
+            from posetool.pose2d.blazepose_stage import blazepose_frames
+
+            return blazepose_frames(records, frames_of(video), self.landmarks)
+        return pose_frames(records, frames_of(video), self.estimator)

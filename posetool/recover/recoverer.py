@@ -317,11 +317,7 @@ class Recoverer:
         return out
 
 
-def recover_frames(frames: Iterator[tuple[Record, np.ndarray]], recoverer: Recoverer,
-                   progress: Any = None) -> Iterator[Record]:
+def recover_frames(frames: Iterator[tuple[Record, np.ndarray]], recoverer: Recoverer) -> Iterator[Record]:
     """Recovered frame records of ``(record, image)`` pairs."""
     for rec, image in frames:
-        out = recoverer.push(rec, image)
-        if progress is not None:
-            progress()
-        yield out
+        yield recoverer.push(rec, image)

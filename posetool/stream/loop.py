@@ -1,23 +1,29 @@
-"""The skeleton of every stage: read a stream, add to each frame, write it on.
+"""The one read → write loop every stage, ``run`` and ``cat`` go through.
 
-:func:`filter_stream` appends the stage's provenance entry to the header, passes each frame
-through ``transform`` (which edits the record in place or returns a new one, keeping unknown
-keys), and writes the end record. If the input breaks mid-way, the frames so far and an end
-record with ``finished: false`` are written before the error propagates, so the output is a
-valid stream up to the last complete frame.
+:func:`write_stream` writes the header, every frame record a stage produces, and the end record.
+If the frames break mid-way (bad input, a video that ends early), the frames so far and an end
+record with ``finished: false`` are written before the error propagates, so the output is a valid
+stream up to the last complete frame. Fields of the upstream end record that are not counts are
+carried on, and a truncated input is flagged in the end record.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
 
 from posetool.errors import PosetoolError
-from posetool.stream.reader import StreamReader
 from posetool.stream.writer import StreamWriter
 
 Record = dict[str, Any]
 _END_KEYS = ("type", "frames", "instances", "finished")
+
+
+class Upstream(Protocol):
+    """What the loop needs to know of the stream it reads (a :class:`StreamReader`), once read."""
+
+    end: Record | None
+    truncated: bool
 
 
 def carried_end_fields(end: Record | None) -> Record:
@@ -25,48 +31,25 @@ def carried_end_fields(end: Record | None) -> Record:
     return {k: v for k, v in (end or {}).items() if k not in _END_KEYS}
 
 
-def write_frames(
-    reader: StreamReader,
-    writer: StreamWriter,
-    frames: Iterable[Record],
-) -> None:
-    """Write ``frames`` (derived from ``reader``) and the end record; on error end the stream first."""
+def write_stream(writer: StreamWriter, header: Record, frames: Iterable[Record], upstream: Upstream | None = None,
+                 on_frame: Callable[[], None] | None = None) -> None:
+    """Write ``header``, ``frames`` and the end record to ``writer``.
+
+    Args:
+        upstream: the stream the frames derive from (``None`` for a source such as ``detect``);
+            read after the frames are exhausted, for the fields its end record carries.
+        on_frame: called after each frame record is written (progress).
+    """
+    writer.write(header)
     try:
         for frame in frames:
             writer.write(frame)
+            if on_frame is not None:
+                on_frame()
     except PosetoolError:
-        writer.write_end(finished=False, **carried_end_fields(reader.end))
+        writer.write_end(finished=False, **carried_end_fields(upstream.end if upstream else None))
         raise
-    extra = carried_end_fields(reader.end)
-    if reader.truncated:
+    extra = carried_end_fields(upstream.end if upstream else None)
+    if upstream is not None and upstream.truncated:
         extra["input_truncated"] = True
     writer.write_end(finished=True, **extra)
-
-
-def filter_stream(
-    reader: StreamReader,
-    writer: StreamWriter,
-    stage: Record,
-    transform: Callable[[Record], Record] | None = None,
-    update_header: Callable[[Record], None] | None = None,
-) -> None:
-    """Run a frame-by-frame stage from ``reader`` to ``writer``.
-
-    Args:
-        stage: provenance entry (see :func:`posetool.stream.records.make_stage`), appended to
-            ``header["stages"]``; ``None`` for pure conversions such as ``posetool cat``.
-        transform: called with each frame record, returns the record to write.
-        update_header: edits the header in place before it is written (e.g. ``skeleton_3d``).
-    """
-    header = reader.header
-    if stage is not None:
-        header.setdefault("stages", []).append(stage)
-    if update_header is not None:
-        update_header(header)
-    writer.write(header)
-
-    def frames() -> Iterator[Record]:
-        for frame in reader.frames():
-            yield transform(frame) if transform is not None else frame
-
-    write_frames(reader, writer, frames())

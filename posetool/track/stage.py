@@ -2,17 +2,36 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
 
-from posetool.engine.chain import run_step
-from posetool.engine.steps import TrackStep
-from posetool.stream import StreamReader, StreamWriter
-from posetool.track.tracker import TrackerOptions
+from posetool.errors import PosetoolError
+from posetool.stream import make_stage
+from posetool.track.tracker import Tracker, TrackerOptions
+
+Record = dict[str, Any]
 
 
-def run_track(reader: StreamReader, writer: StreamWriter, options: TrackerOptions) -> None:
-    """Track every frame of ``reader`` into the open ``writer`` (output delayed by the tracker's lag).
+@dataclass
+class TrackStep:
+    """Track ids by assignment (a :class:`posetool.engine.chain.Step`; see :mod:`posetool.track.tracker`)."""
 
-    If the input breaks mid-way, the frames still buffered are written before the end record.
-    """
-    run_step(reader, lambda: nullcontext(writer), TrackStep(options))
+    options: TrackerOptions | None = None
+    name: str = "track"
+
+    def start(self, header: Record) -> None:
+        """Set up the tracker for the stream's skeleton and append the provenance entry."""
+        self.options = self.options or TrackerOptions()
+        self.tracker = Tracker(self.options, header.get("skeleton"))
+        header.setdefault("stages", []).append(make_stage("track", model=None, params=asdict(self.options)))
+
+    def frames(self, records: Iterator[Record], video: Any = None) -> Iterator[Record]:
+        """Tracked frames; if the input breaks, the frames still buffered come out before the error."""
+        try:
+            for rec in records:
+                yield from self.tracker.push(rec)
+        except PosetoolError:
+            yield from self.tracker.flush()
+            raise
+        yield from self.tracker.flush()
