@@ -230,6 +230,19 @@ def mapping_matrix(src: str, dst: str) -> np.ndarray:
     return m
 
 
+def _linear_map(m: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """``m`` applied to the point axis of (..., K_src, C) ``points``: (..., K_dst, C).
+
+    An output value is NaN only if an input it uses is NaN. (A plain product would spread one
+    missing input to every output, since the zero weights multiply it too: 0 * NaN = NaN.)
+    """
+    missing = np.isnan(points)
+    out = np.einsum("oi,...ic->...oc", m, np.where(missing, 0.0, points))
+    spread = np.einsum("oi,...ic->...oc", (m != 0).astype(np.float64), missing.astype(np.float64)) > 0
+    out[spread] = np.nan
+    return out
+
+
 def map_keypoints(keypoints: np.ndarray, src: str, dst: str) -> np.ndarray:
     """Convert 2D keypoints between layouts.
 
@@ -239,14 +252,15 @@ def map_keypoints(keypoints: np.ndarray, src: str, dst: str) -> np.ndarray:
 
     Returns:
         (..., K_dst, 3) or (..., K_dst, 2): coordinates are weighted sums of the inputs; the
-        confidence of an output point is the minimum over the inputs it uses. NaN propagates.
+        confidence of an output point is the minimum over the inputs it uses. NaN propagates from
+        the inputs an output uses, and only from them.
         For 3D joints (three coordinates, no confidence) use :func:`map_points_3d`.
     """
     kp = np.asarray(keypoints, dtype=np.float64)
     m = mapping_matrix(src, dst)
     if kp.shape[-2] != m.shape[1]:
         raise PosetoolError(f"keypoints have {kp.shape[-2]} points but layout {src} has {m.shape[1]}")
-    coords = np.einsum("oi,...ic->...oc", m, kp[..., :2] if kp.shape[-1] == 3 else kp)
+    coords = _linear_map(m, kp[..., :2] if kp.shape[-1] == 3 else kp)
     if kp.shape[-1] != 3:
         return coords
     conf = kp[..., 2]
@@ -261,4 +275,4 @@ def map_points_3d(points: np.ndarray, src: str, dst: str) -> np.ndarray:
     m = mapping_matrix(src, dst)
     if pts.shape[-2] != m.shape[1]:
         raise PosetoolError(f"points have {pts.shape[-2]} joints but layout {src} has {m.shape[1]}")
-    return np.einsum("oi,...ic->...oc", m, pts)
+    return _linear_map(m, pts)

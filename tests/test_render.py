@@ -62,3 +62,36 @@ def test_render_cli_video_panel_and_stills(tmp_path: Path):
     assert (np.abs(panel.astype(int) - track_color(1)).sum(axis=2) < 30).sum() > 20  # the skeleton is drawn
     missing = run_posetool("render", str(stream), "--video", str(tmp_path / "nope.mp4"))
     assert missing.returncode == 1 and b"no such video" in missing.stderr
+
+
+def test_render_refuses_coordinates_opencv_cannot_draw(tmp_path: Path):
+    """Issue #19: a box or keypoint at 1e30 px died inside OpenCV; now one line naming frame, instance, field.
+    A 3D joint that projects off any canvas is legitimate and is simply left out of the panel."""
+    video = tmp_path / "v.mp4"
+    w = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (160, 120))
+    for _ in range(3):
+        w.write(np.full((120, 160, 3), 90, np.uint8))
+    w.release()
+    header = make_header({"path": str(video), "width": 160, "height": 120, "fps": 10.0, "frames": 3}, "coco17",
+                         skeleton_3d="h36m17")
+
+    def stream(name: str, **bad: object) -> Path:
+        frames = [make_frame(f, f / 10, [dict(person(60, cy=60, scale=0.3), track_id=1,
+                                              keypoints_3d=np.full((17, 3), 0.1).tolist(), root_3d=[0.0, 0.0, 3.0])])
+                  for f in range(3)]
+        frames[1]["instances"][0].update(bad)
+        return write_records(tmp_path / name, [header, *frames, {"type": "end", "frames": 3, "instances": 3}])
+
+    kps = np.asarray(person(60, cy=60, scale=0.3)["keypoints"])
+    kps[5, :2] = 1e30
+    for name, bad, field in (("box.msgpack", {"bbox": [0.0, 0.0, 1e30, 1e30]}, "bbox"),
+                             ("kps.msgpack", {"keypoints": kps.tolist()}, "keypoints")):
+        out = run_posetool("render", str(stream(name, **bad)), "-o", str(tmp_path / "o.mp4"), "--boxes", "-q")
+        err = out.stderr.decode().strip()
+        assert out.returncode == 1 and len(err.splitlines()) == 1, err
+        assert err.startswith(f"posetool render: error: frame 1 instance 0: field '{field}' holds 1e+30"), err
+    far_3d = np.full((17, 3), 0.1)
+    far_3d[3] = [1e12, 0.0, 0.0]  # projects far beyond int32 pixels (it crashed the panel)
+    ok = run_posetool("render", str(stream("far3d.msgpack", keypoints_3d=far_3d.tolist())), "-o",
+                      str(tmp_path / "o.mp4"), "-q")
+    assert ok.returncode == 0, ok.stderr

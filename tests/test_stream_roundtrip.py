@@ -25,7 +25,7 @@ point = st.lists(st.one_of(finite, st.none()), min_size=3, max_size=3)
 scalar = st.one_of(st.none(), st.booleans(), st.integers(-(2**62), 2**62), finite, st.text(max_size=8))
 extra = st.recursive(scalar, lambda c: st.one_of(st.lists(c, max_size=3), st.dictionaries(st.text(min_size=1, max_size=6), c, max_size=3)), max_leaves=8)
 instance = st.fixed_dictionaries(
-    {"bbox": st.lists(finite, min_size=4, max_size=4), "score": finite, "keypoints": st.lists(point, min_size=0, max_size=17),
+    {"bbox": st.lists(finite, min_size=4, max_size=4), "score": finite, "keypoints": st.one_of(st.none(), st.lists(point, min_size=17, max_size=17)),
      "track_id": st.one_of(st.none(), st.integers(0, 10**6))},
     optional={"unknown_field": extra},
 )

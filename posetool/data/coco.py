@@ -9,11 +9,10 @@
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 from typing import Any
 
+from posetool.data.files import read_json
 from posetool.errors import PosetoolError
 
 _ANN_FIELDS = ("image_id", "keypoints", "num_keypoints", "area", "bbox")
@@ -21,16 +20,7 @@ _ANN_FIELDS = ("image_id", "keypoints", "num_keypoints", "area", "bbox")
 
 def read_coco_json(path: str | os.PathLike[str]) -> Any:
     """The parsed JSON of a COCO dataset (a dict) or results file (a list)."""
-    p = Path(path)
-    try:
-        with open(p, encoding="utf-8") as fh:
-            return json.load(fh)
-    except FileNotFoundError:
-        raise PosetoolError(f"{p}: no such file") from None
-    except IsADirectoryError:
-        raise PosetoolError(f"{p}: is a folder; expected a COCO JSON file") from None
-    except json.JSONDecodeError as exc:
-        raise PosetoolError(f"{p}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    return read_json(path, "a COCO JSON file")
 
 
 def check_keypoint_dataset(data: Any, where: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from posetool.data.files import read_text
 from posetool.errors import PosetoolError
 
 _SEP = re.compile(r"[,\s]+")
@@ -55,10 +56,7 @@ class MotTable:
 def read_mot_txt(path: str | os.PathLike[str], min_confidence: float = -1.0) -> MotTable:
     """Read a MOTChallenge file; rows with confidence < ``min_confidence`` are dropped (motmetrics' default -1)."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PosetoolError(f"{p}: no such file") from None
+    text = read_text(p, "a MOTChallenge txt file")
     rows: list[list[float]] = []
     for n, line in enumerate(text.splitlines(), 1):
         line = line.strip()

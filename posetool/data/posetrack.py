@@ -18,7 +18,6 @@ Boxes are stored as ``[x1, y1, x2, y2]`` in pixels (2018 files store ``[x, y, w,
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from posetool.data.files import read_json
 from posetool.errors import PosetoolError
 from posetool.skeletons import POSETRACK18
 
@@ -199,13 +199,7 @@ def _read_2017(data: dict[str, Any], name: str, where: str) -> PoseTrackSequence
 def read_posetrack_json(path: str | os.PathLike[str]) -> PoseTrackSequence:
     """Read one PoseTrack sequence file (2018 or 2017 format); the name is the file's stem."""
     p = Path(path)
-    try:
-        with open(p, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except FileNotFoundError:
-        raise PosetoolError(f"{p}: no such file") from None
-    except json.JSONDecodeError as exc:
-        raise PosetoolError(f"{p}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    data = read_json(p, "a PoseTrack JSON file")
     if not isinstance(data, dict):
         raise PosetoolError(f"{p}: expected a PoseTrack JSON object, got a {type(data).__name__}")
     name = p.name.split(".")[0]

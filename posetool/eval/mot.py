@@ -264,7 +264,7 @@ def load_mot_inputs(pred: str, gt: str) -> list[MotSequence]:
             if not pfile.is_file():
                 raise PosetoolError(f"no prediction for sequence {name}: expected {pfile}")
             seqs.append(_table_to_seq(name, read_mot_txt(gfile), read_mot_txt(pfile)))
-        return seqs
+        return _with_ground_truth(seqs, gt)
     gf, gi, gb, gn = _load_one(gt)
     pf, pi, pb, pn = _load_one(pred)
     if gn is not None and pn is not None and gn != pn:
@@ -278,4 +278,12 @@ def load_mot_inputs(pred: str, gt: str) -> list[MotSequence]:
             key = frames * (ids.max() - ids.min() + 1) + (ids - ids.min())
             if len(np.unique(key)) != len(key):
                 raise PosetoolError(f"{who}: a track id appears twice in one frame")
-    return [seq]
+    return _with_ground_truth([seq], gt)
+
+
+def _with_ground_truth(seqs: list[MotSequence], gt: str) -> list[MotSequence]:
+    """``seqs``, unless their ground truth holds no box at all: every metric would divide by zero
+    and print as '–', which hides that ``--gt`` named an empty or wrong file."""
+    if not any(len(s.gt_frames) for s in seqs):
+        raise PosetoolError(f"{gt}: the ground truth holds no boxes; nothing to evaluate (check --gt)")
+    return seqs

@@ -122,6 +122,8 @@ def load_track_inputs(pred: str, gt: str) -> list[tuple[str, list[PoseTrackFrame
     """(sequence name, GT frames, prediction frames) for every sequence to evaluate."""
     gt_json, pr_json = is_posetrack_json(gt), is_posetrack_json(pred)
     gts = read_posetrack(gt) if gt_json else [read_stream_sequence(gt, ground_truth=True)]
+    if not any(g.frames for g in gts):  # every metric would divide by zero and print as '–'
+        raise PosetoolError(f"{gt}: the ground truth holds no frames; nothing to evaluate (check --gt)")
     prs = read_posetrack(pred) if pr_json else [read_stream_sequence(pred, ground_truth=False)]
     if gt_json and pr_json:
         by_name = {p.name: p for p in prs}

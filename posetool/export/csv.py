@@ -6,11 +6,10 @@ The header needs every track, so the whole stream is read before writing (T × t
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
 from posetool.errors import PosetoolError
+from posetool.export.common import absent_where_unplaced, output_file
 from posetool.skeletons import get_skeleton
 from posetool.stream import StreamReader
 from posetool.stream.encoding import points_array
@@ -29,8 +28,7 @@ def export_csv(reader: StreamReader, output: str, scorer: str = "posetool", **_:
         tracks |= set(people)
         rows.append((frame["frame"], people))
     order = sorted(tracks)
-    out = sys.stdout if output == "-" else open(output, "w", encoding="utf-8", newline="")
-    try:
+    with output_file(output) as out:
         cols = [(f"track{t}", n, c) for t in order for n in names for c in ("x", "y", "likelihood")]
         out.write(",".join(["scorer"] + [scorer] * len(cols)) + "\n")
         out.write(",".join(["individuals"] + [c[0] for c in cols]) + "\n")
@@ -40,11 +38,8 @@ def export_csv(reader: StreamReader, output: str, scorer: str = "posetool", **_:
             vals = []
             for t in order:
                 kps = people.get(t)
-                arr = (points_array(kps)
+                arr = (absent_where_unplaced(points_array(kps))
                        if kps is not None else np.full((len(names), 3), np.nan))
                 vals += ["" if not np.isfinite(v) else f"{v:.3f}" for v in arr.reshape(-1)]
             out.write(",".join([str(f)] + vals) + "\n")
-    finally:
-        if out is not sys.stdout:
-            out.close()
     return len(rows)

@@ -5,16 +5,14 @@ Instances without a ``track_id`` or a box are skipped (run ``posetool track`` fi
 
 from __future__ import annotations
 
-import sys
-
 from posetool import console
+from posetool.export.common import output_file
 from posetool.stream import StreamReader
 
 
 def export_mot(reader: StreamReader, output: str, **_: object) -> int:
-    out = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")
     rows = skipped = 0
-    try:
+    with output_file(output) as out:
         for frame in reader.frames():
             for inst in frame["instances"]:
                 box, tid = inst.get("bbox"), inst.get("track_id")
@@ -26,9 +24,6 @@ def export_mot(reader: StreamReader, output: str, **_: object) -> int:
                 out.write(f"{frame['frame'] + 1},{tid},{x1 + 1:.2f},{y1 + 1:.2f},{x2 - x1:.2f},{y2 - y1:.2f},"
                           f"{score if score is not None else 1:.4f},-1,-1,-1\n")
                 rows += 1
-    finally:
-        if out is not sys.stdout:
-            out.close()
     if skipped:
         console.warn(f"export mot: {skipped} instance(s) without track_id or bbox were skipped")
     return rows

@@ -46,9 +46,11 @@ def export_posetrack18(reader: StreamReader, output: str, sequence: str = "00000
             flat = []
             for (x, y, _), good in zip(kps, ok):
                 flat += [round(float(x), 3), round(float(y), 3), 1] if good else [0.0, 0.0, 0]
+            conf = kps[:, 2][np.isfinite(kps[:, 2])]
             ann = {"image_id": iid, "category_id": 1, "keypoints": flat,
                    "scores": [float(c) if np.isfinite(c) else 0.0 for c in kps[:, 2]],
-                   "score": float(inst["score"]) if inst.get("score") is not None else float(np.nanmean(kps[:, 2]))}
+                   "score": float(inst["score"]) if inst.get("score") is not None else
+                   float(conf.mean()) if len(conf) else 0.0}
             if inst.get("track_id") is not None:
                 ann["track_id"] = int(inst["track_id"])
             if inst.get("bbox") is not None:

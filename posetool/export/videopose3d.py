@@ -14,7 +14,7 @@ from collections import defaultdict
 import numpy as np
 
 from posetool.errors import PosetoolError
-from posetool.export.common import keypoints_as
+from posetool.export.common import keypoints_as, output_file
 from posetool.skeletons import COCO17
 from posetool.stream import StreamReader
 
@@ -48,5 +48,8 @@ def export_videopose3d(reader: StreamReader, output: str, name: str | None = Non
             meta[video] = {"w": int(w), "h": int(h)}
     metadata = {"layout_name": "coco", "num_joints": 17,
                 "keypoints_symmetry": [COCO17.left, COCO17.right], "video_metadata": meta}
-    np.savez_compressed(output, positions_2d=positions, metadata=metadata, frame_indices=frames)
+    # written through a file object, so the file is exactly the one named by -o (numpy would add
+    # .npz to a bare name, and write somewhere other than the output checked by the CLI)
+    with output_file(output, binary=True) as f:
+        np.savez_compressed(f, positions_2d=positions, metadata=metadata, frame_indices=frames)
     return len(positions)

@@ -12,9 +12,13 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from posetool.errors import PosetoolError
 from posetool.render.colors import track_color
 from posetool.skeletons import Skeleton
 from posetool.stream.encoding import points_array
+
+# OpenCV draws at int32 pixel coordinates; this leaves room for the offsets added while drawing.
+MAX_DRAWABLE = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,25 @@ class OverlayStyle:
     kp_thr: float = 0.05
     boxes: bool = False
     ids: bool = True
+
+
+def check_drawable(instances: list[dict], where: str) -> None:
+    """Refuse 2D coordinates OpenCV cannot draw, naming ``where`` (e.g. ``frame 3``), the instance and field.
+
+    Coordinates are pixels; a value beyond ±:data:`MAX_DRAWABLE` is no pixel of any video, and
+    would otherwise overflow inside OpenCV.
+    """
+    for i, inst in enumerate(instances):
+        for field in ("bbox", "keypoints"):
+            value = inst.get(field)
+            if not value:
+                continue
+            xy = np.asarray(value, dtype=np.float64) if field == "bbox" else points_array(value)[:, :2]
+            far = np.abs(np.nan_to_num(xy, nan=0.0)) > MAX_DRAWABLE
+            if far.any():
+                raise PosetoolError(
+                    f"{where} instance {i}: field {field!r} holds {xy[far][0]:.3g}, beyond the ±{MAX_DRAWABLE} px "
+                    f"OpenCV can draw; the stream's coordinates must be pixels of its video")
 
 
 def _points(inst: dict, key: str = "keypoints") -> np.ndarray | None:

@@ -13,8 +13,18 @@ import cv2
 import numpy as np
 
 from posetool.render.colors import track_color
+from posetool.render.overlay import MAX_DRAWABLE
 from posetool.skeletons import Skeleton
 from posetool.stream.encoding import points_array
+
+
+def _drawable(p: np.ndarray) -> np.ndarray:
+    """Which projected points (N, 2) OpenCV can draw.
+
+    A joint close to the virtual camera's plane projects arbitrarily far (or to NaN), and such a
+    point, legitimate in 3D, would overflow OpenCV's int32 coordinates: it is left out instead.
+    """
+    return np.isfinite(p).all(axis=1) & (np.abs(np.nan_to_num(p)) <= MAX_DRAWABLE).all(axis=1)
 
 
 def draw_panel(instances: list[dict], skeleton: Skeleton, size: tuple[int, int], t: float,
@@ -43,13 +53,14 @@ def draw_panel(instances: list[dict], skeleton: Skeleton, size: tuple[int, int],
         for seg in (np.array([[g, 0.9, -spread / 2], [g, 0.9, spread / 2]]), np.array([[-spread / 2, 0.9, g], [spread / 2, 0.9, g]])):
             pts, _ = cv2.projectPoints(seg, rvec, tvec, k, None)
             p = pts.reshape(-1, 2)
-            if np.isfinite(p).all():
+            if _drawable(p).all():
                 cv2.line(panel, tuple(p[0].astype(int)), tuple(p[1].astype(int)), (60, 60, 60), 1, cv2.LINE_AA)
     for (inst, joints), root in zip(people, roots):
         world = joints + (root - centre)
         ok = np.isfinite(world).all(axis=1)
         pts, _ = cv2.projectPoints(np.nan_to_num(world), rvec, tvec, k, None)
         p = pts.reshape(-1, 2)
+        ok &= _drawable(p)
         color = track_color(inst.get("track_id"))
         for a, b in skeleton.bones:
             if ok[a] and ok[b]:

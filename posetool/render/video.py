@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import cv2
 import numpy as np
 
-from posetool.errors import PosetoolError
+from posetool.errors import OutputError, PosetoolError
 from posetool.progress import progress_bar
-from posetool.render.overlay import OverlayStyle, draw_instances
+from posetool.render.overlay import OverlayStyle, check_drawable, draw_instances
 from posetool.render.panel3d import draw_panel
 from posetool.skeletons import get_skeleton
 from posetool.stream import StreamReader
@@ -52,7 +52,10 @@ def render_stream(reader: StreamReader, source: FrameSource, output: str | None,
     panel = bool(skel3d_name) if panel is None else panel
     skel3d = get_skeleton(skel3d_name or "h36m17")
     if png_dir:
-        os.makedirs(png_dir, exist_ok=True)
+        try:
+            os.makedirs(png_dir, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"{png_dir}: cannot create the stills folder: {exc.strerror or exc}") from None
     writer = None
     count = 0
     try:
@@ -62,6 +65,7 @@ def render_stream(reader: StreamReader, source: FrameSource, output: str | None,
                     break
                 if output is None and stills is not None and index not in stills:
                     continue
+                check_drawable(people, f"frame {index}")
                 frame = compose(image, people, t, skel2d, skel3d, style, panel)
                 if output is not None:
                     if writer is None:
@@ -71,7 +75,9 @@ def render_stream(reader: StreamReader, source: FrameSource, output: str | None,
                             raise PosetoolError(f"{output}: cannot write video (check the folder and the .mp4 suffix)")
                     writer.write(frame)
                 if png_dir and (stills is None or index in stills):
-                    cv2.imwrite(os.path.join(png_dir, f"frame_{index:06d}.png"), frame)
+                    still = os.path.join(png_dir, f"frame_{index:06d}.png")
+                    if not cv2.imwrite(still, frame):  # OpenCV reports a failed write only by its result
+                        raise OutputError(f"{still}: cannot write the still (check the folder and free space)")
                 count += 1
                 bar.advance()
     finally:

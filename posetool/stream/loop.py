@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from posetool.errors import PosetoolError
+from posetool.errors import OutputError, PosetoolError
 from posetool.stream.writer import StreamWriter
 
 Record = dict[str, Any]
@@ -46,8 +46,9 @@ def write_stream(writer: StreamWriter, header: Record, frames: Iterable[Record],
             writer.write(frame)
             if on_frame is not None:
                 on_frame()
-    except PosetoolError:
-        writer.write_end(finished=False, **carried_end_fields(upstream.end if upstream else None))
+    except PosetoolError as exc:
+        if not isinstance(exc, OutputError):  # an output that fails takes no end record either
+            writer.write_end(finished=False, **carried_end_fields(upstream.end if upstream else None))
         raise
     extra = carried_end_fields(upstream.end if upstream else None)
     if upstream is not None and upstream.truncated:

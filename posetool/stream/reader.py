@@ -124,20 +124,26 @@ class StreamReader:
     def _iter_msgpack(self, chunk: bytes) -> Iterator[Any]:
         unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=1 << 30)
         fed = 0
+        boundary = 0  # offset just past the last complete record
         while chunk:
             unpacker.feed(chunk)
             fed += len(chunk)
             try:
-                yield from unpacker
+                for rec in unpacker:
+                    # ``tell()`` is exact only right after a complete object: once the unpacker
+                    # stops inside a record it already counts the bytes it parsed of it, so the
+                    # clean-cut test below must use the offset taken here.
+                    boundary = unpacker.tell()
+                    yield rec
             except (msgpack.exceptions.ExtraData, msgpack.exceptions.FormatError, msgpack.exceptions.StackError,
                     ValueError) as exc:
                 raise StreamError(f"{self._checker.name}: record {self._checker.count + 1}: corrupt msgpack: {exc}") from None
             chunk = self._read_chunk()
-        if unpacker.tell() < fed:
+        if boundary < fed:
             self.truncated = True
             raise StreamError(
                 f"{self.name}: record {self._checker.count + 1} is cut off mid-record "
-                f"({fed - unpacker.tell()} bytes of an incomplete record at the end); the stream is truncated"
+                f"({fed - boundary} bytes of an incomplete record at the end); the stream is truncated"
             )
 
     def _iter_jsonl(self, chunk: bytes) -> Iterator[Any]:

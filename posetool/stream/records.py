@@ -15,6 +15,7 @@ from typing import Any
 
 from posetool import __version__
 from posetool.errors import StreamError
+from posetool.skeletons import SKELETONS
 
 FORMAT = "posetool.stream"
 VERSION = 1  # major version; readers refuse newer ones
@@ -79,47 +80,58 @@ def make_end(frames: int, instances: int, finished: bool = True, **extra: Any) -
 
 
 # --- checks ---------------------------------------------------------------------------------
+# NaN is the in-memory missing value and ``null`` the stream's (design §2). JSON from posetool
+# never holds NaN, but msgpack can carry a NaN float and Python's json accepts a NaN literal, so
+# the checks read a stray NaN as null wherever null is allowed: every stage then sees what a
+# pipe from posetool would carry. ±Infinity is no missing value (nor a pixel, metre or score)
+# and is refused.
 
 def _is_num(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+    """A finite number (booleans are not numbers here)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and (not isinstance(v, float) or math.isfinite(v))
+
+
+def _is_nan(v: Any) -> bool:
+    return isinstance(v, float) and v != v
 
 
 def _is_num_or_null(v: Any) -> bool:
     return v is None or _is_num(v)
 
 
-def _check_points(value: Any, field: str, where: str) -> None:
-    if value is None:
-        return
-    if not isinstance(value, list):
-        raise StreamError(f"{where}: field {field!r} must be a list of [x, y, z] triples, got {type(value).__name__}")
-    for j, p in enumerate(value):
-        if not (isinstance(p, list) and len(p) == 3 and all(_is_num_or_null(c) for c in p)):
-            raise StreamError(f"{where}: field {field!r} point {j} must be 3 numbers or nulls, got {p!r:.60}")
+def _nan_to_null(rec: dict[str, Any], key: str) -> Any:
+    """``rec[key]``, with a NaN replaced by None in ``rec``."""
+    if _is_nan(rec.get(key)):
+        rec[key] = None
+    return rec.get(key)
 
 
-def _check_instance(inst: Any, where: str) -> None:
-    if not isinstance(inst, dict):
-        raise StreamError(f"{where}: must be a map, got {type(inst).__name__}")
-    bbox = inst.get("bbox")
-    if bbox is not None and not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_num(c) for c in bbox)):
-        raise StreamError(f"{where}: field 'bbox' must be 4 numbers [x1, y1, x2, y2], got {bbox!r:.60}")
-    if not _is_num_or_null(inst.get("score")):
-        raise StreamError(f"{where}: field 'score' must be a number, got {inst.get('score')!r:.40}")
-    tid = inst.get("track_id")
-    if tid is not None and (not isinstance(tid, int) or isinstance(tid, bool)):
-        raise StreamError(f"{where}: field 'track_id' must be an integer, got {tid!r:.40}")
-    _check_points(inst.get("keypoints"), "keypoints", where)
-    _check_points(inst.get("keypoints_3d"), "keypoints_3d", where)
-    root = inst.get("root_3d")
-    if root is not None and not (isinstance(root, list) and len(root) == 3 and all(_is_num_or_null(c) for c in root)):
-        raise StreamError(f"{where}: field 'root_3d' must be 3 numbers, got {root!r:.60}")
+def _is_vector(values: Any, n: int) -> bool:
+    """Whether ``values`` is a list of ``n`` finite numbers or nulls; NaN entries become None in place."""
+    if not (isinstance(values, list) and len(values) == n):
+        return False
+    for i, c in enumerate(values):
+        if _is_nan(c):
+            values[i] = None
+        elif not _is_num_or_null(c):
+            return False
+    return True
+
+
+def _layout_size(name: Any, key: str) -> tuple[int, str] | None:
+    """(points, what sets them) for a header layout that posetool knows, else None (custom layouts)."""
+    skel = SKELETONS.get(name) if isinstance(name, str) else None
+    return None if skel is None else (skel.num_keypoints, f"the header's {key} {name} has {skel.num_keypoints}")
 
 
 class RecordChecker:
     """Checks record order and field types as records arrive; remembers what it has seen.
 
     ``check(record)`` raises :class:`StreamError` naming ``name`` and the 1-based record index.
+    Point lists must have as many points as the header's layout (``skeleton`` for ``keypoints``,
+    ``skeleton_3d`` for ``keypoints_3d``); under a layout posetool does not know, as many as the
+    stream's first such list. Every stage indexes keypoints by the layout, so a wrong count would
+    otherwise surface as a shape error far downstream.
     """
 
     def __init__(self, name: str) -> None:
@@ -128,6 +140,7 @@ class RecordChecker:
         self.seen_header = False
         self.seen_end = False
         self.last_frame: int | None = None
+        self.sizes: dict[str, tuple[int, str] | None] = {"keypoints": None, "keypoints_3d": None}
 
     def where(self) -> str:
         return f"{self.name}: record {self.count}"
@@ -139,6 +152,9 @@ class RecordChecker:
         if not isinstance(rec, dict):
             raise StreamError(f"{where}: expected a map, got {type(rec).__name__}")
         kind = rec.get("type")
+        if kind is None and self.count == 1:  # another JSON file (COCO, PoseTrack) given as a stream
+            raise StreamError(f"{where}: not a pose stream: the first record has no 'type' field "
+                              f"(a pose stream starts with its header record)")
         if kind not in RECORD_TYPES:
             raise StreamError(f"{where}: unknown record type {kind!r} (expected header, frame or end)")
         if self.seen_end:
@@ -174,9 +190,11 @@ class RecordChecker:
             raise StreamError(f"{where}: header field 'source' must be a map")
         if not isinstance(rec.get("stages", []), list):
             raise StreamError(f"{where}: header field 'stages' must be a list")
-        skel = rec.get("skeleton")
-        if skel is not None and not isinstance(skel, str):
-            raise StreamError(f"{where}: header field 'skeleton' must be a layout name, got {skel!r:.40}")
+        for key, field in (("skeleton", "keypoints"), ("skeleton_3d", "keypoints_3d")):
+            skel = rec.get(key)
+            if skel is not None and not isinstance(skel, str):
+                raise StreamError(f"{where}: header field {key!r} must be a layout name, got {skel!r:.40}")
+            self.sizes[field] = _layout_size(skel, key)
 
     def _check_frame(self, rec: dict[str, Any], where: str) -> None:
         idx = rec.get("frame")
@@ -185,12 +203,46 @@ class RecordChecker:
         where = f"{where} (frame {idx})"
         if self.last_frame is not None and idx <= self.last_frame:
             raise StreamError(f"{where}: frame {idx} comes after frame {self.last_frame}; frames must increase")
-        t = rec.get("t")
-        if not _is_num_or_null(t) or (isinstance(t, float) and not math.isfinite(t)):
+        t = _nan_to_null(rec, "t")
+        if not _is_num_or_null(t):
             raise StreamError(f"{where}: field 't' must be a number of seconds, got {t!r:.40}")
         insts = rec.get("instances")
         if not isinstance(insts, list):
             raise StreamError(f"{where}: field 'instances' must be a list, got {type(insts).__name__}")
         for i, inst in enumerate(insts):
-            _check_instance(inst, f"{where} instance {i}")
+            self._check_instance(inst, f"{where} instance {i}")
         self.last_frame = idx
+
+    def _check_instance(self, inst: Any, where: str) -> None:
+        if not isinstance(inst, dict):
+            raise StreamError(f"{where}: must be a map, got {type(inst).__name__}")
+        bbox = inst.get("bbox")
+        if bbox is not None and not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_num(c) for c in bbox)):
+            raise StreamError(f"{where}: field 'bbox' must be 4 finite numbers [x1, y1, x2, y2], got {bbox!r:.60}")
+        score = _nan_to_null(inst, "score")
+        if not _is_num_or_null(score):
+            raise StreamError(f"{where}: field 'score' must be a finite number or null, got {score!r:.40}")
+        tid = inst.get("track_id")
+        if tid is not None and (not isinstance(tid, int) or isinstance(tid, bool)):
+            raise StreamError(f"{where}: field 'track_id' must be an integer, got {tid!r:.40}")
+        self._check_points(inst.get("keypoints"), "keypoints", where)
+        self._check_points(inst.get("keypoints_3d"), "keypoints_3d", where)
+        root = inst.get("root_3d")
+        if root is not None and not _is_vector(root, 3):
+            raise StreamError(f"{where}: field 'root_3d' must be 3 finite numbers or nulls, got {root!r:.60}")
+
+    def _check_points(self, value: Any, field: str, where: str) -> None:
+        if value is None:
+            return
+        if not isinstance(value, list):
+            raise StreamError(f"{where}: field {field!r} must be a list of [x, y, z] triples, got {type(value).__name__}")
+        for j, p in enumerate(value):
+            if not _is_vector(p, 3):
+                raise StreamError(f"{where}: field {field!r} point {j} must be 3 finite numbers or nulls "
+                                  f"(null: missing), got {p!r:.60}")
+        size = self.sizes[field]
+        if size is None:
+            self.sizes[field] = (len(value), f"earlier instances have {len(value)}")
+        elif len(value) != size[0]:
+            raise StreamError(f"{where}: field {field!r} has {len(value)} points but {size[1]}; "
+                              f"a stream holds one keypoint layout")

@@ -1,7 +1,9 @@
 """Writing pose streams: one whole record per ``write`` call, flushed after each.
 
 A writer killed between records leaves a valid (truncated) stream, and a downstream reader sees
-each frame as soon as it is written.
+each frame as soon as it is written. An output that cannot be written (a full disk, a missing
+folder, no permission) raises :class:`~posetool.errors.OutputError` naming it; a closed pipe stays
+a :class:`BrokenPipeError`, which the CLI ends quietly on.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import os
 import sys
 from typing import IO, Any
 
-from posetool.errors import PosetoolError
+from posetool.errors import OutputError, PosetoolError
 from posetool.stream.encoding import ENCODINGS, encode, encoding_for_path
 from posetool.stream.records import make_end
 
@@ -40,11 +42,11 @@ class StreamWriter:
             else:
                 parent = os.path.dirname(os.path.abspath(target))
                 if not os.path.isdir(parent):
-                    raise PosetoolError(f"{target}: output folder {parent} does not exist")
+                    raise OutputError(f"{target}: output folder {parent} does not exist")
                 try:
                     self._file = open(target, "wb")
                 except OSError as exc:
-                    raise PosetoolError(f"{target}: cannot write: {exc.strerror}") from None
+                    raise OutputError(f"{target}: cannot write: {exc.strerror}") from None
                 self._owns = True
                 self.name = target
         else:
@@ -54,12 +56,19 @@ class StreamWriter:
         self.frames = 0
         self.instances = 0
         self.ended = False
+        self.failed = False
 
     def write(self, record: dict[str, Any]) -> None:
         """Encode and write one record, then flush."""
         data = encode(record, self.encoding)
-        self._file.write(data)
-        self._file.flush()
+        try:
+            self._file.write(data)
+            self._file.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            self.failed = True
+            raise OutputError(f"{self.name}: cannot write: {exc.strerror or exc}") from None
         if record.get("type") == "frame":
             self.frames += 1
             self.instances += len(record.get("instances") or ())
@@ -74,8 +83,14 @@ class StreamWriter:
         return rec
 
     def close(self) -> None:
-        if self._owns and not self._file.closed:
+        if not self._owns or self._file.closed:
+            return
+        try:
             self._file.close()
+        except OSError as exc:
+            # closing flushes again what a failed write left buffered: that failure was already reported
+            if not self.failed:
+                raise OutputError(f"{self.name}: cannot write: {exc.strerror or exc}") from None
 
     def __enter__(self) -> "StreamWriter":
         return self
