@@ -40,11 +40,16 @@ def main(argv: list[str] | None = None) -> None:
     import torch
     from ai_edge_litert.interpreter import Interpreter
 
-    from posetool.detect.blazepose import BlazePoseDetector, BlazePoseLandmarks, RotatedRect
+    from posetool.detect.blazepose import BlazePoseDetector
+    from posetool.detect.roi import RotatedRect
+    from posetool.hub.loader import load_model
+    from posetool.pose2d.blazepose import BlazePoseLandmarks
 
     torch.set_num_threads(args.threads)
-    det = BlazePoseDetector(args.device)
-    lmk = BlazePoseLandmarks(args.device)
+    det_loaded = load_model("blazepose", task="detect", device=args.device)
+    lmk_loaded = load_model("blazepose_full", task="pose2d", device=args.device)
+    det = BlazePoseDetector.from_loaded(det_loaded)
+    lmk = BlazePoseLandmarks.from_loaded(lmk_loaded)
     photo = skimage.data.astronaut()
     roi = det.detect([photo], bgr=False)[0][0].roi
     det_inputs = np.stack([det.preprocess(photo)[0]] * 8)
@@ -52,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
                       for k in range(8)])
 
     rows = []
-    for name, loaded, inputs in (("detector 224", det.loaded, det_inputs), ("landmarks 256 (full)", lmk.loaded, crops)):
+    for name, loaded, inputs in (("detector 224", det_loaded, det_inputs), ("landmarks 256 (full)", lmk_loaded, crops)):
         it = Interpreter(model_path=str(loaded.weights_path), num_threads=args.threads)
         it.allocate_tensors()
         index = it.get_input_details()[0]["index"]

@@ -70,11 +70,11 @@ def bench(name: str, model: VideoPose3D, frames: int, repeats: int) -> dict:
 
 def accuracy(dirs: list[str], noise_px: list[float], weights: str | None) -> None:
     """MPJPE / P-MPJPE (mm) of the shipped model on synth folders, GT 2D plus Gaussian pixel noise."""
+    from posetool.hub.loader import load_model
     from posetool.lift3d.data import open_dataset
-    from posetool.lift3d.model import load_lifter
     from posetool.lift3d.train import evaluate
 
-    model = load_lifter("videopose3d_synth", weights, "cpu").model
+    model = load_model("videopose3d_synth", task="lift3d", weights=weights, device="cpu").module
     seqs = open_dataset(dirs).sequences()
     w = float(next(iter(open_dataset(dirs[:1]).metadata["cameras"].values()))[0]["res_w"])  # synth: one size
     print(f"{len(seqs)} sequences, {sum(len(s.keypoints) for s in seqs)} frames from {len(dirs)} held-out folders\n")

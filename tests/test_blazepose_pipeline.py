@@ -7,8 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from posetool.detect.blazepose import (RawDetections, RotatedRect, crop_rotated, decode_landmarks, detection_roi,
-                                       pad_roi, ssd_anchors, weighted_nms)
+from posetool.detect.blazepose import RawDetections, ssd_anchors, weighted_nms
+from posetool.detect.roi import RotatedRect, crop_rotated, detection_roi, pad_roi
+from posetool.pose2d.blazepose import decode_landmarks
 from tests.test_blazepose_weights import blazepose_files  # noqa: F401  (session fixture)
 
 
@@ -82,16 +83,22 @@ def test_astronaut_keypoints_land_on_the_person(blazepose_files):  # noqa: F811
     skdata = pytest.importorskip("skimage.data", reason="scikit-image (test extra) is not installed")
     import cv2
 
-    from posetool.detect.blazepose import BlazePoseDetector, BlazePoseLandmarks
+    from posetool.detect.blazepose import BlazePoseDetector
+    from posetool.hub.loader import load_model
+    from posetool.pose2d.blazepose import BlazePoseLandmarks
     from posetool.skeletons import COCO17
 
     bgr = cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2BGR)
-    dets = BlazePoseDetector("cpu", weights=blazepose_files["detector"]).detect([bgr, bgr[:, ::-1].copy()])
+    detector = BlazePoseDetector.from_loaded(
+        load_model("blazepose", task="detect", weights=blazepose_files["detector"], device="cpu"))
+    dets = detector.detect([bgr, bgr[:, ::-1].copy()])
     assert [len(d) for d in dets] == [1, 1]
     det = dets[0][0]
     assert det.score > 0.5
     assert 100 < det.keypoints[2, 0] < 320 and 150 < det.keypoints[2, 1] < 330  # mid-shoulder on the torso
-    res = BlazePoseLandmarks("cpu", weights=blazepose_files["landmarks"]).estimate(
+    landmarks = BlazePoseLandmarks.from_loaded(
+        load_model("blazepose_full", task="pose2d", weights=blazepose_files["landmarks"], device="cpu"))
+    res = landmarks.estimate(
         [bgr, bgr[:, ::-1].copy()], [[det.roi], [dets[1][0].roi]])
     assert res[0].landmarks.shape == (1, 33, 5) and res[0].world.shape == (1, 33, 3)
     assert res[0].coco17.shape == (1, 17, 3) and res[0].score[0] > 0.5

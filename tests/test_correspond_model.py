@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from posetool.correspond.infer import CorrespondenceEstimator, letterbox_matrix
+from posetool.correspond.infer import CorrespondenceEstimator
 from posetool.correspond.pairs import PairConfig, make_pair
 from posetool.nn.correspondence import CorrespondenceNet, correlate, normalize_features
 from posetool.pose2d.crop import affine_points
+from posetool.preprocess import letterbox_matrix
 
 
 def direct_correlation(fa: torch.Tensor, fb: torch.Tensor, q: np.ndarray, valid: np.ndarray, norm: str,
@@ -130,6 +131,6 @@ def test_estimator_person_and_frame_modes() -> None:
 
 
 def test_letterbox_keeps_aspect() -> None:
-    m = letterbox_matrix(640, 480, 512)
+    m = letterbox_matrix(640, 480, 512, 512)
     corners = affine_points(np.array([[0.0, 0.0], [640, 480]]), m)
     np.testing.assert_allclose(corners, [[0, 64], [512, 448]])

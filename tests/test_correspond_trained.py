@@ -20,7 +20,8 @@ import torch
 
 from posetool.correspond.pairs import compose, person_window, similarity_about_center, window_matrix
 from posetool.hub.loader import load_model
-from posetool.pose2d.crop import affine_points, normalize_crops
+from posetool.pose2d.crop import affine_points
+from posetool.preprocess import to_input
 
 THRESHOLD = 0.90
 RADIUS = 8.0
@@ -54,7 +55,7 @@ def test_trained_default_finds_affine_correspondences(frame: tuple[np.ndarray, l
         m1 = window_matrix(center, 2.0 * side, s)
         m2 = compose(similarity_about_center(s, 1.1, 10.0, 8.0, -6.0), m1)
         crops = np.stack([cv2.warpAffine(image, m, (s, s)) for m in (m1, m2)])
-        x = torch.from_numpy(normalize_crops(crops, spec.mean, spec.std, spec.channel_order))
+        x = to_input(crops, spec)
         q = affine_points(kp[:, :2], m1)
         t = affine_points(kp[:, :2], m2)
         inside = vis & (t >= 0).all(1) & (t <= s - 1).all(1) & (q >= 0).all(1) & (q <= s - 1).all(1)

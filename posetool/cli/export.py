@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from posetool.cli.common import command, open_reader
+from posetool.cli.outputs import check_output
 from posetool.cli.options import Debug, InputStream, Quiet, Strict
 
 
@@ -29,6 +30,7 @@ def export(
 
     write = exporter(to)
     reader = open_reader(input, strict)
+    check_output(output)  # before the stream is read: a run must not end in an unwritable file
     reader.header
     n = write(reader, output, gt=gt, sequence=sequence, name=name, kp_thr=kp_thr)
     console.info(f"export {to}: {n} record(s)" + (f" to {output}" if output != "-" else ""))

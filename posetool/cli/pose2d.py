@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from posetool.cli.common import command, open_reader, open_writer
+from posetool.cli.outputs import claim_input
 from posetool.cli.options import BatchSize, Debug, Device, Format, InputStream, Output, Quiet, StreamFormat, Strict, Video, Weights
 from posetool.engine.presets import SYNTH
 
@@ -43,16 +44,12 @@ def pose2d(
     each box (x1.25, the model's aspect ratio), runs the network with crops batched across
     people and frames, and writes keypoints per instance with the official post-processing.
     """
-    from posetool.errors import UsageError
-
-    if decode not in ("argmax", "dark", "plain"):
-        raise UsageError(f"--decode must be argmax, dark or plain, got {decode!r}")
-
     from posetool.engine.chain import run_step
     from posetool.pose2d.estimator import TopDownOptions
     from posetool.pose2d.stage import Pose2DStep
     from posetool.video.sources import video_for_stream
 
+    # Built (and so checked: a bad --decode) before the input is opened.
     options = TopDownOptions(
         flip_test=flip_test, shift_heatmap=shift_heatmap, decode=decode, blur_kernel=blur_kernel,
         box_padding=box_padding, in_vis_thre=in_vis_thre, rescore=rescore, oks_thre=oks_nms,
@@ -61,4 +58,5 @@ def pose2d(
     reader = open_reader(input, strict=strict)
     step = Pose2DStep(model=model, device=device, weights=weights, batch_size=batch_size, options=options)
     with video_for_stream(reader.header, video) as source:
+        claim_input(source.path)
         run_step(reader, lambda: open_writer(output, fmt), step, source, progress=True)

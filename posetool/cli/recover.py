@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from posetool.cli.common import command, open_reader, open_writer
+from posetool.cli.outputs import claim_input
 from posetool.cli.options import (
     BatchSize,
     Debug,
@@ -85,6 +86,7 @@ def recover(
     step = RecoverStep(model=model, device=device, weights=weights, corr_model=corr_model, corr_weights=corr_weights,
                        batch_size=batch_size, options=opts)
     with video_for_stream(reader.header, video) as source:
+        claim_input(source.path)
         run_step(reader, lambda: open_writer(output, fmt), step, source, progress=True)
     c = step.recoverer.counts
     console.info(f"recover: {c['people']} people and {c['keypoints']} keypoints recovered, {c['suppressed']} poses "

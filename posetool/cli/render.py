@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from posetool.cli.common import command, open_reader
+from posetool.cli.outputs import check_output, claim_input
 from posetool.cli.options import Debug, InputStream, Quiet, Strict, Video
 
 
@@ -44,5 +45,8 @@ def render(
     reader = open_reader(input, strict)
     source = video_for_stream(reader.header, video)
     with source:
+        claim_input(source.path)
+        check_output(output)
+        check_output(png, folder=True)
         n = render_stream(reader, source, output, OverlayStyle(thickness, radius, kp_thr, boxes), panel, stills, png)
     console.info(f"rendered {n} frame(s)" + (f" to {output}" if output else "") + (f", stills in {png}" if png else ""))

@@ -7,12 +7,13 @@ from typing import Annotated
 import typer
 
 from posetool.cli.common import command, open_writer
+from posetool.cli.outputs import check_output, claim_input
 from posetool.cli.options import BatchSize, Debug, Device, Format, Output, Quiet, StreamFormat
 
 M = "Models"
 T = "Tracking"
 
-@command("run")
+@command("run", renamed={"similarity": "--track-similarity", "gate": "--track-gate"})
 def run(
     video: Annotated[str, typer.Argument(help="Video file or image folder.")],
     output: Output = "-",
@@ -58,6 +59,8 @@ def run(
         min_length=min_length, interpolate=interpolate, smooth=smooth, device=device, batch_size=batch_size,
         frame_buffer=frame_buffer,
     )
+    claim_input(video)
+    check_output(render)  # an overlay written onto the input video would destroy it
     run_video(video, lambda: open_writer(output, fmt), opts)
     if render:
         from posetool import console

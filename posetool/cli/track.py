@@ -34,16 +34,11 @@ def track(
     debug: Debug = False,
 ) -> None:
     """Link people across frames into tracks (Hungarian assignment); online, bounded memory."""
-    from posetool.errors import UsageError
     from posetool.engine.chain import run_step
     from posetool.track.stage import TrackStep
     from posetool.track.tracker import TrackerOptions
 
     options = TrackerOptions(similarity, gate, matcher, kp_thr, corr_thr, min_keypoints, patience, min_length,
-                             interpolate, smooth, smooth_min_cutoff, smooth_beta)
-    try:
-        options.validate()
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+                             interpolate, smooth, smooth_min_cutoff, smooth_beta)  # checked here, before input is read
     reader = open_reader(input, strict)
-    run_step(reader, lambda: open_writer(output, fmt), TrackStep(options))
+    run_step(reader, lambda: open_writer(output, fmt), TrackStep(options), progress=True)

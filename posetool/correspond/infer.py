@@ -28,11 +28,21 @@ import numpy as np
 import torch
 
 from posetool.correspond.pairs import person_window, window_matrix
+from posetool.errors import OptionError
 from posetool.pose2d.crop import affine_points
 from posetool.pose2d.heatmaps import local_mean
+from posetool.preprocess import letterbox_matrix, normalize
 
 REGIONS = ("person", "frame")
 MAPS = ("refined", "affinity")
+
+
+def check_region(region: str, frame_size: int) -> None:
+    """Raise :class:`OptionError` naming ``region`` or ``frame_size`` if the estimator cannot use them."""
+    if region not in REGIONS:
+        raise OptionError("region", f"must be person or frame, got {region!r}")
+    if frame_size % 32:  # the network downsamples by 32
+        raise OptionError("frame_size", f"must be a multiple of 32, got {frame_size}")
 
 
 @dataclass
@@ -43,12 +53,6 @@ class Correspondence:
 
     keypoints: np.ndarray
     at_instances: np.ndarray
-
-
-def letterbox_matrix(width: int, height: int, size: int) -> np.ndarray:
-    """2×3 map of a ``width × height`` frame into a centred ``size × size`` letterbox (aspect kept)."""
-    k = size / float(max(width, height))
-    return np.array([[k, 0.0, (size - k * width) * 0.5], [0.0, k, (size - k * height) * 0.5]])
 
 
 def invert(m: np.ndarray) -> np.ndarray:
@@ -75,10 +79,9 @@ class CorrespondenceEstimator:
                  frame_size: int = 512, context: float = 2.0, batch_size: int = 16, maps: str = "refined") -> None:
         if maps not in MAPS:
             raise ValueError(f"maps must be one of {MAPS}, got {maps!r}")
-        if region not in REGIONS:
-            raise ValueError(f"region must be one of {REGIONS}, got {region!r}")
-        if frame_size % 32 or input_size % 32:
-            raise ValueError("input and frame sizes must be multiples of 32")
+        check_region(region, frame_size)
+        if input_size % 32:
+            raise ValueError(f"input size must be a multiple of 32, got {input_size}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self.module = module.eval()
@@ -104,10 +107,7 @@ class CorrespondenceEstimator:
     # --- helpers -------------------------------------------------------------------------------
     def to_input(self, crops: np.ndarray) -> torch.Tensor:
         """uint8 BGR (N, S, S, 3) → normalised (N, 3, S, S) on the device."""
-        x = torch.from_numpy(np.ascontiguousarray(crops)).to(self.device).permute(0, 3, 1, 2).float().div_(255.0)
-        if self._rgb:
-            x = x.flip(1)
-        return (x - self._mean) / self._std
+        return normalize(crops, self._mean, self._std, "RGB" if self._rgb else "BGR", self.device)
 
     def window(self, keypoints: np.ndarray, bbox: np.ndarray | None) -> np.ndarray:
         """2×3 map image → person-window input for a query person."""
@@ -225,7 +225,7 @@ class CorrespondenceEstimator:
     def _frame_maps(self, image_a: np.ndarray, image_b: np.ndarray, queries: list[np.ndarray],
                     frame_ids: tuple[int, int] | None) -> tuple[np.ndarray, list[np.ndarray]]:
         h, w = image_a.shape[:2]
-        m = letterbox_matrix(w, h, self.frame_size)
+        m = letterbox_matrix(w, h, self.frame_size, self.frame_size)
         ida, idb = frame_ids if frame_ids is not None else (None, None)
         fa = self._frame_features(image_a, m, ida)
         fb = self._frame_features(image_b, m, idb)

@@ -13,8 +13,6 @@ each rank takes its share of every epoch's permutation (DDP); rank 0 validates a
 
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,20 +26,26 @@ from posetool.correspond.data import open_correspondence_dataset
 from posetool.correspond.dataset import PairDataset
 from posetool.correspond.pairs import PairConfig
 from posetool.errors import PosetoolError, UsageError
-from posetool.hub.registry import ModelSpec, get_model_spec
 from posetool.engine.trainer import (
+    Checkpoint,
+    ConsoleLine,
     DistInfo,
+    EpochEnd,
     EpochSampler,
+    ExportWeights,
+    Hook,
+    JsonLog,
+    RecordHistory,
+    StampTime,
+    Validate,
     all_reduce_sum,
-    barrier,
+    begin_run,
     cleanup_distributed,
-    export_weights,
-    resume_state,
-    save_checkpoint,
-    seed_everything,
+    run_epochs,
     set_rng_state,
-    setup_distributed,
+    training_spec,
     unwrap,
+    wrap_ddp,
 )
 
 PHASES = ("siamese", "refine")
@@ -202,23 +206,53 @@ def _set_modes(net: nn.Module, phase: str) -> None:
         net.siamese.eval()
 
 
+@dataclass
+class _Phase:
+    """The phase being trained: its name, optimiser, schedule and forward module (DDP-wrapped when distributed)."""
+
+    name: str
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.MultiStepLR
+    forward: nn.Module
+
+
+def _start_phase(net: nn.Module, name: str, phase_len: int, cfg: CorrespondTrainConfig, info: DistInfo) -> _Phase:
+    """Freeze what ``name`` does not train; Adam at ``cfg.lr`` over the rest, ×``lr_factor`` halfway."""
+    optimizer = torch.optim.Adam(_set_trainable(net, name), lr=cfg.lr)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, [max(1, phase_len // 2)], cfg.lr_factor)
+    forward: nn.Module = SiameseStep(net) if name == "siamese" else RefineStep(net)
+    return _Phase(name, optimizer, scheduler, wrap_ddp(forward, info))
+
+
+def _fit_epoch(phase: _Phase, net: nn.Module, loader: DataLoader, cfg: CorrespondTrainConfig,
+               device: torch.device) -> tuple[float, int]:
+    """One pass over ``loader`` (at most ``cfg.max_pairs`` pairs); this rank's summed loss·pairs and pair count."""
+    _set_modes(net, phase.name)
+    total, count = 0.0, 0
+    for step, batch in enumerate(loader):
+        if cfg.max_pairs is not None and step * cfg.batch_size >= cfg.max_pairs:
+            break
+        batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+        loss, _ = run_batch(phase.forward, net, batch, phase.name)
+        phase.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        phase.optimizer.step()
+        total += float(loss.detach()) * len(batch["queries"])
+        count += len(batch["queries"])
+    return total, count
+
+
 def train_correspond(cfg: CorrespondTrainConfig, resume: str | None = None) -> dict[str, Any]:
     """Run (or continue) training; returns the history (a list of epoch dicts) and the run folder."""
-    from posetool.hub.device import select_device
-
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
     if not cfg.data:
         raise UsageError("no training data; pass synth folders, COCO keypoint files or pose streams")
     if cfg.siamese_epochs + cfg.refine_epochs < 1:
         raise UsageError("--siamese-epochs and --refine-epochs are both 0; nothing to train")
-    spec = cfg.model if isinstance(cfg.model, ModelSpec) else get_model_spec(cfg.model, task="correspond")
+    spec = training_spec(cfg.model, "correspond")
     if spec.input is None or spec.input.width != spec.input.height or spec.input.width % 32:
         raise UsageError(f"model {spec.name}: correspondence models need a square input, a multiple of 32")
-    info: DistInfo = setup_distributed(select_device(cfg.device))
+    info, state = begin_run(cfg, spec.name, resume, ("data", "seed", "batch_size", "lr", "siamese_epochs", "max_pairs"))
     out = Path(cfg.out)
-    state = resume_state(resume, cfg, spec.name, ("data", "seed", "batch_size", "lr", "siamese_epochs", "max_pairs"))
-    seed_everything(cfg.seed)
     try:
         pcfg = PairConfig(size=spec.input.width, context=tuple(cfg.context), scale=tuple(cfg.scale),
                           rotation=cfg.rotation, translation=cfg.translation, photometric=cfg.photometric,
@@ -250,67 +284,52 @@ def train_correspond(cfg: CorrespondTrainConfig, resume: str | None = None) -> d
             unwrap(model).load_state_dict(state["model"])
             start, history = int(state["epoch"]), list(state.get("history", []))
         total_epochs = cfg.siamese_epochs + cfg.refine_epochs
-        optimizer = scheduler = None
-        current_phase = None
+        net = unwrap(model)
+        phase: _Phase | None = None
         if info.is_main:
             out.mkdir(parents=True, exist_ok=True)
             console.info(f"train correspond: {spec.name}, {len(trainset)} people from {len(train_sets)} source(s), "
                          f"{cfg.siamese_epochs} Siamese + {cfg.refine_epochs} refinement epochs, batch {cfg.batch_size}, "
                          f"device {info.device}")
-        for epoch in range(start, total_epochs):
-            phase, _, phase_len = cfg.phase_of(epoch)
-            net = unwrap(model)
-            if phase != current_phase:  # a fresh optimiser per phase (new parameter set)
-                params = _set_trainable(net, phase)
-                optimizer = torch.optim.Adam(params, lr=cfg.lr)
-                scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, [max(1, phase_len // 2)], cfg.lr_factor)
-                if state is not None and state.get("phase") == phase and epoch == start:
-                    optimizer.load_state_dict(state["optimizer"])
-                    scheduler.load_state_dict(state["scheduler"])
-                step_module: nn.Module = SiameseStep(net) if phase == "siamese" else RefineStep(net)
-                if info.distributed:
-                    step_module = nn.parallel.DistributedDataParallel(
-                        step_module, device_ids=[info.device.index] if info.device.type == "cuda" else None)
-                current_phase = phase
+
+        def train_epoch(epoch: int) -> dict[str, Any]:
+            nonlocal phase
+            name, _, phase_len = cfg.phase_of(epoch)
+            if phase is None or phase.name != name:  # a fresh optimiser per phase (new parameter set)
+                phase = _start_phase(net, name, phase_len, cfg, info)
+                if state is not None and state.get("phase") == name and epoch == start:
+                    phase.optimizer.load_state_dict(state["optimizer"])
+                    phase.scheduler.load_state_dict(state["scheduler"])
             if state is not None and epoch == start:
                 set_rng_state(state["rng"])
-            t0 = time.time()
             trainset.set_epoch(epoch)
             sampler.set_epoch(epoch)
-            _set_modes(net, phase)
-            total, count = 0.0, 0
-            lr_used = optimizer.param_groups[0]["lr"]
-            for step, batch in enumerate(loader):
-                if cfg.max_pairs is not None and step * cfg.batch_size >= cfg.max_pairs:
-                    break
-                batch = {kk: v.to(info.device, non_blocking=True) for kk, v in batch.items()}
-                loss, _ = run_batch(step_module, net, batch, phase)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                total += float(loss.detach()) * len(batch["queries"])
-                count += len(batch["queries"])
-            scheduler.step()
+            lr_used = phase.optimizer.param_groups[0]["lr"]
+            total, count = _fit_epoch(phase, net, loader, cfg, info.device)
+            phase.scheduler.step()
             total, count = all_reduce_sum([total, float(count)], info)
-            row: dict[str, Any] = {"epoch": epoch + 1, "phase": phase, "loss": total / max(count, 1),
-                                   "lr": lr_used, "seconds": round(time.time() - t0, 2)}
-            if info.is_main:
-                if val_loader is not None:
-                    row.update(validate(net, val_loader, phase, info.device, net.stride))
-                history.append(row)
-                export_weights(net, out / "model.safetensors", cfg.half)
-                save_checkpoint(out / "checkpoint.pth", {
-                    "model": net.state_dict(), "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(), "epoch": epoch + 1, "phase": phase,
-                    "history": history, "config": {**asdict(cfg), "model": spec.name},
-                })
-                with open(out / "log.jsonl", "a", encoding="utf-8") as fh:
-                    fh.write(json.dumps(row) + "\n")
-                extra = f", val acc@4px {row['val_acc4']:.3f} @8px {row['val_acc8']:.3f}" if "val_acc4" in row else ""
-                console.info(f"epoch {epoch + 1}/{total_epochs} ({phase}): loss {row['loss']:.5f}{extra} ({row['seconds']} s)")
-            barrier(info)
-            if cfg.stop_after is not None and epoch + 1 - start >= cfg.stop_after:
-                break
+            return {"epoch": epoch + 1, "phase": name, "loss": total / max(count, 1), "lr": lr_used}
+
+        def checkpoint(end: EpochEnd) -> dict[str, Any]:
+            assert phase is not None  # set by the epoch just trained
+            return {"model": net.state_dict(), "optimizer": phase.optimizer.state_dict(),
+                    "scheduler": phase.scheduler.state_dict(), "epoch": end.epoch, "phase": end.row["phase"],
+                    "history": end.history, "config": {**asdict(cfg), "model": spec.name}}
+
+        def line(end: EpochEnd) -> str:
+            row = end.row
+            extra = f", val acc@4px {row['val_acc4']:.3f} @8px {row['val_acc8']:.3f}" if "val_acc4" in row else ""
+            return (f"epoch {end.epoch}/{total_epochs} ({row['phase']}): loss {row['loss']:.5f}{extra} "
+                    f"({row['seconds']} s)")
+
+        hooks: list[Hook] = [StampTime()]
+        if val_loader is not None:
+            hooks.append(Validate(lambda end: validate(net, val_loader, end.row["phase"], info.device, net.stride)))
+        hooks += [RecordHistory(), ExportWeights(net, out / "model.safetensors", cfg.half),
+                  Checkpoint(checkpoint, out / "checkpoint.pth"), JsonLog(out / "log.jsonl"), ConsoleLine(line)]
+        # --stop-after N ends this run after N epochs (at least one, as before), to be continued with --resume
+        stop = total_epochs if cfg.stop_after is None else min(total_epochs, start + max(cfg.stop_after, 1))
+        run_epochs(range(start, stop), train_epoch, hooks, info, history)
         return {"history": history, "out": str(out)}
     finally:
         cleanup_distributed(info)

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from posetool.errors import UsageError
+from posetool.hub.loader import load_model
 from posetool.hub.registry import get_model_spec
 
 
-# Torch detectors: the backend class that runs each architecture (by its registry builder).
-TORCH_BACKENDS = {
-    "posetool.nn.centernet:centernet": "posetool.detect.centernet:CenterNetDetector",
-    "posetool.detect.blazepose:build_module": "posetool.detect.blazepose:BlazePoseDetectBackend",
-}
-
-
 def build_detector(model: str, *, device: str = "auto", weights: str | None = None, gt: str | None = None,
-                   batch_size: int = 8):
+                   batch_size: int = 8) -> Any:
     """The backend for ``--model``: HOG (OpenCV), ground truth (``--gt``), or a torch model.
 
-    Torch models load through the shared loader (:func:`posetool.hub.loader.load_model`) inside
-    their backend class (:data:`TORCH_BACKENDS`, keyed by the spec's builder).
+    Torch models load through the shared loader (:func:`posetool.hub.loader.load_model`) and run
+    in the class their spec names as ``runner`` (built with ``runner.from_loaded``).
     """
     spec = get_model_spec(model, task="detect")
     if spec.runtime == "opencv":
@@ -31,11 +27,8 @@ def build_detector(model: str, *, device: str = "auto", weights: str | None = No
         return GtDetector(gt or "")
     if gt:
         raise UsageError(f"--gt applies to --model gt, not {model}")
-    backend = TORCH_BACKENDS.get(spec.builder)
-    if not backend:
+    runner = spec.resolve_runner()
+    if runner is None:
         raise UsageError(f"detect model {model} has no detection backend registered")
-    module, _, attr = backend.partition(":")
-    import importlib
-
-    cls = getattr(importlib.import_module(module), attr)
-    return cls(model=model, device=device, weights=weights, batch_size=batch_size)
+    loaded = load_model(model, task="detect", weights=weights, device=device)
+    return runner.from_loaded(loaded, batch_size=batch_size)

@@ -11,13 +11,17 @@ sigmoid heatmap, takes the top K, and rebuilds boxes from the peak, offset and s
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from posetool.detect.boxes import Detections
+from posetool.hub.loader import LoadedModel
+from posetool.hub.registry import InputSpec
 from posetool.nn.centernet import OUTPUT_STRIDE
+from posetool.preprocess import letterbox_matrix, to_input
 
 
 def gaussian_radius(height: float, width: float, min_overlap: float = 0.7) -> float:
@@ -144,39 +148,43 @@ def decode(out: dict[str, torch.Tensor], k: int = 100) -> tuple[torch.Tensor, to
     return boxes, scores
 
 
-def letterbox_matrix(width: int, height: int, in_w: int, in_h: int) -> np.ndarray:
-    """2×3 affine map from image pixels to a centred, aspect-preserving ``in_w × in_h`` input."""
-    s = min(in_w / width, in_h / height)
-    return np.array([[s, 0, (in_w - s * width) / 2], [0, s, (in_h - s * height) / 2]], dtype=np.float64)
-
-
 class CenterNetDetector:
-    """The ``centernet`` backend: letterbox → network → decode → boxes in image pixels."""
+    """The ``centernet`` backend: letterbox → network → decode → boxes in image pixels.
+
+    Args:
+        module: a :func:`posetool.nn.centernet.centernet` network (``hm``, ``wh``, ``reg`` heads).
+        input_spec: the network input size, mean/std and channel order.
+        device: where ``module`` lives.
+        name, weights_sha256: the model's name and weights, recorded by the detect stage.
+    """
 
     default_score_thr = 0.3
 
-    def __init__(self, model: str, device: str = "auto", weights: str | None = None, batch_size: int = 8,
-                 top_k: int = 100) -> None:
-        from posetool.hub.loader import load_model
-
-        self.loaded = load_model(model, task="detect", weights=weights, device=device)
-        self.name = model
-        self.weights_sha256 = self.loaded.weights_sha256
-        self.spec = self.loaded.spec.input
+    def __init__(self, module: torch.nn.Module, input_spec: InputSpec, device: Any = "cpu", batch_size: int = 8,
+                 top_k: int = 100, name: str = "centernet", weights_sha256: str | None = None) -> None:
+        self.module = module
+        self.device = device
+        self.name = name
+        self.weights_sha256 = weights_sha256
+        self.spec = input_spec
         self.top_k = top_k
         self.batch_size = batch_size
 
-    def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """BGR (H, W, 3) uint8 → normalised (3, in_h, in_w) float32 and the letterbox matrix."""
+    @classmethod
+    def from_loaded(cls, loaded: LoadedModel, batch_size: int = 8, top_k: int = 100) -> CenterNetDetector:
+        """The backend :func:`posetool.detect.backends.build_detector` builds (the spec's runner)."""
+        if loaded.spec.input is None:
+            raise ValueError(f"model {loaded.spec.name} has no input spec")
+        return cls(loaded.module, loaded.spec.input, loaded.device, batch_size, top_k, loaded.spec.name,
+                   loaded.weights_sha256)
+
+    def letterbox(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """BGR (H, W, 3) uint8 → letterboxed BGR uint8 (in_h, in_w, 3) and the 2×3 letterbox matrix."""
         import cv2
 
         spec = self.spec
         m = letterbox_matrix(image.shape[1], image.shape[0], spec.width, spec.height)
-        warped = cv2.warpAffine(image, m, (spec.width, spec.height), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
-        if spec.channel_order == "RGB":
-            warped = warped[..., ::-1]
-        x = (warped.astype(np.float32) / 255.0 - np.array(spec.mean, np.float32)) / np.array(spec.std, np.float32)
-        return x.transpose(2, 0, 1), m
+        return cv2.warpAffine(image, m, (spec.width, spec.height), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0)), m
 
     @torch.no_grad()
     def detect(self, frames) -> list[Detections]:
@@ -184,10 +192,12 @@ class CenterNetDetector:
         results: list[Detections] = []
         for start in range(0, len(frames), self.batch_size):
             chunk = frames[start:start + self.batch_size]
-            prepped = [self.preprocess(f.image) for f in chunk]
-            x = torch.from_numpy(np.stack([p[0] for p in prepped])).to(self.loaded.device)
-            boxes, scores = decode(self.loaded.module(x), self.top_k)
-            for (_, m), b, s in zip(prepped, boxes.cpu().numpy(), scores.cpu().numpy()):
+            boxed = [self.letterbox(f.image) for f in chunk]
+            # one conversion of the stacked pixels, on the CPU as it always was here, then to the device;
+            # the batch keeps the pixels' channels-last layout, which the convolutions' last bits depend on
+            x = to_input(np.stack([b[0] for b in boxed]), self.spec).to(self.device)
+            boxes, scores = decode(self.module(x), self.top_k)
+            for (_, m), b, s in zip(boxed, boxes.cpu().numpy(), scores.cpu().numpy()):
                 b = b.astype(np.float64) * OUTPUT_STRIDE  # input pixels
                 inv_s, tx, ty = 1.0 / m[0, 0], m[0, 2], m[1, 2]
                 b[:, [0, 2]] = (b[:, [0, 2]] - tx) * inv_s

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from posetool.detect.boxes import Detections, postprocess
+from posetool.engine.flush import flush_on_error
 from posetool.stream import make_frame, make_stage
 from posetool.video.sources import Frame
 from posetool.video.tee import frames_of
@@ -102,5 +103,10 @@ class DetectStep:
         self.size = (int(header["source"]["width"]), int(header["source"]["height"]))
 
     def frames(self, records: Iterator[dict[str, Any]] | None, video: Any) -> Iterator[dict[str, Any]]:
-        """Frame records made from ``video`` (``records`` is ``None``: detect is the source)."""
-        return detect_frames(frames_of(video), self.detector, self.options, *self.size)
+        """Frame records made from ``video`` (``records`` is ``None``: detect is the source).
+
+        A frame the video cannot give (a corrupt image) ends the batch early: the frames before it
+        are detected and handed on, then the error is raised (:func:`flush_on_error`).
+        """
+        return flush_on_error(frames_of(video),
+                              lambda frames: detect_frames(frames, self.detector, self.options, *self.size))

@@ -14,8 +14,6 @@ datasets are given. Under ``torchrun`` each rank trains its share of the epoch (
 
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,17 +22,19 @@ import cv2
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from posetool import console
 from posetool.data.coco_boxes import BoxDataset, open_box_dataset
-from posetool.detect.centernet import build_targets, centernet_loss, decode, letterbox_matrix
+from posetool.detect.centernet import build_targets, centernet_loss, decode
 from posetool.errors import PosetoolError, UsageError
 from posetool.nn.centernet import OUTPUT_STRIDE
-from posetool.hub.registry import InputSpec, ModelSpec, get_model_spec
+from posetool.hub.registry import InputSpec
+from posetool.preprocess import letterbox_matrix, to_input
 from posetool.engine.trainer import (
-    all_reduce_sum, barrier, cleanup_distributed, DistInfo, EpochSampler, export_weights, resume_state,
-    save_checkpoint, seed_everything, set_rng_state, setup_distributed, unwrap,
+    Checkpoint, ConsoleLine, EpochDataset, EpochEnd, EpochSampler, ExportWeights, Hook, JsonLog, RecordHistory,
+    StampTime, Validate, all_reduce_sum, begin_run, cleanup_distributed, run_epochs, set_rng_state, training_spec,
+    unwrap, wrap_ddp,
 )
 
 
@@ -93,43 +93,33 @@ def _photometric(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def make_example(image: np.ndarray, boxes: np.ndarray, spec: InputSpec, rng: np.random.Generator | None,
-                 max_objs: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+                 max_objs: int) -> tuple[torch.Tensor, dict[str, np.ndarray]]:
     """One training input (3, H_in, W_in) float32 and its CenterNet targets."""
     h, w = image.shape[:2]
     m, _ = _augment_matrix(w, h, spec, rng)
     warped = cv2.warpAffine(image, m[:2], (spec.width, spec.height), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
-    x = _photometric(warped, rng) if rng is not None else warped.astype(np.float32)
-    if spec.channel_order == "RGB":
-        x = x[..., ::-1]
-    x = (x / 255.0 - np.asarray(spec.mean, np.float32)) / np.asarray(spec.std, np.float32)
+    pixels = _photometric(warped, rng) if rng is not None else warped
     out_boxes = np.zeros((0, 4))
     if len(boxes):
         corners = np.stack([boxes[:, [0, 1]], boxes[:, [2, 1]], boxes[:, [0, 3]], boxes[:, [2, 3]]], axis=1)  # (N, 4, 2)
         pts = corners @ m[:2, :2].T + m[:2, 2]
         out_boxes = np.concatenate([pts.min(1), pts.max(1)], axis=1) / OUTPUT_STRIDE
     targets = build_targets(out_boxes, spec.width // OUTPUT_STRIDE, spec.height // OUTPUT_STRIDE, max_objs)
-    return np.ascontiguousarray(x.transpose(2, 0, 1), dtype=np.float32), targets
+    return to_input(pixels[None], spec)[0], targets
 
 
-class DetectTrainSet(Dataset):
+class DetectTrainSet(EpochDataset):
     """All images of the training datasets, augmented deterministically per (seed, epoch, index)."""
 
     def __init__(self, datasets: list[BoxDataset], spec: InputSpec, seed: int, max_objs: int) -> None:
-        self.index = [(d, i) for d, ds in enumerate(datasets) for i in range(len(ds.items))]
-        self.datasets, self.spec, self.seed, self.max_objs, self.epoch = datasets, spec, seed, max_objs, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return len(self.index)
+        super().__init__([(d, i) for d, ds in enumerate(datasets) for i in range(len(ds.items))], seed)
+        self.datasets, self.spec, self.max_objs = datasets, spec, max_objs
 
     def __getitem__(self, k: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        d, i = self.index[k]
+        d, i = self.entries[k]
         key, boxes, _ = self.datasets[d].items[i]
-        rng = np.random.default_rng([self.seed, self.epoch, k])
-        x, t = make_example(self.datasets[d].image(key), boxes, self.spec, rng, self.max_objs)
-        return torch.from_numpy(x), {name: torch.from_numpy(v) for name, v in t.items()}
+        x, t = make_example(self.datasets[d].image(key), boxes, self.spec, self.rng(k), self.max_objs)
+        return x, {name: torch.from_numpy(v) for name, v in t.items()}
 
 
 @torch.no_grad()
@@ -148,7 +138,7 @@ def predict_dataset(model: nn.Module, spec: InputSpec, ds: BoxDataset, device: t
             x, _ = make_example(img, np.zeros((0, 4)), spec, None, 1)
             xs.append(x)
             mats.append(letterbox_matrix(img.shape[1], img.shape[0], spec.width, spec.height))
-        boxes, scores = decode(net(torch.from_numpy(np.stack(xs)).to(device)), top_k)
+        boxes, scores = decode(net(torch.stack(xs).to(device)), top_k)
         for (key, _, iid), b, s, m in zip(chunk, boxes.cpu().numpy(), scores.cpu().numpy(), mats):
             b = b.astype(np.float64) * OUTPUT_STRIDE
             b[:, [0, 2]] = (b[:, [0, 2]] - m[0, 2]) / m[0, 0]
@@ -183,21 +173,32 @@ def _collate(batch):
     return xs, targets
 
 
+def _fit_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
+               device: torch.device) -> np.ndarray:
+    """One pass over ``loader`` in training mode; this rank's sums (loss·n, hm·n, wh·n, n)."""
+    model.train()
+    sums = np.zeros(4)
+    for x, targets in loader:
+        x = x.to(device)
+        targets = {k: v.to(device) for k, v in targets.items()}
+        loss, parts = centernet_loss(model(x), targets)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        n = len(x)
+        sums += [float(loss.detach()) * n, parts["hm"] * n, parts["wh"] * n, n]
+    return sums
+
+
 def train_detect(cfg: DetectTrainConfig, resume: str | None = None) -> dict[str, Any]:
     """Run (or continue) CenterNet training; returns the history and output folder."""
-    from posetool.hub.device import select_device
-
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
     if not cfg.data:
         raise UsageError("no training data; pass synth output folders or COCO JSON files")
-    spec = cfg.model if isinstance(cfg.model, ModelSpec) else get_model_spec(cfg.model, task="detect")
+    spec = training_spec(cfg.model, "detect")
     if spec.runtime != "torch" or spec.input is None:
         raise UsageError(f"model {spec.name} is not a trainable detector (try centernet_r18_synth)")
-    info: DistInfo = setup_distributed(select_device(cfg.device))
+    info, state = begin_run(cfg, spec.name, resume, ("data", "seed", "batch_size", "lr"))
     out = Path(cfg.out)
-    state = resume_state(resume, cfg, spec.name, ("data", "seed", "batch_size", "lr"))
-    seed_everything(cfg.seed)
     try:
         train_sets = [open_box_dataset(p) for p in cfg.data]
         val_sets = [open_box_dataset(p) for p in cfg.val]
@@ -218,48 +219,37 @@ def train_detect(cfg: DetectTrainConfig, resume: str | None = None) -> dict[str,
             scheduler.load_state_dict(state["scheduler"])
             start, history = int(state["epoch"]), list(state.get("history", []))
             set_rng_state(state["rng"])
-        if info.distributed:
-            model = nn.parallel.DistributedDataParallel(
-                model, device_ids=[info.device.index] if info.device.type == "cuda" else None)
+        model = wrap_ddp(model, info)
         if info.is_main:
             out.mkdir(parents=True, exist_ok=True)
             console.info(f"train detect: {spec.name}, {len(trainset)} images from {len(train_sets)} dataset(s), "
                          f"{cfg.epochs} epochs, batch {cfg.batch_size}, device {info.device}")
-        for epoch in range(start, min(cfg.epochs, cfg.stop_after or cfg.epochs)):
-            t0 = time.time()
+
+        def train_epoch(epoch: int) -> dict[str, Any]:
             trainset.set_epoch(epoch)
             sampler.set_epoch(epoch)
-            model.train()
-            sums = np.zeros(4)
-            for x, targets in loader:
-                x = x.to(info.device)
-                targets = {k: v.to(info.device) for k, v in targets.items()}
-                loss, parts = centernet_loss(model(x), targets)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                n = len(x)
-                sums += [float(loss.detach()) * n, parts["hm"] * n, parts["wh"] * n, n]
+            sums = _fit_epoch(model, loader, optimizer, info.device)
             scheduler.step()
             total, hm, wh, count = all_reduce_sum(sums.tolist(), info)
-            row: dict[str, Any] = {"epoch": epoch + 1, "loss": total / max(count, 1), "hm": hm / max(count, 1),
-                                   "wh": wh / max(count, 1), "lr": optimizer.param_groups[0]["lr"],
-                                   "seconds": round(time.time() - t0, 2)}
-            if info.is_main:
-                if val_sets:
-                    row.update(validate(model, spec.input, val_sets, info.device, cfg.batch_size))
-                history.append(row)
-                export_weights(model, out / "model.safetensors", cfg.half)
-                save_checkpoint(out / "checkpoint.pth", {
-                    "model": unwrap(model).state_dict(), "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(), "epoch": epoch + 1, "history": history,
-                    "config": {**asdict(cfg), "model": spec.name},
-                })
-                with open(out / "log.jsonl", "a", encoding="utf-8") as fh:
-                    fh.write(json.dumps(row) + "\n")
-                ap = f", box AP {row['AP']:.3f}" if "AP" in row else ""
-                console.info(f"epoch {epoch + 1}/{cfg.epochs}: loss {row['loss']:.4f}{ap} ({row['seconds']} s)")
-            barrier(info)
+            n = max(count, 1)
+            return {"epoch": epoch + 1, "loss": total / n, "hm": hm / n, "wh": wh / n,
+                    "lr": optimizer.param_groups[0]["lr"]}
+
+        def checkpoint(end: EpochEnd) -> dict[str, Any]:
+            return {"model": unwrap(model).state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "epoch": end.epoch, "history": end.history,
+                    "config": {**asdict(cfg), "model": spec.name}}
+
+        def line(end: EpochEnd) -> str:
+            ap = f", box AP {end.row['AP']:.3f}" if "AP" in end.row else ""
+            return f"epoch {end.epoch}/{cfg.epochs}: loss {end.row['loss']:.4f}{ap} ({end.row['seconds']} s)"
+
+        hooks: list[Hook] = [StampTime()]
+        if val_sets:
+            hooks.append(Validate(lambda end: validate(model, spec.input, val_sets, info.device, cfg.batch_size)))
+        hooks += [RecordHistory(), ExportWeights(model, out / "model.safetensors", cfg.half),
+                  Checkpoint(checkpoint, out / "checkpoint.pth"), JsonLog(out / "log.jsonl"), ConsoleLine(line)]
+        run_epochs(range(start, min(cfg.epochs, cfg.stop_after or cfg.epochs)), train_epoch, hooks, info, history)
         return {"history": history, "out": str(out)}
     finally:
         cleanup_distributed(info)

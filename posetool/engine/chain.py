@@ -83,9 +83,18 @@ def run_chain(source: FrameSource, open_output: Callable[[], StreamWriter], step
     for step in steps:
         plain = None if records is None else (to_plain(rec) for rec in records)  # what a pipe would carry
         records = clock.wrap(step.name, iter(step.frames(plain, tee)))
+        if plain is None and on_frame is not None:
+            # progress counts the source's frames: later stages may hold frames back (lift3d, track)
+            records = _counted(records, on_frame)
     with open_output() as writer:
-        write_stream(writer, header, records or iter(()), None, on_frame)
+        write_stream(writer, header, records or iter(()), None)
     return header
+
+
+def _counted(records: Iterator[Record], on_frame: Callable[[], None]) -> Iterator[Record]:
+    for rec in records:
+        on_frame()
+        yield rec
 
 
 def run_step(reader: StreamReader, open_output: Callable[[], StreamWriter], step: Step, video: Any = None,
@@ -94,14 +103,14 @@ def run_step(reader: StreamReader, open_output: Callable[[], StreamWriter], step
 
     The step starts on the header first (model loaded, stream checked), so a failure there
     creates no output; then ``open_output()`` gives the writer for the header, the step's frames
-    and the end record (with a progress bar on stderr when ``progress``).
+    and the end record (with progress on stderr when ``progress``, see :mod:`posetool.progress`).
     """
     header = reader.header
     step.start(header)
     with open_output() as writer:
-        frames = step.frames(reader.frames(), video)
         if not progress:
-            write_stream(writer, header, frames, reader)
+            write_stream(writer, header, step.frames(reader.frames(), video), reader)
             return
         with progress_bar(step.name, (header.get("source") or {}).get("frames") or None) as bar:
-            write_stream(writer, header, frames, reader, bar.advance)
+            # count frames read, not written: a stage that holds frames back (lift3d) still advances
+            write_stream(writer, header, step.frames(_counted(reader.frames(), bar.advance), video), reader)

@@ -1,7 +1,9 @@
 """The model registry: a name maps to a builder, its input spec, its skeleton and its weights.
 
-Specs are plain data and builders are ``"module:function"`` strings resolved on use, so listing
-models (``posetool weights list``) never imports torch. Stages look models up by name through
+Specs are plain data and builders, runners and hooks are ``"module:function"`` (or
+``"module:Class"``) strings resolved on use, so listing models (``posetool weights list``) never
+imports torch. Each stage registers its own specs in its ``specs`` module (:data:`SPEC_MODULES`);
+the registry imports them on the first lookup. Stages look models up by name through
 :func:`get_model_spec`; the error for an unknown name lists the known ones.
 """
 
@@ -16,6 +18,12 @@ from posetool.errors import UsageError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def resolve(target: str) -> Any:
+    """Import ``"module:attribute"`` and return the attribute."""
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,13 @@ class ModelSpec:
     ``"module:function"`` string returning an ``nn.Module`` (called with ``**kwargs``).
     ``runtime`` is ``"torch"`` for modules the shared loader builds and loads, or the name of
     what else runs it (``"opencv"``, ``"ground-truth"``) for backends without weights.
+
+    ``runner`` names the ``"module:Class"`` that runs the loaded model inside its stage (built
+    with ``Class.from_loaded(loaded, ...)``); ``None`` means the stage's default runtime (the
+    top-down estimator for pose2d, the correspondence estimator, the sequence lifter).
+    ``file_builder`` names a ``"module:function"`` hook for the shared loader: given an explicit
+    ``--weights`` file it may return the architecture stored in that file
+    (:class:`posetool.hub.loader.FileModel`), or ``None`` to use ``builder``.
     """
 
     name: str
@@ -70,17 +85,33 @@ class ModelSpec:
     weights: WeightsSpec | None = None
     kwargs: dict[str, Any] = field(default_factory=dict)
     runtime: str = "torch"
+    runner: str | None = None
+    file_builder: str | None = None
 
     def resolve_builder(self) -> Callable[..., Any]:
-        module, _, attr = self.builder.partition(":")
-        return getattr(importlib.import_module(module), attr)
+        """The builder function (imports its module)."""
+        return resolve(self.builder)
+
+    def resolve_runner(self) -> Any:
+        """The runner class (imports its module); ``None`` when the stage's default runs it."""
+        return resolve(self.runner) if self.runner else None
 
     def build(self) -> Any:
         """Instantiate the (untrained) module."""
         return self.resolve_builder()(**self.kwargs)
 
 
+# The stage modules that register specs, imported on the first lookup. They import nothing but
+# this module, so listing models stays free of torch.
+SPEC_MODULES = (
+    "posetool.detect.specs",
+    "posetool.pose2d.specs",
+    "posetool.correspond.specs",
+    "posetool.lift3d.specs",
+)
+
 _REGISTRY: dict[str, ModelSpec] = {}
+_specs_loaded = False
 
 
 def register_model(spec: ModelSpec) -> ModelSpec:
@@ -91,19 +122,25 @@ def register_model(spec: ModelSpec) -> ModelSpec:
     return spec
 
 
-def _ensure_zoo() -> None:
-    importlib.import_module("posetool.hub.zoo")
+def _ensure_specs() -> None:
+    """Import every module of :data:`SPEC_MODULES` once (each registers its specs on import)."""
+    global _specs_loaded
+    if _specs_loaded:
+        return
+    for name in SPEC_MODULES:
+        importlib.import_module(name)
+    _specs_loaded = True
 
 
 def list_models(task: str | None = None) -> list[ModelSpec]:
     """Registered specs, optionally only those of one task, sorted by name."""
-    _ensure_zoo()
+    _ensure_specs()
     return sorted((s for s in _REGISTRY.values() if task is None or s.task == task), key=lambda s: s.name)
 
 
 def get_model_spec(name: str, task: str | None = None) -> ModelSpec:
     """Look a model up by name; an unknown name (or one of another task) is a usage error."""
-    _ensure_zoo()
+    _ensure_specs()
     spec = _REGISTRY.get(name)
     if spec is None or (task is not None and spec.task != task):
         known = ", ".join(s.name for s in list_models(task)) or "none yet"

@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 from posetool.errors import WeightsError
+from posetool.hub.fetchers import get_fetcher
 from posetool.hub.registry import ModelSpec
 
 PACKAGE_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
-
-# Fetchers for ``posetool weights pull``, keyed by the scheme of WeightsSpec.source
-# (e.g. "pypi"). A fetcher gets the spec and the cache dir and returns the file path.
-FETCHERS: dict[str, Callable[[ModelSpec, Path], Path]] = {}
 
 
 def cache_dir() -> Path:
@@ -85,7 +81,8 @@ def verify_weights(spec: ModelSpec, path: Path) -> str:
 
 
 def pull_weights(spec: ModelSpec) -> Path:
-    """Make ``spec``'s weights available locally, fetching only through a registered fetcher."""
+    """Make ``spec``'s weights available locally, fetching only through a fetcher of
+    :data:`posetool.hub.fetchers.FETCHERS` (keyed by the scheme of ``WeightsSpec.source``)."""
     if spec.weights is None:
         raise WeightsError(f"model {spec.name} needs no weights")
     if spec.weights.source == "package":
@@ -94,7 +91,7 @@ def pull_weights(spec: ModelSpec) -> Path:
             raise WeightsError(f"model {spec.name}: shipped weights {path} are missing from this installation")
         return path
     scheme = spec.weights.source.split(":", 1)[0]
-    fetcher = FETCHERS.get(scheme)
+    fetcher = get_fetcher(scheme)
     if fetcher is None:
         raise WeightsError(
             f"model {spec.name}: posetool cannot fetch {spec.weights.source} weights; "

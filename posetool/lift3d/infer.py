@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from posetool.hub.loader import LoadedModel
 from posetool.lift3d.flip import left_right, unflip_average
 from posetool.lift3d.windows import pad_edge
 from posetool.nn.videopose3d import TemporalModel, VideoPose3D
@@ -94,6 +95,12 @@ class SequenceLifter:
         self.joints_lr = left_right(model.out_skeleton)
         self.pos = FusedTemporalModel(model.model_pos)
         self.traj = FusedTemporalModel(model.model_traj) if (trajectory and model.model_traj is not None) else None
+
+    @classmethod
+    def from_loaded(cls, loaded: LoadedModel, *, flip: bool = False, chunk: int | None = None,
+                    trajectory: bool = True) -> SequenceLifter:
+        """The lifter around a model from :func:`posetool.hub.loader.load_model` (a lift3d spec)."""
+        return cls(loaded.module, flip=flip, chunk=chunk, device=loaded.device, trajectory=trajectory)
 
     def _run(self, x: np.ndarray) -> tuple[torch.Tensor, torch.Tensor | None]:
         """x: (L, J, F) padded input -> pose (L - RF + 1, J_out, 3), traj (.., 1, 3) or None."""

@@ -26,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
+from posetool.engine.flush import flush_on_error
 from posetool.engine.presets import SYNTH
-from posetool.errors import StreamError, UsageError
+from posetool.errors import OptionError, PosetoolError, StreamError, UsageError
 from posetool.lift3d.camera import normalize_screen_coordinates
 from posetool.lift3d.infer import SequenceLifter
 from posetool.lift3d.windows import pad_edge
@@ -90,9 +91,9 @@ class LiftStage:
 
     def __init__(self, lifter: SequenceLifter, width: float, height: float, *, chunk: int = 2048, max_gap: int = 10) -> None:
         if chunk < 1:
-            raise UsageError(f"--chunk must be at least 1, got {chunk}")
+            raise OptionError("chunk", f"must be at least 1, got {chunk}")
         if max_gap < 0:
-            raise UsageError(f"--max-gap must be >= 0, got {max_gap}")
+            raise OptionError("max_gap", f"must be >= 0, got {max_gap}")
         self.lifter = lifter
         self.model = lifter.model
         self.w, self.h = width, height
@@ -240,9 +241,18 @@ class LiftStage:
             yield head.frame
 
     def run(self, frames: Iterable[Record]) -> Iterator[Record]:
-        """All output frames for an input frame iterator, in order."""
+        """All output frames for an input frame iterator, in order.
+
+        A frame this stage refuses (a track id twice, keypoints the lifter cannot take) ends the
+        sequences there: the frames before it are lifted and handed on, then the error is raised.
+        """
         for frame in frames:
-            yield from self.push(frame)
+            try:
+                pushed = list(self.push(frame))
+            except PosetoolError:
+                yield from self.close()
+                raise
+            yield from pushed
         yield from self.close()
 
 
@@ -261,10 +271,10 @@ class LiftStep:
 
     def start(self, header: Record) -> None:
         """Load the lifter, check the stream's skeleton, append the provenance entry and ``skeleton_3d``."""
-        from posetool.lift3d.model import load_lifter
+        from posetool.hub.loader import load_model
 
-        loaded = load_lifter(self.model, self.weights, self.device)
-        model = loaded.model
+        loaded = load_model(self.model, task="lift3d", weights=self.weights, device=self.device)
+        model = loaded.module
         check_input_skeleton(header, model, loaded.name)
         if self.causal and not model.causal:
             raise UsageError(
@@ -281,4 +291,5 @@ class LiftStep:
         header["skeleton_3d"] = model.out_skeleton
 
     def frames(self, records: Iterator[Record], video: Any = None) -> Iterator[Record]:
-        return self.stage.run(records)
+        """Lifted frames; if the input breaks, the frames held for their windows are lifted and handed on first."""
+        return flush_on_error(records, self.stage.run)

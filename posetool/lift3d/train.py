@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,7 +42,8 @@ from posetool.lift3d.windows import ChunkedBatches
 from posetool.nn.videopose3d import TemporalModel, TemporalModelOptimized1f, VideoPose3D, count_parameters
 from posetool.skeletons import get_skeleton
 from posetool.engine.trainer import (
-    DistInfo, all_reduce_sum, cleanup_distributed, load_checkpoint, save_checkpoint, seed_everything, setup_distributed,
+    Checkpoint, ConsoleLine, DistInfo, EpochEnd, Hook, JsonLog, RecordHistory, StampTime, Validate, all_reduce_sum,
+    cleanup_distributed, load_checkpoint, run_epochs, seed_everything, set_rng_state, setup_distributed, wrap_ddp,
 )
 
 INITIAL_MOMENTUM = 0.1
@@ -272,21 +272,14 @@ def _train(cfg: Lift3dConfig, info: DistInfo) -> dict[str, Any]:
             semi_gen.set_state(ck["generator_semi"])
         history = list(ck.get("history") or [])
         if "rng" in ck:
-            from posetool.engine.trainer import set_rng_state
-
             set_rng_state(ck["rng"])
         m = _momentum(epoch, cfg.epochs)
         model_pos.set_bn_momentum(m)
         if model_traj is not None:
             model_traj.set_bn_momentum(m)
 
-    ddp_pos, ddp_traj = model_pos, model_traj
-    if info.distributed:
-        from torch.nn.parallel import DistributedDataParallel as DDP
-
-        ids = [dev.index] if dev.type == "cuda" else None
-        ddp_pos = DDP(model_pos, device_ids=ids)
-        ddp_traj = DDP(model_traj, device_ids=ids) if model_traj is not None else None
+    ddp_pos = wrap_ddp(model_pos, info)
+    ddp_traj = wrap_ddp(model_traj, info) if model_traj is not None else None
 
     if info.is_main:
         console.info(
@@ -295,8 +288,8 @@ def _train(cfg: Lift3dConfig, info: DistInfo) -> dict[str, Any]:
             f"{count_parameters(model_pos)} parameters; {info.world_size} process(es) on {dev}"
         )
 
-    while epoch < cfg.epochs:
-        t0 = time.time()
+    def train_epoch(epoch: int) -> dict[str, Any]:
+        nonlocal lr
         model_pos.train()
         if model_traj is not None:
             model_traj.train()
@@ -356,38 +349,46 @@ def _train(cfg: Lift3dConfig, info: DistInfo) -> dict[str, Any]:
         lr *= cfg.lr_decay
         for group in optimizer.param_groups:
             group["lr"] *= cfg.lr_decay
-        epoch += 1
-        m = _momentum(epoch, cfg.epochs)
+        m = _momentum(epoch + 1, cfg.epochs)
         model_pos.set_bn_momentum(m)
         if model_traj is not None:
             model_traj.set_bn_momentum(m)
+        return rec
 
-        if info.is_main and data.valid and (epoch % cfg.eval_every == 0 or epoch == cfg.epochs):
-            rng_keep = torch.get_rng_state()
-            lifter = lifter_from(cfg, data_info, model_pos.state_dict(), model_traj.state_dict() if model_traj is not None else None)
-            rec["valid"] = evaluate(lifter.to("cpu"), data.valid)
-            torch.set_rng_state(rng_keep)
-        rec["time_s"] = round(time.time() - t0, 2)
-        history.append(rec)
-        if info.is_main:
-            state = {
-                "epoch": epoch, "lr": lr, "optimizer": optimizer.state_dict(),
-                "model_pos": model_pos.state_dict(),
-                "model_traj": model_traj.state_dict() if model_traj is not None else None,
-                "generator": train_gen.get_state(), "generator_semi": semi_gen.get_state() if semi_gen is not None else None,
-                "config": asdict(cfg), "data": data_info, "history": history,
-            }
-            save_checkpoint(out / f"epoch_{epoch}.pt", state)
-            save_checkpoint(out / "last.pt", state)
-            with open(out / "metrics.jsonl", "a", encoding="utf-8") as f:
-                f.write(json.dumps(rec) + "\n")
-            valid = rec.get("valid", {})
-            console.info(
-                f"[{epoch}/{cfg.epochs}] {rec['time_s']:.1f}s lr {rec['lr']:.6f} 3d_train {rec['loss_3d']:.2f} mm"
-                + (f" traj {rec['loss_traj']:.2f}" if "loss_traj" in rec else "")
-                + (f" 2d_unl {rec['loss_2d_unlabeled']:.4f}" if "loss_2d_unlabeled" in rec else "")
-                + (f" | valid MPJPE {valid['mpjpe']:.1f} P-MPJPE {valid['p_mpjpe']:.1f} mm" if valid else "")
-            )
+    def validation(end: EpochEnd) -> dict[str, Any]:
+        if end.epoch % cfg.eval_every and end.epoch != cfg.epochs:  # every eval_every epochs, and the last
+            return {}
+        rng_keep = torch.get_rng_state()  # evaluating must not move the training's random stream
+        traj_state = model_traj.state_dict() if model_traj is not None else None
+        valid = evaluate(lifter_from(cfg, data_info, model_pos.state_dict(), traj_state).to("cpu"), data.valid)
+        torch.set_rng_state(rng_keep)
+        return {"valid": valid}
+
+    def checkpoint(end: EpochEnd) -> dict[str, Any]:
+        return {
+            "epoch": end.epoch, "lr": lr, "optimizer": optimizer.state_dict(),
+            "model_pos": model_pos.state_dict(),
+            "model_traj": model_traj.state_dict() if model_traj is not None else None,
+            "generator": train_gen.get_state(),
+            "generator_semi": semi_gen.get_state() if semi_gen is not None else None,
+            "config": asdict(cfg), "data": data_info, "history": end.history,
+        }
+
+    def line(end: EpochEnd) -> str:
+        rec, valid = end.row, end.row.get("valid", {})
+        return (
+            f"[{end.epoch}/{cfg.epochs}] {rec['time_s']:.1f}s lr {rec['lr']:.6f} 3d_train {rec['loss_3d']:.2f} mm"
+            + (f" traj {rec['loss_traj']:.2f}" if "loss_traj" in rec else "")
+            + (f" 2d_unl {rec['loss_2d_unlabeled']:.4f}" if "loss_2d_unlabeled" in rec else "")
+            + (f" | valid MPJPE {valid['mpjpe']:.1f} P-MPJPE {valid['p_mpjpe']:.1f} mm" if valid else "")
+        )
+
+    # validation (rank 0) counts in the epoch's time here; every rank keeps the history
+    hooks: list[Hook] = [Validate(validation)] if data.valid else []
+    hooks += [StampTime("time_s"), RecordHistory(main_only=False),
+              Checkpoint(checkpoint, out / "epoch_{epoch}.pt", out / "last.pt"), JsonLog(out / "metrics.jsonl"),
+              ConsoleLine(line)]
+    run_epochs(range(epoch, cfg.epochs), train_epoch, hooks, info, history)
 
     if info.is_main:
         lifter = lifter_from(cfg, data_info, model_pos.state_dict(), model_traj.state_dict() if model_traj is not None else None)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from posetool.nn.init import init_normal_
 from posetool.nn.resnet import BN_MOMENTUM, BasicBlock, Bottleneck
 
 BLOCKS: dict[str, type[nn.Module]] = {"BASIC": BasicBlock, "BOTTLENECK": Bottleneck}
@@ -184,15 +185,8 @@ class PoseHighResolutionNet(nn.Module):
         self.init_weights()
 
     def init_weights(self) -> None:
-        """The official initialisation: N(0, 0.001) convolutions, zero biases, unit BatchNorms."""
-        for m in self.modules():
-            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-                nn.init.normal_(m.weight, std=0.001)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        """The official initialisation of the whole network (:func:`posetool.nn.init.init_normal_`)."""
+        init_normal_(self.modules())
 
     @staticmethod
     def _apply_transition(transition: nn.ModuleList, ys: list[torch.Tensor]) -> list[torch.Tensor]:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from posetool.nn.init import init_normal_
 from posetool.nn.resnet import BN_MOMENTUM, ResNet
 
 # kernel → (padding, output_padding) so that each deconvolution exactly doubles the size
@@ -72,17 +73,10 @@ class PoseResNet(ResNet):
         self.init_head_weights()
 
     def init_head_weights(self) -> None:
-        """The official head initialisation: N(0, 0.001) weights, zero biases, unit BatchNorms."""
-        for m in self.deconv_layers.modules():
-            if isinstance(m, nn.ConvTranspose2d):
-                nn.init.normal_(m.weight, std=0.001)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-        nn.init.normal_(self.final_layer.weight, std=0.001)
-        nn.init.zeros_(self.final_layer.bias)
+        """The official head initialisation (:func:`posetool.nn.init.init_normal_`); the trunk keeps its own."""
+        # deconvolutions first, then the final layer: the order of the official code's random draws
+        init_normal_(self.deconv_layers.modules())
+        init_normal_(self.final_layer.modules())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) → (N, J, H/4, W/4) heatmaps (H, W multiples of 32)."""

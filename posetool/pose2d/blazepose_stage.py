@@ -2,7 +2,7 @@
 
 Each instance's region is the rotated ROI the BlazePose detector stored (``blazepose_roi``), as
 MediaPipe crops it, or, for boxes from any other detector, the box's square ROI
-(:func:`~posetool.detect.blazepose.roi_from_box`). Per instance the stage writes ``keypoints``
+(:func:`~posetool.detect.roi.roi_from_box`). Per instance the stage writes ``keypoints``
 in coco17 (the stream's layout, confidence = landmark visibility), ``keypoints_blazepose33``
 (33 × x, y, visibility), ``world_landmarks`` (33 × 3 metres, hip-centred), ``score`` = pose
 presence and ``box_score``. As MediaPipe, poses with presence below ``min_presence`` are dropped.
@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from posetool.video.align import frames_with_images
-from posetool.detect.blazepose import BlazePoseLandmarks, RotatedRect, roi_from_box
+from posetool.detect.roi import RotatedRect, roi_from_box
+from posetool.pose2d.blazepose import BlazePoseLandmarks
 from posetool.stream import to_plain
 
 Record = dict[str, Any]

@@ -129,22 +129,3 @@ def heatmap_to_image(
         out[n] = affine_points(coords[n], trans)
     return out
 
-
-def normalize_crops(
-    crops: np.ndarray,
-    mean: Sequence[float],
-    std: Sequence[float],
-    channel_order: str = "RGB",
-) -> np.ndarray:
-    """BGR uint8 crops (N, H, W, 3) → float32 network input (N, 3, H, W).
-
-    Pixels are scaled to [0, 1], put in ``channel_order`` and normalised by ``mean``/``std``
-    (which are given in that same order, as torchvision's Normalize after ToTensor).
-    """
-    x = np.asarray(crops, dtype=np.float32) * (1.0 / 255.0)
-    if channel_order.upper() == "RGB":
-        x = x[..., ::-1]
-    elif channel_order.upper() != "BGR":
-        raise ValueError(f"channel_order must be RGB or BGR, got {channel_order!r}")
-    x = (x - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
-    return np.ascontiguousarray(x.transpose(0, 3, 1, 2))

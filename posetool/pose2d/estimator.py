@@ -19,12 +19,17 @@ from typing import Any
 import numpy as np
 import torch
 
+from posetool.errors import OptionError
 from posetool.hub.registry import IMAGENET_MEAN, IMAGENET_STD, InputSpec
 from posetool.pose2d.crop import box_to_center_scale, crop_image, heatmap_to_image
 from posetool.pose2d.flip import flip_permutation, flip_test
 from posetool.pose2d.heatmaps import decode_heatmaps
 from posetool.pose2d.oks import keypoint_score, oks_nms, soft_oks_nms
+from posetool.preprocess import normalize
 from posetool.skeletons import Skeleton
+
+
+DECODERS = ("argmax", "dark", "plain")  # heatmap decoding methods (decode_heatmaps)
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,11 @@ class TopDownOptions:
     oks_thre: float = 0.9
     soft_nms: bool = False
     min_box_score: float = 0.0
+
+    def __post_init__(self) -> None:
+        # Checked once, when the options are built (the CLI builds them before reading any input).
+        if self.decode not in DECODERS:
+            raise OptionError("decode", f"must be argmax, dark or plain, got {self.decode!r}")
 
     def as_params(self) -> dict[str, Any]:
         return asdict(self)
@@ -106,9 +116,7 @@ class TopDownEstimator:
         self.spec = input_spec
         self.skeleton = skeleton
         self.device = torch.device(device)
-        self.options = options or TopDownOptions()
-        if self.options.decode not in ("argmax", "dark", "plain"):
-            raise ValueError(f"decode must be argmax, dark or plain, got {self.options.decode!r}")
+        self.options = options or TopDownOptions()  # valid: TopDownOptions checks itself when built
         self.batch_size = int(batch_size)
         self.input_size = (int(input_spec.width), int(input_spec.height))
         self.perm = flip_permutation(skeleton.num_keypoints, skeleton.flip_pairs)
@@ -146,10 +154,7 @@ class TopDownEstimator:
 
     def to_input(self, crops: np.ndarray) -> torch.Tensor:
         """uint8 BGR crops (N, h, w, 3) → normalised float input (N, 3, h, w) on the device."""
-        x = torch.from_numpy(np.ascontiguousarray(crops)).to(self.device).permute(0, 3, 1, 2).float().div_(255.0)
-        if self._rgb:
-            x = x.flip(1)
-        return (x - self._mean) / self._std
+        return normalize(crops, self._mean, self._std, self.spec.channel_order, self.device)
 
     @torch.inference_mode()
     def heatmaps(self, crops: np.ndarray) -> np.ndarray:

@@ -18,13 +18,12 @@ from typing import Any
 import numpy as np
 
 from posetool import console
+from posetool.engine.flush import flush_on_error
 from posetool.engine.presets import SYNTH
 from posetool.pose2d.estimator import PoseResult, TopDownEstimator, TopDownOptions
 from posetool.stream import make_stage, to_plain
 from posetool.video.align import frames_with_images
 from posetool.video.tee import frames_of
-
-BLAZEPOSE_BUILDER = "posetool.detect.blazepose:build_module"
 
 Record = dict[str, Any]
 
@@ -62,15 +61,22 @@ def apply_result(rec: Record, sel: list[int], result: PoseResult) -> Record:
 
 
 def pose_frames(records: Iterable[Record], video: Any, estimator: TopDownEstimator) -> Iterator[Record]:
-    """``records`` with keypoints added (see module docstring); ``video`` gives their images."""
+    """``records`` with keypoints added (see module docstring); ``video`` gives their images.
 
-    def items() -> Iterator[tuple[Any, np.ndarray, np.ndarray, np.ndarray]]:
-        for rec, image in frames_with_images(records, video):
+    Crops are batched across frames, so if the stream or the video breaks, the frames of the
+    batch so far are estimated and handed on before the error is raised (:func:`flush_on_error`).
+    """
+
+    def items(pairs: Iterator[tuple[Record, np.ndarray]]) -> Iterator[tuple[Any, np.ndarray, np.ndarray, np.ndarray]]:
+        for rec, image in pairs:
             sel, boxes, scores = _frame_boxes(rec)
             yield (rec, sel), image, boxes, scores
 
-    for (rec, sel), result in estimator.estimate_many(items()):
-        yield apply_result(rec, sel, result)
+    def estimate(pairs: Iterator[tuple[Record, np.ndarray]]) -> Iterator[Record]:
+        for (rec, sel), result in estimator.estimate_many(items(pairs)):
+            yield apply_result(rec, sel, result)
+
+    return flush_on_error(frames_with_images(records, video), estimate)
 
 
 @dataclass
@@ -90,12 +96,13 @@ class Pose2DStep:
 
         if self.model == "blazepose":  # the detector's name; its landmark model is blazepose_full
             self.model = "blazepose_full"
-        self.blazepose = get_model_spec(self.model, task="pose2d").builder == BLAZEPOSE_BUILDER
+        spec = get_model_spec(self.model, task="pose2d")
+        self.blazepose = spec.runner is not None  # a model with its own runner: BlazePose landmarks on ROIs
         if self.blazepose:
-            from posetool.detect.blazepose import BlazePoseLandmarks
+            from posetool.hub.loader import load_model
 
-            self.landmarks = BlazePoseLandmarks(device=self.device, weights=self.weights, batch_size=self.batch_size,
-                                                model=self.model)
+            loaded = load_model(self.model, task="pose2d", weights=self.weights, device=self.device)
+            self.landmarks = spec.resolve_runner().from_loaded(loaded, batch_size=self.batch_size)
             skel, sha, params = "coco17", self.landmarks.weights_sha256, {"min_presence": 0.5, "batch_size": self.batch_size}
         else:
             from posetool.hub.loader import load_model

@@ -14,8 +14,6 @@ averaged); rank 0 validates and writes files.
 
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,18 +21,19 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from posetool import console
 from posetool.data.coco_keypoints import KeypointDataset, open_keypoint_dataset
 from posetool.errors import PosetoolError, UsageError
-from posetool.hub.registry import ModelSpec, get_model_spec
 from posetool.pose2d.augment import AugmentConfig, make_example
-from posetool.pose2d.crop import box_to_center_scale, normalize_crops
+from posetool.pose2d.crop import box_to_center_scale
+from posetool.preprocess import to_input
 from posetool.skeletons import get_skeleton
 from posetool.engine.trainer import (
-    all_reduce_sum, barrier, cleanup_distributed, DistInfo, EpochSampler, export_weights, resume_state,
-    save_checkpoint, seed_everything, setup_distributed, unwrap,
+    Checkpoint, ConsoleLine, EpochDataset, EpochEnd, EpochSampler, ExportWeights, Hook, JsonLog, KeepBest,
+    RecordHistory, StampTime, Validate, all_reduce_sum, begin_run, cleanup_distributed, run_epochs, set_rng_state,
+    training_spec, unwrap, wrap_ddp,
 )
 
 
@@ -87,7 +86,7 @@ class JointsMSELoss(nn.Module):
         return 0.5 * (pred - gt).pow(2).mean(dim=(0, 2)).mean()
 
 
-class TopDownTrainSet(Dataset):
+class TopDownTrainSet(EpochDataset):
     """Augmented crops with heatmap targets from one or more :class:`KeypointDataset`.
 
     Item: (input (3, H, W) float32, target (K, H/4, W/4), target_weight (K, 1)).
@@ -95,21 +94,13 @@ class TopDownTrainSet(Dataset):
 
     def __init__(self, datasets: list[KeypointDataset], input_spec: Any, flip_pairs: Any, aug: AugmentConfig,
                  seed: int = 0) -> None:
+        super().__init__([(d, i) for d, ds in enumerate(datasets) for i in range(len(ds.samples))], seed)
         self.datasets = datasets
-        self.entries = [(d, i) for d, ds in enumerate(datasets) for i in range(len(ds.samples))]
         self.spec = input_spec
         self.input_size = (int(input_spec.width), int(input_spec.height))
         self.heatmap_size = (self.input_size[0] // 4, self.input_size[1] // 4)
         self.flip_pairs = flip_pairs
         self.aug = aug
-        self.seed = seed
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return len(self.entries)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         d, i = self.entries[index]
@@ -117,11 +108,10 @@ class TopDownTrainSet(Dataset):
         sample = ds.samples[i]
         x, y, w, h = sample.bbox
         center, scale = box_to_center_scale(np.array([x, y, x + w, y + h]), self.input_size[0] / self.input_size[1])
-        rng = np.random.default_rng([self.seed, self.epoch, index])
         crop, target, weight, _ = make_example(ds.image(sample.key), sample.joints, center[0], scale[0],
-                                               self.input_size, self.heatmap_size, self.flip_pairs, self.aug, rng)
-        inp = normalize_crops(crop[None], self.spec.mean, self.spec.std, self.spec.channel_order)[0]
-        return torch.from_numpy(inp), torch.from_numpy(target), torch.from_numpy(weight)
+                                               self.input_size, self.heatmap_size, self.flip_pairs, self.aug,
+                                               self.rng(index))
+        return to_input(crop[None], self.spec)[0], torch.from_numpy(target), torch.from_numpy(weight)
 
 
 def validate(model: nn.Module, spec: Any, datasets: list[KeypointDataset], device: torch.device,
@@ -145,22 +135,33 @@ def validate(model: nn.Module, spec: Any, datasets: list[KeypointDataset], devic
             "per_dataset": [float(s[0]) for s in stats]}
 
 
+def _fit_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer, criterion: nn.Module,
+               device: torch.device) -> tuple[float, int]:
+    """One pass over ``loader`` in training mode; this rank's summed loss·batch size and sample count."""
+    model.train()
+    total, count = 0.0, 0
+    for inp, target, weight in loader:
+        inp, target, weight = (t.to(device, non_blocking=True) for t in (inp, target, weight))
+        loss = criterion(model(inp), target, weight)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total += float(loss.detach()) * len(inp)
+        count += len(inp)
+    return total, count
+
+
 def train_pose2d(cfg: Pose2DTrainConfig, resume: str | None = None) -> dict[str, Any]:
     """Run (or continue) training; returns the history of the run (a list of epoch dicts) and paths."""
     from posetool.hub.checkpoint import load_into, load_state, strip_prefixes
-    from posetool.hub.device import select_device
 
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
     if not cfg.data:
         raise UsageError("no training data; pass synth output folders or COCO annotation files")
-    spec = cfg.model if isinstance(cfg.model, ModelSpec) else get_model_spec(cfg.model, task="pose2d")
+    spec = training_spec(cfg.model, "pose2d")
     if spec.input is None:
         raise UsageError(f"model {cfg.model} has no input spec")
-    info: DistInfo = setup_distributed(select_device(cfg.device))
+    info, state = begin_run(cfg, spec.name, resume, ("data", "seed", "batch_size", "lr"))
     out = Path(cfg.out)
-    state = resume_state(resume, cfg, spec.name, ("data", "seed", "batch_size", "lr"))
-    seed_everything(cfg.seed)
     try:
         train_sets = [open_keypoint_dataset(p) for p in cfg.data]
         val_sets = [open_keypoint_dataset(p) for p in cfg.val]
@@ -193,55 +194,39 @@ def train_pose2d(cfg: Pose2DTrainConfig, resume: str | None = None) -> dict[str,
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
             start, best, history = int(state["epoch"]), float(state.get("best_ap", -1.0)), list(state.get("history", []))
-            from posetool.engine.trainer import set_rng_state
-
             set_rng_state(state["rng"])
-        if info.distributed:
-            model = nn.parallel.DistributedDataParallel(
-                model, device_ids=[info.device.index] if info.device.type == "cuda" else None)
+        model = wrap_ddp(model, info)
         criterion = JointsMSELoss()
         if info.is_main:
             out.mkdir(parents=True, exist_ok=True)
             console.info(f"train pose2d: {spec.name}, {len(trainset)} people from {len(train_sets)} dataset(s), "
                          f"{cfg.epochs} epochs, batch {cfg.batch_size}, device {info.device}")
-        for epoch in range(start, cfg.epochs):
-            t0 = time.time()
+
+        def train_epoch(epoch: int) -> dict[str, Any]:
             trainset.set_epoch(epoch)
             sampler.set_epoch(epoch)
-            model.train()
-            total, count = 0.0, 0
-            for inp, target, weight in loader:
-                inp, target, weight = (t.to(info.device, non_blocking=True) for t in (inp, target, weight))
-                loss = criterion(model(inp), target, weight)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                total += float(loss.detach()) * len(inp)
-                count += len(inp)
+            total, count = _fit_epoch(model, loader, optimizer, criterion, info.device)
             scheduler.step()
             total, count = all_reduce_sum([total, float(count)], info)
-            row: dict[str, Any] = {"epoch": epoch + 1, "loss": total / max(count, 1),
-                                   "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.time() - t0, 2)}
-            if info.is_main:
-                if val_sets:
-                    row.update(validate(model, spec, val_sets, info.device, cfg.batch_size))
-                history.append(row)
-                ap = row.get("AP", -1.0)
-                is_best = bool(val_sets) and ap > best
-                best = max(best, ap)
-                export_weights(model, out / "model.safetensors", cfg.half)
-                if is_best:
-                    export_weights(model, out / "best.safetensors", cfg.half)
-                save_checkpoint(out / "checkpoint.pth", {
-                    "model": unwrap(model).state_dict(), "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(), "epoch": epoch + 1, "best_ap": best,
-                    "history": history, "config": {**asdict(cfg), "model": spec.name},
-                })
-                with open(out / "log.jsonl", "a", encoding="utf-8") as fh:
-                    fh.write(json.dumps(row) + "\n")
-                ap_text = f", AP {row['AP']:.3f}" if "AP" in row else ""
-                console.info(f"epoch {epoch + 1}/{cfg.epochs}: loss {row['loss']:.6f}{ap_text} ({row['seconds']} s)")
-            barrier(info)
-        return {"history": history, "out": str(out), "best_ap": best}
+            return {"epoch": epoch + 1, "loss": total / max(count, 1), "lr": optimizer.param_groups[0]["lr"]}
+
+        keep_best = KeepBest(model, out / "best.safetensors", cfg.half, best, enabled=bool(val_sets))
+
+        def checkpoint(end: EpochEnd) -> dict[str, Any]:
+            return {"model": unwrap(model).state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "epoch": end.epoch, "best_ap": keep_best.best,
+                    "history": end.history, "config": {**asdict(cfg), "model": spec.name}}
+
+        def line(end: EpochEnd) -> str:
+            ap = f", AP {end.row['AP']:.3f}" if "AP" in end.row else ""
+            return f"epoch {end.epoch}/{cfg.epochs}: loss {end.row['loss']:.6f}{ap} ({end.row['seconds']} s)"
+
+        hooks: list[Hook] = [StampTime()]
+        if val_sets:
+            hooks.append(Validate(lambda end: validate(model, spec, val_sets, info.device, cfg.batch_size)))
+        hooks += [RecordHistory(), ExportWeights(model, out / "model.safetensors", cfg.half), keep_best,
+                  Checkpoint(checkpoint, out / "checkpoint.pth"), JsonLog(out / "log.jsonl"), ConsoleLine(line)]
+        run_epochs(range(start, cfg.epochs), train_epoch, hooks, info, history)
+        return {"history": history, "out": str(out), "best_ap": keep_best.best}
     finally:
         cleanup_distributed(info)

@@ -9,44 +9,107 @@
   (``at_instances``); without them the map is modelled as the affinity times an OKS-shaped
   Gaussian around the correspondence's arg-max. Tracks not seen in the previous frame have no
   correspondences and fall back to ``oks`` (re-identification by pose).
+
+Every kind is registered by name in :data:`SIMILARITIES` (norfair's ``get_distance_by_name``):
+:func:`get_similarity` resolves a name, :class:`SimilarityWeights` parses a weighted mix of names,
+and :func:`similarity_matrix` scores one frame's :class:`MatchInputs` with a mix.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from posetool.detect.boxes import box_iou
+from posetool.errors import OptionError
 from posetool.pose2d.oks import oks_iou
 from posetool.skeletons import get_skeleton
 from posetool.stream.encoding import points_array
 
-KINDS = ("corr", "oks", "iou")
+
+@dataclass
+class MatchInputs:
+    """One frame's matching problem: what every similarity kind may read.
+
+    Attributes:
+        tracks: the last instance of each live track.
+        people: the instances of the current frame t.
+        sources: per track, its instance index in frame t−1 (``None`` if it was not seen there):
+            the key of its correspondence entry.
+        correspondences: source index → this frame's correspondence entry (``keypoints``: K×3
+            ``x, y, affinity``; optional ``at_instances``: N×K map values at each person's keypoints).
+        skeleton: keypoint layout (OKS sigmas).
+        kp_thr: keypoint confidence counted as present.
+        corr_thr: correspondence value counted as a hit.
+    """
+
+    tracks: list[dict]
+    people: list[dict]
+    sources: list[int | None]
+    correspondences: dict[int, dict]
+    skeleton: str
+    kp_thr: float
+    corr_thr: float
+
+    @cached_property
+    def oks(self) -> np.ndarray:
+        """(T, N) OKS, computed once per frame: ``oks`` and ``corr``'s fallback both use it."""
+        return oks_matrix(self.tracks, self.people, self.skeleton, self.kp_thr)
+
+
+SimilarityFn = Callable[[MatchInputs], np.ndarray]
+
+# Name → (T, N) similarity in [0, 1]; filled by @register_similarity below. Its order is the
+# order error messages list the names in.
+SIMILARITIES: dict[str, SimilarityFn] = {}
+
+
+def register_similarity(name: str) -> Callable[[SimilarityFn], SimilarityFn]:
+    """Register a similarity kind under ``name`` (a decorator)."""
+
+    def add(fn: SimilarityFn) -> SimilarityFn:
+        if name in SIMILARITIES:
+            raise ValueError(f"similarity {name!r} is registered twice")
+        SIMILARITIES[name] = fn
+        return fn
+
+    return add
+
+
+def get_similarity(name: str) -> SimilarityFn:
+    """The similarity registered as ``name``; an unknown name is an :class:`OptionError` listing the known ones."""
+    try:
+        return SIMILARITIES[name]
+    except KeyError:
+        raise OptionError("similarity", f"unknown kind {name!r}; use {', '.join(SIMILARITIES)} "
+                          "or a mix like corr:0.5,oks:0.5", sep=": ") from None
 
 
 @dataclass(frozen=True)
 class SimilarityWeights:
-    """A weighted mix of the similarity kinds, e.g. ``corr:0.5,oks:0.5``; weights sum to 1."""
+    """A weighted mix of registered similarity kinds, e.g. ``corr:0.5,oks:0.5``; weights sum to 1."""
 
     weights: dict[str, float]
 
     @staticmethod
     def parse(text: str) -> "SimilarityWeights":
+        """Parse ``name[:weight],...`` (a missing weight is 1); raises :class:`OptionError` naming ``similarity``."""
         parts: dict[str, float] = {}
         for item in text.split(","):
             name, _, w = item.strip().partition(":")
-            if name not in KINDS:
-                raise ValueError(f"--similarity: unknown kind {name!r}; use {', '.join(KINDS)} or a mix like corr:0.5,oks:0.5")
+            get_similarity(name)
             try:
                 parts[name] = float(w) if w else 1.0
             except ValueError:
-                raise ValueError(f"--similarity: weight of {name} must be a number, got {w!r}") from None
+                raise OptionError("similarity", f"weight of {name} must be a number, got {w!r}", sep=": ") from None
             if parts[name] < 0:
-                raise ValueError(f"--similarity: weight of {name} must be ≥ 0")
+                raise OptionError("similarity", f"weight of {name} must be ≥ 0", sep=": ")
         total = sum(parts.values())
         if total <= 0:
-            raise ValueError("--similarity: weights must not all be 0")
+            raise OptionError("similarity", "weights must not all be 0", sep=": ")
         return SimilarityWeights({k: v / total for k, v in parts.items()})
 
 
@@ -114,13 +177,13 @@ def oks_matrix(tracks: list[dict], people: list[dict], skeleton: str, kp_thr: fl
     return out
 
 
-def corr_matrix(tracks: list[dict], people: list[dict], correspondences: dict[int, dict], skeleton: str,
-                kp_thr: float, corr_thr: float) -> tuple[np.ndarray, np.ndarray]:
+def corr_matrix(tracks: list[dict], people: list[dict], sources: list[int | None], correspondences: dict[int, dict],
+                skeleton: str, kp_thr: float, corr_thr: float) -> tuple[np.ndarray, np.ndarray]:
     """(T, N) correspondence similarity and a (T,) mask of tracks that have correspondences.
 
     Args:
-        tracks: last instances of the tracks, each with ``_source`` = its index in frame t−1 (or
-            ``None`` if the track was not seen in frame t−1).
+        tracks: last instances of the tracks.
+        sources: per track, its index in frame t−1 (``None`` if the track was not seen in frame t−1).
         correspondences: source index → the correspondence entry of this frame (``keypoints``:
             K×3 ``x, y, affinity``; optional ``at_instances``: N×K map values at each person's keypoints).
     """
@@ -129,8 +192,8 @@ def corr_matrix(tracks: list[dict], people: list[dict], correspondences: dict[in
     sig = get_skeleton(skeleton).sigmas_array()
     var = (2 * sig) ** 2
     pk = [_kps(p) for p in people]
-    for i, t in enumerate(tracks):
-        entry = correspondences.get(t.get("_source")) if t.get("_source") is not None else None
+    for i, (t, source) in enumerate(zip(tracks, sources)):
+        entry = correspondences.get(source) if source is not None else None
         if entry is None:
             continue
         has[i] = True
@@ -152,19 +215,33 @@ def corr_matrix(tracks: list[dict], people: list[dict], correspondences: dict[in
     return out, has
 
 
-def similarity_matrix(tracks: list[dict], people: list[dict], weights: SimilarityWeights, *, skeleton: str,
-                      correspondences: dict[int, dict], kp_thr: float, corr_thr: float) -> np.ndarray:
+@register_similarity("corr")
+def corr_similarity(m: MatchInputs) -> np.ndarray:
+    """Correspondence similarity; tracks without correspondences (unseen in t−1) use OKS."""
+    corr, has = corr_matrix(m.tracks, m.people, m.sources, m.correspondences, m.skeleton, m.kp_thr, m.corr_thr)
+    return np.where(has[:, None], corr, m.oks)
+
+
+@register_similarity("oks")
+def oks_similarity(m: MatchInputs) -> np.ndarray:
+    """OKS between each track's last pose and each person."""
+    return m.oks
+
+
+@register_similarity("iou")
+def iou_similarity(m: MatchInputs) -> np.ndarray:
+    """Box IoU (keypoint extents for instances without a box)."""
+    return iou_matrix(m.tracks, m.people)
+
+
+def similarity_matrix(inputs: MatchInputs, weights: SimilarityWeights) -> np.ndarray:
     """The weighted (T, N) similarity used for assignment."""
-    total = np.zeros((len(tracks), len(people)))
-    if not tracks or not people:
+    total = np.zeros((len(inputs.tracks), len(inputs.people)))
+    if not inputs.tracks or not inputs.people:
         return total
-    w = weights.weights
-    oks = oks_matrix(tracks, people, skeleton, kp_thr) if ("oks" in w or "corr" in w) else None
-    if "iou" in w:
-        total += w["iou"] * iou_matrix(tracks, people)
-    if "oks" in w:
-        total += w["oks"] * oks
-    if "corr" in w:
-        corr, has = corr_matrix(tracks, people, correspondences, skeleton, kp_thr, corr_thr)
-        total += w["corr"] * np.where(has[:, None], corr, oks)
+    # Terms are added in reverse registry order (iou, oks, corr), the order they were always
+    # summed in: floating-point sums depend on order, and a three-way mix must score as before.
+    for name in reversed(SIMILARITIES):
+        if name in weights.weights:
+            total += weights.weights[name] * SIMILARITIES[name](inputs)
     return total

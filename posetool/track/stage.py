@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from posetool.errors import PosetoolError
+from posetool.engine.flush import flush_on_error
 from posetool.stream import make_stage
 from posetool.track.tracker import Tracker, TrackerOptions
 
@@ -28,10 +28,9 @@ class TrackStep:
 
     def frames(self, records: Iterator[Record], video: Any = None) -> Iterator[Record]:
         """Tracked frames; if the input breaks, the frames still buffered come out before the error."""
-        try:
-            for rec in records:
-                yield from self.tracker.push(rec)
-        except PosetoolError:
-            yield from self.tracker.flush()
-            raise
+        return flush_on_error(records, self._track)
+
+    def _track(self, records: Iterator[Record]) -> Iterator[Record]:
+        for rec in records:
+            yield from self.tracker.push(rec)
         yield from self.tracker.flush()

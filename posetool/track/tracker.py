@@ -17,54 +17,59 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from posetool.errors import OptionError
 from posetool.stream.encoding import points_array
 from posetool.track.assignment import MATCHERS
-from posetool.track.similarity import SimilarityWeights, similarity_matrix
+from posetool.track.similarity import MatchInputs, SimilarityWeights, similarity_matrix
 from posetool.track.smoothing import OneEuroFilter
+
+# The smallest allowed value of each integer option.
+_MINIMUM = {"patience": 0, "min_length": 1, "interpolate": 0, "min_keypoints": 0}
 
 
 @dataclass(frozen=True)
 class TrackerOptions:
-    """Tracker settings (CLI flags in brackets)."""
+    """Tracker settings; checked on construction (:class:`OptionError` naming the field)."""
 
-    similarity: str = "oks"          # [--similarity] corr | oks | iou | weighted mix
-    gate: float = 0.3                # [--gate] minimum similarity of an accepted match
-    matcher: str = "hungarian"       # [--matcher] hungarian | greedy
-    kp_thr: float = 0.1              # [--kp-thr] keypoint confidence counted as present
-    corr_thr: float = 0.1            # [--corr-thr] correspondence value counted as a hit
-    min_keypoints: int = 3           # [--min-keypoints] confident keypoints needed to start a track
-    patience: int = 10               # [--patience] frames a lost track stays re-identifiable
-    min_length: int = 1              # [--min-length] detections a track needs to keep its id
-    interpolate: int = 0             # [--interpolate N] fill gaps of at most N frames (0: off)
-    smooth: bool = False             # [--smooth] One-Euro smoothing of keypoints
-    smooth_min_cutoff: float = 1.0   # [--smooth-min-cutoff]
-    smooth_beta: float = 0.007       # [--smooth-beta]
+    similarity: str = "oks"          # corr | oks | iou | a weighted mix such as corr:0.5,oks:0.5
+    gate: float = 0.3                # minimum similarity of an accepted match
+    matcher: str = "hungarian"       # hungarian | greedy
+    kp_thr: float = 0.1              # keypoint confidence counted as present
+    corr_thr: float = 0.1            # correspondence value counted as a hit
+    min_keypoints: int = 3           # confident keypoints needed to start a track
+    patience: int = 10               # frames a lost track stays re-identifiable
+    min_length: int = 1              # detections a track needs to keep its id
+    interpolate: int = 0             # fill gaps of at most this many frames (0: off)
+    smooth: bool = False             # One-Euro smoothing of keypoints
+    smooth_min_cutoff: float = 1.0   # One-Euro minimum cutoff (Hz)
+    smooth_beta: float = 0.007       # One-Euro speed coefficient
+
+    def __post_init__(self) -> None:
+        self.validate()
 
     def validate(self) -> None:
+        """Raise :class:`OptionError` naming the first field with a bad value."""
         SimilarityWeights.parse(self.similarity)
         if self.matcher not in MATCHERS:
-            raise ValueError(f"--matcher must be one of {', '.join(MATCHERS)}, got {self.matcher!r}")
-        for name in ("patience", "min_length", "interpolate", "min_keypoints"):
-            if getattr(self, name) < (1 if name == "min_length" else 0):
-                raise ValueError(f"--{name.replace('_', '-')} must be ≥ {1 if name == 'min_length' else 0}")
+            raise OptionError("matcher", f"must be one of {', '.join(MATCHERS)}, got {self.matcher!r}")
+        for name, least in _MINIMUM.items():
+            if getattr(self, name) < least:
+                raise OptionError(name, f"must be ≥ {least}")
 
 
 @dataclass
 class Track:
-    """A live track: id, its last instance (and that instance's index in its frame), counts."""
+    """A live track: id and its last instance (with that instance's frame and index in the frame)."""
 
     track_id: int
     last: dict[str, Any]
     last_frame: int
     last_index: int
-    hits: int = 1
-    filter: OneEuroFilter | None = None
-    history: list[int] = field(default_factory=list)
 
 
 def _confident(inst: dict, kp_thr: float) -> int:
@@ -94,14 +99,15 @@ class Tracker:
     """Online multi-person tracker; feed frames with :meth:`push`, drain with :meth:`flush`."""
 
     def __init__(self, options: TrackerOptions, skeleton: str | None) -> None:
-        options.validate()
-        self.opt = options
+        self.opt = options  # valid: TrackerOptions checks itself when built
         self.weights = SimilarityWeights.parse(options.similarity)
         self.match = MATCHERS[options.matcher]
         self.skeleton = skeleton or "coco17"
         self.tracks: dict[int, Track] = {}
         self.next_id = 0
-        self.hits: dict[int, int] = {}  # track id → detections so far (kept while its frames are buffered)
+        # Track id → detections so far. Kept by id, not on Track, because a track removed after
+        # `patience` may still have frames in the buffer whose output needs its count.
+        self.hits: dict[int, int] = {}
         self.buffer: deque[dict] = deque()
         self.lag = max(options.min_length - 1, options.interpolate)
         self.filters: dict[int, OneEuroFilter] = {}
@@ -112,9 +118,11 @@ class Tracker:
         people = frame["instances"]
         corr = {c["source"]: c for c in frame.get("correspondences") or [] if "source" in c}
         live = sorted(self.tracks.values(), key=lambda tr: tr.track_id)
-        queries = [dict(tr.last, _source=tr.last_index if tr.last_frame == t - 1 else None) for tr in live]
-        sim = similarity_matrix(queries, people, self.weights, skeleton=self.skeleton, correspondences=corr,
-                                kp_thr=self.opt.kp_thr, corr_thr=self.opt.corr_thr)
+        inputs = MatchInputs(
+            tracks=[tr.last for tr in live], people=people,
+            sources=[tr.last_index if tr.last_frame == t - 1 else None for tr in live],
+            correspondences=corr, skeleton=self.skeleton, kp_thr=self.opt.kp_thr, corr_thr=self.opt.corr_thr)
+        sim = similarity_matrix(inputs, self.weights)
         assigned: dict[int, tuple[Track, float]] = {}
         for r, c in self.match(sim, self.opt.gate):
             assigned[c] = (live[r], float(sim[r, c]))
@@ -125,7 +133,7 @@ class Tracker:
                 if 0 < gap <= self.opt.interpolate:
                     self._fill_gap(track, inst, t)
                 track.last, track.last_frame, track.last_index = inst, t, j
-                track.hits += 1
+                self.hits[track.track_id] += 1
                 inst["track_id"] = track.track_id
                 inst["track_score"] = round(score, 6)
             else:
@@ -133,14 +141,12 @@ class Tracker:
                 if n == -1 or n >= self.opt.min_keypoints:
                     track = Track(self.next_id, inst, t, j)
                     self.tracks[track.track_id] = track
+                    self.hits[track.track_id] = 1
                     self.next_id += 1
                     inst["track_id"] = track.track_id
                     inst["track_score"] = None
                 else:
                     inst["track_id"] = None
-            tid = inst.get("track_id")
-            if tid is not None:
-                self.hits[tid] = self.tracks[tid].hits
         for tid in [tid for tid, tr in self.tracks.items() if t - tr.last_frame > self.opt.patience]:
             del self.tracks[tid]
 
@@ -182,18 +188,17 @@ class Tracker:
         self.buffer.append(frame)
         while len(self.buffer) > self.lag:
             yield self._finalise(self.buffer.popleft())
-        self._forget_hits()
+        if len(self.hits) > 2 * len(self.tracks) + 64:  # prune now and then, not every frame
+            self._forget_hits()
 
     def flush(self) -> Iterator[dict]:
         """Yield the buffered frames at the end of the stream."""
         while self.buffer:
             yield self._finalise(self.buffer.popleft())
-        self.hits.clear()
+        self._forget_hits()  # the buffer is empty: only live tracks keep their counts
 
     def _forget_hits(self) -> None:
         """Drop hit counts of ended tracks that no buffered frame refers to (bounded memory)."""
-        if len(self.hits) <= 2 * len(self.tracks) + 64:
-            return
         referenced = {i.get("track_id") for f in self.buffer for i in f["instances"]}
         for tid in [tid for tid in self.hits if tid not in self.tracks and tid not in referenced]:
             del self.hits[tid]

