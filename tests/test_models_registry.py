@@ -51,7 +51,7 @@ def test_load_model_through_the_shared_loader(tiny_spec):
         load_model("tiny_test_model", task="lift3d")
 
 
-def _tiny_from_file(path: Path) -> FileModel | None:
+def _tiny_from_file(path: Path, spec: registry.ModelSpec) -> FileModel | None:
     """A ``file_builder`` hook: files named ``self_describing*`` carry their own architecture."""
     return FileModel(tiny_net()) if path.name.startswith("self_describing") else None
 

@@ -5,8 +5,10 @@ loads them strictly, moves the module to the selected device and puts it in eval
 
 Per-spec hooks (timm's ``build_model_with_cfg`` idea) replace second loaders:
 
-- ``ModelSpec.file_builder``: given an explicit ``--weights`` file, it may build the architecture
-  stored in that file (a lifter written by ``posetool train lift3d``) instead of ``builder``;
+- ``ModelSpec.file_builder``: given a file the user brings (``--weights``, or the official
+  checkpoint of a ``source="user"`` spec in the cache) and the spec, it may build the
+  architecture that file holds (a lifter written by ``posetool train lift3d``, or one read
+  off an official VideoPose3D checkpoint's shapes) instead of ``builder``;
 - a module with a ``load_weights_file(path)`` method reads its own weights file (a ``.tflite``
   graph converted on load) instead of a state dict.
 
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from posetool.hub.checkpoint import load_into, load_state, strip_prefixes
+from posetool.hub.checkpoint import load_into, load_state, model_state
 from posetool.hub.device import select_device
 from posetool.hub.registry import ModelSpec, get_model_spec, resolve
 from posetool.hub.weights import find_weights, sha256_file, verify_weights
@@ -56,30 +58,40 @@ class LoadedModel:
         self.name = self.name or self.spec.name
 
 
+def _users_file(spec: ModelSpec, explicit: bool) -> bool:
+    """Whether the weights file is one the user brings: named with ``--weights``, or the official
+    checkpoint of a ``source="user"`` spec placed in the cache (neither has a registered sha256)."""
+    return explicit or (spec.weights is not None and spec.weights.source == "user")
+
+
 def _from_file(spec: ModelSpec, path: Path | None, explicit: bool) -> FileModel | None:
-    """The spec's ``file_builder`` hook on an explicit ``--weights`` file, if it has one.
+    """The spec's ``file_builder`` hook on a file the user brings (:func:`_users_file`), if it has one.
 
-    Shipped and cached files always load into the registered architecture, so the hook only
-    sees files the user names.
+    Shipped and pulled files (registered sha256) always load into the registered architecture,
+    so the hook never sees them. The hook is called as ``hook(path, spec)``.
     """
-    if not (spec.file_builder and explicit and path is not None):
+    if not (spec.file_builder and _users_file(spec, explicit) and path is not None):
         return None
-    return resolve(spec.file_builder)(path)
+    return resolve(spec.file_builder)(path, spec)
 
 
-def _read_state(spec: ModelSpec, path: Path) -> Any:
-    """A weights file as a state dict: safely loaded, ``state_dict`` unwrapped, prefixes stripped."""
-    state = load_state(path, official=spec.weights is not None and spec.weights.source == "user")
-    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
-        state = state["state_dict"]
-    return strip_prefixes(state)
+def _read_state(spec: ModelSpec, path: Path, explicit: bool) -> Any:
+    """A weights file as a state dict: safely loaded, ``state_dict`` unwrapped, prefixes stripped
+    (:func:`posetool.hub.checkpoint.model_state`).
+
+    Files the user names, and the official checkpoints of ``source="user"`` specs, are read with
+    the official allow-list (still ``weights_only``): a training ``checkpoint.pth`` pickles a
+    numpy ``perf``.
+    """
+    return model_state(load_state(path, official=_users_file(spec, explicit)), str(path))
 
 
 def load_model(name: str, *, task: str | None = None, weights: str | None = None, device: str = "auto") -> LoadedModel:
     """Build model ``name`` with its weights on ``device`` (see :func:`select_device`).
 
-    ``weights`` replaces the registered file (no sha256 check; the spec's ``file_builder`` may
-    build the architecture that file describes). ``task`` restricts the lookup to one stage.
+    ``weights`` replaces the registered file (no sha256 check). For files the user brings the
+    spec's ``file_builder`` may build the architecture the file describes. ``task`` restricts the
+    lookup to one stage.
     """
     spec = get_model_spec(name, task)
     dev = select_device(device)
@@ -97,7 +109,7 @@ def load_model(name: str, *, task: str | None = None, weights: str | None = None
             # The file's own layout: loaded as the trainer wrote it, strictly.
             load_into(module, built.state if built.state is not None else load_state(path), str(path))
         else:
-            load_into(module, _read_state(spec, path), str(path))
+            load_into(module, _read_state(spec, path, explicit=bool(weights)), str(path))
         if digest is None:
             digest = sha256_file(path)
     module = module.to(dev).eval()

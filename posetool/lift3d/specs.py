@@ -2,7 +2,10 @@
 
 Plain data only (no torch): the registry imports this module on its first lookup. Every lifter
 names :func:`posetool.lift3d.model.videopose3d_from_file` as its ``file_builder``, so
-``--weights FILE`` written by ``posetool train lift3d`` runs the architecture stored in the file.
+``--weights FILE`` (or a user-downloaded file in the cache) runs the architecture in the file:
+recorded by ``posetool train lift3d``, or read off the tensor shapes of an official VideoPose3D
+checkpoint (any widths, channels, with or without ``model_traj``); the spec then supplies the
+layouts and ``causal``.
 """
 
 from __future__ import annotations
@@ -13,8 +16,11 @@ _BUILDER = "posetool.nn.videopose3d:build_videopose3d"
 _FROM_FILE = "posetool.lift3d.model:videopose3d_from_file"
 
 # --- official checkpoints (CC BY-NC 4.0, user-downloaded) ---------------------------------------
-# Architectures as the documented run.py commands use them; official .bin files load strictly
-# through the allow-list (their pickled numpy RandomState becomes an inert stand-in).
+# Architectures as the documented run.py commands use them (those of the released files). A
+# user's file, named with --weights or placed in the cache, brings its own widths, channels and
+# trajectory network (videopose3d_from_file); causality is never in the weights, so causal files
+# need the causal spec. Official .bin files read through the allow-list (their pickled numpy
+# RandomState becomes an inert stand-in).
 _VP3D_URL = "https://dl.fbaipublicfiles.com/video-pose-3d/"
 _VP3D_243 = {"filter_widths": (3, 3, 3, 3, 3), "channels": 1024}
 for _name, _file, _kw, _desc in (

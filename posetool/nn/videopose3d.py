@@ -18,6 +18,7 @@ were trained for; its ``load_state_dict`` also accepts an official checkpoint di
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -349,7 +350,9 @@ class VideoPose3D(nn.Module):
 def normalise_state(state: Mapping[str, Any]) -> dict[str, Any]:
     """Turn an official / trainer checkpoint dict into flat ``model_pos.*``/``model_traj.*`` keys.
 
-    A flat dict already in that form is returned as a plain copy.
+    Accepts the official ``{"model_pos": sd, "model_traj": sd | None, ...}`` dict, a flat dict
+    already in that form (returned as a copy of its tensors), and a bare ``TemporalModel``
+    state dict (``expand_conv.weight`` at the top: taken as the pose model).
     """
     if "model_pos" in state and isinstance(state["model_pos"], Mapping):
         out = {f"model_pos.{k}": v for k, v in state["model_pos"].items()}
@@ -357,7 +360,61 @@ def normalise_state(state: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(traj, Mapping):
             out.update({f"model_traj.{k}": v for k, v in traj.items()})
         return out
-    return {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
+    tensors = {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
+    if "expand_conv.weight" in tensors and "shrink.weight" in tensors:
+        return {f"model_pos.{k}": v for k, v in tensors.items()}
+    return tensors
+
+
+@dataclass(frozen=True)
+class TemporalArchitecture:
+    """What the weights of a :class:`TemporalModel` fix.
+
+    ``in_channels`` is ``num_joints_in * in_features`` (the weights cannot split the product);
+    ``causal``, ``dropout`` and ``dense`` are not in the weights at all (the official ``run.py``
+    takes them from its command line).
+    """
+
+    in_channels: int
+    num_joints_out: int
+    filter_widths: tuple[int, ...]
+    channels: int
+
+    def describe(self) -> str:
+        """``3,3,3 (27 frames), 1024 channels``."""
+        widths = ",".join(str(w) for w in self.filter_widths)
+        return f"{widths} ({receptive_field(self.filter_widths)} frames), {self.channels} channels"
+
+
+def architecture_of(state: Mapping[str, Any], prefix: str = "") -> TemporalArchitecture | None:
+    """The architecture of the ``TemporalModel`` whose keys start with ``prefix`` in ``state``.
+
+    Read from the shapes: ``expand_conv.weight`` (C, J_in*F, fw[0]); block ``i`` adds
+    ``layers_conv.{2i}.weight`` (C, C, fw[i+1]) and a 1x1 ``layers_conv.{2i+1}``;
+    ``shrink.weight`` (J_out*3, C, 1). Kernels are read as the dilated model's widths (the
+    ``dense`` ablation, with kernels ``2 * pad + 1``, has no released checkpoint and cannot be
+    told apart). ``None`` if ``state`` has no such model.
+
+    Raises:
+        ValueError: the shapes are not those of a TemporalModel.
+    """
+    expand, shrink = state.get(f"{prefix}expand_conv.weight"), state.get(f"{prefix}shrink.weight")
+    if not isinstance(expand, torch.Tensor) or not isinstance(shrink, torch.Tensor):
+        return None
+    if expand.dim() != 3 or shrink.dim() != 3 or shrink.shape[0] % 3:
+        raise ValueError(f"{prefix}expand_conv.weight {tuple(expand.shape)} / {prefix}shrink.weight "
+                         f"{tuple(shrink.shape)} are not the shapes of a VideoPose3D TemporalModel")
+    channels = int(expand.shape[0])
+    widths = [int(expand.shape[2])]
+    block = 0
+    while isinstance(conv := state.get(f"{prefix}layers_conv.{2 * block}.weight"), torch.Tensor):
+        if conv.dim() != 3 or tuple(conv.shape[:2]) != (channels, channels):
+            raise ValueError(
+                f"{prefix}layers_conv.{2 * block}.weight {tuple(conv.shape)} does not fit {channels} channels")
+        widths.append(int(conv.shape[2]))
+        block += 1
+    out_joints = int(shrink.shape[0]) // 3
+    return TemporalArchitecture(int(expand.shape[1]), out_joints, tuple(check_filter_widths(widths)), channels)
 
 
 def build_videopose3d(**kwargs: Any) -> VideoPose3D:

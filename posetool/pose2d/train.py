@@ -153,7 +153,7 @@ def _fit_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Opti
 
 def train_pose2d(cfg: Pose2DTrainConfig, resume: str | None = None) -> dict[str, Any]:
     """Run (or continue) training; returns the history of the run (a list of epoch dicts) and paths."""
-    from posetool.hub.checkpoint import load_into, load_state, strip_prefixes
+    from posetool.hub.checkpoint import load_into, load_state, model_state
 
     if not cfg.data:
         raise UsageError("no training data; pass synth output folders or COCO annotation files")
@@ -184,7 +184,7 @@ def train_pose2d(cfg: Pose2DTrainConfig, resume: str | None = None) -> dict[str,
 
         model = spec.build().to(info.device)
         if cfg.init and state is None:
-            load_into(model, strip_prefixes(load_state(cfg.init, official=True)), cfg.init)
+            load_into(model, model_state(load_state(cfg.init, official=True), cfg.init), cfg.init)
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
         scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, cfg.milestones(), cfg.lr_factor)
         history: list[dict[str, Any]] = []
