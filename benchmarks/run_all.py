@@ -30,6 +30,8 @@ BENCHMARKS = {
     "track": ("bench_track.py", [], ["--frames", "40"]),
     "lift3d": ("bench_lift3d.py", [], ["--frames", "1000", "--repeats", "1"]),
     "blazepose": ("bench_blazepose.py", [], ["--min-time", "0.5"]),
+    "movenet": ("bench_movenet.py", [], ["--min-time", "0.5", "--frames", "20"]),
+    "pipes": ("bench_pipes.py", ["--repeats", "3", "--oversubscribed"], ["--repeats", "1", "--oversubscribed"]),
 }
 
 

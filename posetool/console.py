@@ -10,6 +10,7 @@ from rich.console import Console
 
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 _quiet = False
+_debug = False
 
 
 def set_quiet(quiet: bool) -> None:
@@ -19,6 +20,16 @@ def set_quiet(quiet: bool) -> None:
 
 def is_quiet() -> bool:
     return _quiet
+
+
+def set_debug(debug: bool) -> None:
+    """``--debug``: third-party chatter (pycocotools' progress) is shown on stderr too."""
+    global _debug
+    _debug = bool(debug)
+
+
+def is_debug() -> bool:
+    return _debug
 
 
 def info(message: str) -> None:

@@ -71,8 +71,7 @@ def run_demo(o: DemoOptions) -> dict[str, Any]:
     generate(o.out, SynthConfig(people=o.people, frames=o.frames, width=o.width, height=o.height, seed=o.seed))
     video = os.path.join(o.out, "video.mp4")
     stream = os.path.join(o.out, "poses.msgpack")
-    chain = ChainOptions(score_thr=SYNTH.score_thr, correspond_model=SYNTH.correspond if o.correspond else None,
-                         similarity=SYNTH.similarity if o.correspond else "oks", device=o.device)
+    chain = ChainOptions(correspond_model=SYNTH.correspond if o.correspond else None, device=o.device)
     console.info("demo: detect → pose2d → " + ("correspond → recover → " if o.correspond else "") + "track → lift3d")
     clock = run_video(video, lambda: StreamWriter(stream, "msgpack"), chain)
     metrics = evaluate_demo(o.out, stream)
@@ -92,15 +91,18 @@ def run_demo(o: DemoOptions) -> dict[str, Any]:
 
 def print_demo(result: dict[str, Any]) -> None:
     """One rich table of the metrics (stdout) and where the files are."""
-    from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="posetool demo: synth clip, held-out seed", title_justify="left")
+    from posetool.tables import print_fitted, stdout_console
+
+    out = stdout_console()
+    title = "posetool demo: synth clip, held-out seed"
+    # As wide as its title (when the terminal allows), so the title stays on one line.
+    table = Table(title=title, title_justify="left", min_width=min(len(title), out.width))
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in result["metrics"].items():
         table.add_row(name, "–" if value is None else (f"{value:.0f}" if name == "ID switches" else f"{value:.1f}"))
-    out = Console()
-    out.print(table)
+    print_fitted(table, console=out)
     for name, path in result["paths"].items():
-        out.print(f"{name}: {path}")
+        out.print(f"{name}: {path}", markup=False, overflow="fold")

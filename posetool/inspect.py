@@ -129,17 +129,26 @@ class StreamSummary:
         }
 
 
+def _provenance_cell(stage: dict[str, Any]) -> str:
+    """A stage's model, weights digest, posetool version and parameters as wrapping text (no cut)."""
+    sha = stage.get("weights_sha256")
+    about = ", ".join(x for x in (f"weights {sha[:12]}" if sha else "", f"posetool {stage.get('posetool', '?')}") if x)
+    params = ", ".join(f"{k}={v}" for k, v in (stage.get("params") or {}).items())
+    return f"{stage.get('model') or '-'} ({about})" + (f"\n{params}" if params else "")
+
+
 def render_summary(summary: StreamSummary, top_tracks: int = 10) -> None:
-    """Print the summary as rich tables on stdout."""
-    from rich.console import Console
+    """Print the summary as rich tables on stdout, each readable at 80 columns (long text wraps)."""
     from rich.table import Table
 
+    from posetool.tables import print_fitted, stdout_console
+
     d = summary.to_dict(top_tracks)
-    out = Console()
+    out = stdout_console()
     src = d["source"]
     overview = Table(title="pose stream", show_header=False, title_justify="left")
-    overview.add_column(style="bold")
-    overview.add_column()
+    overview.add_column(style="bold", no_wrap=True)
+    overview.add_column(overflow="fold")
     overview.add_row("source", f"{src.get('path', '?')}  {src.get('width', '?')}x{src.get('height', '?')} @ {src.get('fps', '?')} fps")
     overview.add_row("skeleton", f"{d['skeleton']}" + (f"  (3D: {d['skeleton_3d']})" if d["skeleton_3d"] else ""))
     overview.add_row("frames", f"{d['frames']} (frames {d['frame_range'][0]}–{d['frame_range'][1]}), {d['empty_frames']} empty")
@@ -147,40 +156,41 @@ def render_summary(summary: StreamSummary, top_tracks: int = 10) -> None:
     overview.add_row("people/frame", f"min {ppf['min']}  mean {ppf['mean']:.2f}  max {ppf['max']}")
     overview.add_row("instances", f"{d['instances']}  " + "  ".join(f"{k}: {v}" for k, v in d["instances_with"].items()))
     overview.add_row("origins", "  ".join(f"{k}: {v}" for k, v in d["origins"].items()) or "-")
+    tracks = d["tracks"]
+    overview.add_row("tracks", f"{tracks['count']}, mean length {tracks['mean_length']:.1f} frames; "
+                               f"{tracks['untracked_instances']} untracked instances")
+    kc = d["keypoint_confidence"]
+    if summary.conf_count or kc["missing"]:
+        mean = "-" if kc["mean"] is None else f"{kc['mean']:.3f}"
+        overview.add_row("keypoint conf.", f"mean {mean}, {kc['missing']} missing")
     status = "complete" if d["end"] and not d["truncated"] else "TRUNCATED (no end record)"
     if d["end"] and not d["end"].get("finished", True):
         status = "ended early (writer did not finish)"
     overview.add_row("status", status)
-    out.print(overview)
+    tables = [overview]
 
-    tracks = d["tracks"]
-    tt = Table(title=f"tracks: {tracks['count']} (mean length {tracks['mean_length']:.1f} frames, "
-                     f"{tracks['untracked_instances']} untracked instances)", title_justify="left")
-    for col in ("track_id", "frames", "first", "last"):
-        tt.add_column(col, justify="right")
-    for t in tracks["longest"]:
-        tt.add_row(str(t["track_id"]), str(t["frames"]), str(t["first"]), str(t["last"]))
     if tracks["count"]:
-        out.print(tt)
+        tt = Table(title="longest tracks", title_justify="left")
+        for col in ("track_id", "frames", "first", "last"):
+            tt.add_column(col, justify="right")
+        for t in tracks["longest"]:
+            tt.add_row(str(t["track_id"]), str(t["frames"]), str(t["first"]), str(t["last"]))
+        tables.append(tt)
 
-    kc = d["keypoint_confidence"]
     if summary.conf_count or kc["missing"]:
-        ct = Table(title=f"keypoint confidence (mean {kc['mean'] if kc['mean'] is None else round(kc['mean'], 3)}, "
-                         f"{kc['missing']} missing)", title_justify="left")
+        ct = Table(title="keypoint confidence", title_justify="left")
         ct.add_column("range")
         ct.add_column("count", justify="right")
         ct.add_column("")
         total = max(1, sum(kc["histogram"].values()))
         for rng, c in kc["histogram"].items():
             ct.add_row(rng, str(c), "█" * int(round(30 * c / total)))
-        out.print(ct)
+        tables.append(ct)
 
     st = Table(title="provenance", title_justify="left")
-    for col in ("stage", "model", "weights", "posetool", "params"):
-        st.add_column(col)
+    st.add_column("stage", no_wrap=True)
+    st.add_column("model (weights, version) and parameters", overflow="fold")
     for s in d["stages"]:
-        sha = s.get("weights_sha256")
-        params = s.get("params") or {}
-        st.add_row(str(s.get("stage")), str(s.get("model") or "-"), sha[:12] if sha else "-", str(s.get("posetool", "?")),
-                   ", ".join(f"{k}={v}" for k, v in params.items())[:80])
-    out.print(st)
+        st.add_row(str(s.get("stage")), _provenance_cell(s))
+    tables.append(st)
+    print_fitted(*tables, console=out)

@@ -14,13 +14,13 @@ Three ways, chosen by where stderr and stdout go:
 from __future__ import annotations
 
 import os
-import stat
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from posetool import console
+from posetool.threads import is_fifo
 
 DEFAULT_INTERVAL_S = 10.0
 
@@ -64,13 +64,6 @@ class _PlainLines:
         console.info(f"{self.description}: {self.done}{of} frames{pct}{when}, {self.done / elapsed:.1f} frames/s")
 
 
-def _is_pipe(stream: object) -> bool:
-    try:
-        return stat.S_ISFIFO(os.fstat(stream.fileno()).st_mode)  # type: ignore[attr-defined]
-    except (AttributeError, OSError, ValueError):
-        return False
-
-
 def _interval() -> float:
     try:
         return max(0.0, float(os.environ.get("POSETOOL_PROGRESS_INTERVAL", DEFAULT_INTERVAL_S)))
@@ -89,7 +82,7 @@ def progress_bar(description: str, total: int | None) -> Iterator[_Silent | _Ric
         yield lines
         lines.close()  # not reached when the stage fails: its error line stays the last word
         return
-    if _is_pipe(sys.stdout):
+    if is_fifo(sys.stdout):
         yield _Silent()
         return
     from rich.progress import (

@@ -46,7 +46,7 @@ def commands(clip: str) -> list[tuple[str, str]]:
         (f"{c}.corr", f"posetool correspond {c}.pose.jsonl -o {c}.corr.jsonl"),
         (f"{c}.rec", f"posetool recover {c}.corr.jsonl -o {c}.rec.jsonl"),
         (f"{c}.trk_corr", f"posetool track {c}.rec.jsonl --similarity corr -o {c}.trk_corr.jsonl"),
-        (f"{c}.trk_oks", f"posetool track {c}.pose.jsonl --similarity oks --interpolate 3 --smooth -o {c}.trk_oks.jsonl"),
+        (f"{c}.trk_oks", f"posetool track {c}.pose.jsonl --similarity oks --interpolate 3 --smooth online -o {c}.trk_oks.jsonl"),
         (f"{c}.trk_iou", f"posetool track {c}.pose.jsonl --similarity iou -o {c}.trk_iou.jsonl"),
         (f"{c}.lift", f"posetool lift3d {c}.trk_corr.jsonl -o {c}.lift.jsonl"),
         (f"{c}.run", f"posetool run {c}/video.mp4 --preset synth -o {c}.run.jsonl"),

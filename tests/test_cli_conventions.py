@@ -11,7 +11,7 @@ import pytest
 from posetool.stream import read_stream
 from tests.conftest import posetool_cmd, run_posetool, sample_records, write_records
 
-STAGES = ["detect", "pose2d", "correspond", "recover", "track", "lift3d"]
+STAGES = ["detect", "pose2d", "correspond", "recover", "track", "lift3d", "align"]
 
 
 def test_cat_pipe_into_cat_and_head_ends_quietly(tmp_path: Path):
@@ -53,15 +53,17 @@ def test_stage_options_follow_conventions(stage: str):
     for opt in ("--output", "--format", "--quiet", "--debug"):
         assert opt in text, f"{stage} lacks {opt}"
     if stage != "track":
-        for opt in ("--device", "--model", "--weights", "--batch-size"):
+        for opt in ("--device", "--model", "--weights"):
             assert opt in text, f"{stage} lacks {opt}"
+    if stage not in ("track", "align"):  # align embeds each whole sequence at once
+        assert "--batch-size" in text, f"{stage} lacks --batch-size"
     assert "_" not in " ".join(w for w in text.split() if w.startswith("--"))
 
 
 HELPERS = ["synth", "run", "render", "demo", "export", "inspect", "cat"]
 GROUPS = {
-    "train": ["detect", "pose2d", "correspond", "lift3d"],
-    "eval": ["pose", "boxes", "track", "mot", "lift", "correspond"],
+    "train": ["detect", "pose2d", "correspond", "lift3d", "align"],
+    "eval": ["pose", "boxes", "track", "mot", "lift", "correspond", "align", "trust"],
     "weights": ["list", "path", "pull", "verify"],
 }
 # Every command line a user can type, as "posetool <words> --help" takes it.

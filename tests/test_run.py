@@ -6,11 +6,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from posetool.stream import read_stream
 from tests.conftest import REPO, run_posetool
 
 
-def test_run_chain_equals_piped_stages(tmp_path: Path):
+def one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One thread in every posetool process this test starts: torch may round the last bit of a float
+    differently at another thread count, and piped stages take fewer threads than run by default
+    (README: pipes and run)."""
+    monkeypatch.setenv("POSETOOL_THREADS", "1")
+
+
+def test_run_chain_equals_piped_stages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    one_thread(monkeypatch)
     syn = tmp_path / "syn"
     res = run_posetool("synth", str(syn), "--people", "3", "--frames", "8", "--width", "320", "--height", "240",
                        "--seed", "4242", "-q")
@@ -19,7 +29,7 @@ def test_run_chain_equals_piped_stages(tmp_path: Path):
     pt = f"{sys.executable} -m posetool"
     piped = tmp_path / "piped.jsonl"
     gt = syn / "gt.jsonl"  # oracle boxes: every later stage has people to work on
-    cmd = (f"{pt} detect {video} --model gt --gt {gt} --score-thr 0.5 -q | {pt} pose2d -q | {pt} correspond -q | "
+    cmd = (f"{pt} detect {video} --model gt --gt {gt} -q | {pt} pose2d -q | {pt} correspond -q | "
            f"{pt} recover -q | {pt} track --similarity corr:0.5,oks:0.5 -q | {pt} lift3d -q -o {piped}")
     out = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, cwd=REPO, timeout=600)
     assert out.returncode == 0, out.stderr.decode()
@@ -35,6 +45,45 @@ def test_run_chain_equals_piped_stages(tmp_path: Path):
         assert x == y, f"record {i + 1} differs"
     assert len(a) == len(b)
     assert any(inst.get("keypoints_3d") for r in a[1:-1] for inst in r["instances"])
+
+
+def readme_pipe() -> str:
+    """README's piped chain (section "Pipelines", the block after the comment naming run --preset synth)."""
+    lines = (REPO / "README.md").read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("# the same stages piped one by one")) + 1
+    command = []
+    for line in lines[start:]:
+        command.append(line.strip().removesuffix("\\").strip())
+        if not line.rstrip().endswith("\\"):
+            break
+    return " ".join(command)
+
+
+def test_readme_pipe_with_defaults_equals_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The pipe README documents, with default options, gives the records of `run --preset synth` (issue #18)."""
+    one_thread(monkeypatch)
+    pipe = readme_pipe()
+    assert pipe.startswith("posetool detect clip.mp4 ") and pipe.endswith(" -o poses.msgpack"), pipe
+    syn = tmp_path / "syn"
+    res = run_posetool("synth", str(syn), "--people", "4", "--frames", "10", "--seed", "7", "-q")
+    assert res.returncode == 0, res.stderr
+    video = syn / "video.mp4"
+    piped, together = tmp_path / "piped.msgpack", tmp_path / "run.msgpack"
+    cmd = (pipe.replace("clip.mp4", str(video)).replace("poses.msgpack", str(piped))
+           .replace("posetool ", f"{sys.executable} -m posetool "))
+    out = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, cwd=REPO, timeout=600)
+    assert out.returncode == 0, out.stderr.decode()
+    res = run_posetool("run", str(video), "--preset", "synth", "-o", str(together), timeout=600)
+    assert res.returncode == 0, res.stderr.decode()
+    a, b = read_stream(str(piped)), read_stream(str(together))
+    assert [s["stage"] for s in a[0]["stages"]] == ["detect", "pose2d", "correspond", "recover", "track", "lift3d"]
+    assert a[0]["stages"][0]["params"]["score_thr"] == 0.5  # centernet_r18_synth's measured default
+    assert a[0]["stages"][4]["params"]["similarity"] == "corr:0.5,oks:0.5"  # auto, with correspondences
+    assert len(a) == len(b)
+    for i, (x, y) in enumerate(zip(a, b)):
+        assert x == y, f"record {i + 1} differs"
+    assert sum(len(r["instances"]) for r in a[1:-1]) > 0
+    assert any(inst.get("track_id") is not None for r in a[1:-1] for inst in r["instances"])
 
 
 def test_run_errors(tmp_path: Path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import math
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 
 from posetool.errors import StreamError
 from posetool.stream import StreamReader, StreamWriter, encode, make_frame, make_header, read_stream, to_plain
+from posetool.stream.records import RecordChecker
 from tests.conftest import REPO, run_posetool, sample_records, write_records
 
 SCHEMAS = {name: json.loads((REPO / "schemas" / f"{name}.schema.json").read_text()) for name in ("header", "frame", "end")}
@@ -120,3 +122,73 @@ def test_output_encoding_follows_suffix(tmp_path: Path, stream_file: Path):
             assert data[:1] == first
         else:
             assert 0x80 <= data[0] <= 0x8F
+
+
+# --- the fast paths give what the exact walks give (issue #18) ------------------------------------
+special = st.sampled_from([math.nan, math.inf, -math.inf])
+number_like = st.one_of(finite, special, st.none(), st.integers(-3, 3), st.booleans(), st.text(max_size=2))
+finite32 = st.floats(allow_nan=False, allow_infinity=False, width=32)
+float_array = st.lists(st.one_of(finite32, special), min_size=3, max_size=3).map(
+    lambda v: np.array(v, dtype=np.float32))
+numpy_value = st.one_of(float_array, finite.map(np.float64), finite32.map(np.float32), st.integers(0, 9).map(np.int64),
+                        st.booleans().map(np.bool_))
+encodable = st.recursive(st.one_of(scalar, special, numpy_value),
+                         lambda c: st.one_of(st.lists(c, max_size=3),
+                                             st.dictionaries(st.text(max_size=4), c, max_size=3)),
+                         max_leaves=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(encodable)
+def test_encode_equals_the_plain_walk(value):
+    """encode() skips to_plain() unless a NaN/Infinity is there: the bytes must be the same either way."""
+    record = {"type": "frame", "value": value}
+    assert encode(record, "msgpack") == msgpack.packb(to_plain(record), use_bin_type=True)
+    plain_json = json.dumps(to_plain(record), separators=(",", ":"), allow_nan=False, ensure_ascii=False) + "\n"
+    assert encode(record, "jsonl") == plain_json.encode("utf-8")
+
+
+class _ExactChecker(RecordChecker):
+    """The checker without its fast acceptance: every value through the exact checks."""
+
+    def _fast_instances(self, insts):
+        return False
+
+
+def _messy(values):
+    return st.one_of(values, number_like, st.lists(number_like, max_size=5))
+
+
+clean_point = st.lists(finite, min_size=3, max_size=3)
+messy_instance = st.fixed_dictionaries({}, optional={
+    "bbox": st.one_of(st.lists(finite, min_size=4, max_size=4), _messy(st.lists(number_like, min_size=4, max_size=4))),
+    "score": st.one_of(finite, number_like),
+    "track_id": st.one_of(st.integers(0, 9), number_like),
+    "keypoints": st.one_of(st.lists(clean_point, min_size=17, max_size=17),
+                           st.lists(st.one_of(clean_point, _messy(st.lists(number_like, min_size=3, max_size=3))),
+                                    min_size=16, max_size=18), number_like),
+    "keypoints_3d": st.one_of(st.lists(clean_point, min_size=17, max_size=17), st.lists(clean_point, max_size=3)),
+    "root_3d": st.one_of(clean_point, _messy(st.lists(number_like, min_size=3, max_size=3))),
+})
+
+
+def _check_all(checker: RecordChecker, records: list) -> tuple[str | None, str]:
+    """The first error message (or None) and the records as the checks left them (NaN -> null)."""
+    try:
+        for rec in records:
+            checker.check(rec)
+    except StreamError as exc:
+        return str(exc), repr(records)
+    return None, repr(records)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.one_of(messy_instance, messy_instance.filter(lambda i: "keypoints" in i)), max_size=3),
+                max_size=3))
+def test_fast_checks_accept_only_what_the_exact_checks_accept(frames):
+    header = make_header({"path": "x.mp4", "width": 64, "height": 48, "fps": 25.0, "frames": len(frames)}, "coco17",
+                         skeleton_3d="h36m17")
+    records = [header, *(make_frame(i, i / 25, insts) for i, insts in enumerate(frames))]
+    fast = _check_all(RecordChecker("s"), copy.deepcopy(records))
+    exact = _check_all(_ExactChecker("s"), copy.deepcopy(records))
+    assert fast == exact

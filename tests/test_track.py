@@ -134,12 +134,14 @@ def test_interpolate_option_fills_short_gaps():
 def test_smooth_option_reduces_jitter():
     rng = np.random.default_rng(0)
     seq = [[person(200, jitter=rng.normal(0, 3, (17, 2)))] for _ in range(30)]
-    _, raw = run(seq)
-    _, smooth = run(seq, smooth=True, smooth_min_cutoff=0.5)
+    _, raw = run(seq, smooth="none")
+    _, smooth = run(seq, smooth=True, smooth_min_cutoff=0.5)  # the old boolean: One-Euro
+    _, offline = run(seq)  # the default: offline
     def spread(frames):
         xs = np.array([np.asarray(f["instances"][0]["keypoints"], float)[:, 0] for f in frames])
         return np.abs(np.diff(xs, axis=0)).mean()
     assert spread(smooth) < 0.5 * spread(raw)
+    assert spread(offline) < 0.5 * spread(raw)
 
 
 def test_corr_similarity_and_corr_thr_use_correspondences():

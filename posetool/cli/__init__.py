@@ -13,7 +13,7 @@ import typer
 
 from posetool import __version__
 from posetool.cli import (
-    cat, correspond, demo, detect, eval, export, inspect, lift3d, pose2d, recover, render, run, synth, track, train,
+    align, cat, correspond, demo, detect, eval, export, inspect, lift3d, pose2d, recover, render, run, synth, track, train,
     weights,
 )
 
@@ -28,7 +28,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-_STAGES = [detect.detect, pose2d.pose2d, correspond.correspond, recover.recover, track.track, lift3d.lift3d]
+_STAGES = [detect.detect, pose2d.pose2d, correspond.correspond, recover.recover, track.track, lift3d.lift3d,
+           align.align]
 _HELPERS = [synth.synth, run.run, render.render, demo.demo, export.export, inspect.inspect, cat.cat]
 
 for _fn in _STAGES:

@@ -23,8 +23,12 @@ import typer
 from posetool import console
 from posetool.cli import outputs
 from posetool.errors import OptionError, PosetoolError, UsageError
+from posetool.threads import configure_threads
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# The running command as typed after ``posetool`` (``pose2d``, ``eval pose``); set by :func:`command`.
+_running = "STAGE"
 
 
 def _silence_stdout() -> None:
@@ -58,10 +62,12 @@ def _call(fn: Callable[..., Any], args: tuple, kwargs: dict, flags: Mapping[str,
         raise UsageError(exc.naming(flag)) from exc
 
 
-def command(name: str, renamed: Mapping[str, str] | None = None) -> Callable[[F], F]:
+def command(name: str, renamed: Mapping[str, str] | None = None, stage: bool = False) -> Callable[[F], F]:
     """Decorate a CLI function with posetool's error handling (see module docstring).
 
-    ``renamed`` maps library parameter names to this command's flags where they differ.
+    ``renamed`` maps library parameter names to this command's flags where they differ. ``stage``:
+    the command is a pipe stage, which takes its share of the cores when piped
+    (:func:`posetool.threads.configure_threads`; every command honours ``POSETOOL_THREADS``).
     """
 
     def wrap(fn: F) -> F:
@@ -69,10 +75,14 @@ def command(name: str, renamed: Mapping[str, str] | None = None) -> Callable[[F]
 
         @functools.wraps(fn)
         def run(*args: Any, **kwargs: Any) -> Any:
+            global _running
+            _running = name
             debug = bool(kwargs.get("debug")) or os.environ.get("POSETOOL_DEBUG") == "1"
             console.set_quiet(bool(kwargs.get("quiet")))
+            console.set_debug(debug)
             outputs.reset()
             try:
+                configure_threads(stage)  # before the command imports torch or OpenCV
                 return _call(fn, args, kwargs, flags)
             except typer.Exit:
                 raise
@@ -113,10 +123,31 @@ def system_error(exc: OSError) -> str:
     return f"{exc.filename}: {reason}" if exc.filename else reason
 
 
+# What to pipe into a command (its upstream stages), for the error when stdin is a terminal.
+_UPSTREAM = {
+    "pose2d": "posetool detect VIDEO",
+    "correspond": "posetool detect VIDEO | posetool pose2d",
+    "recover": "posetool detect VIDEO | posetool pose2d | posetool correspond",
+    "track": "posetool detect VIDEO | posetool pose2d",
+    "lift3d": "posetool detect VIDEO | posetool pose2d | posetool track",
+}
+
+
+def check_stdin(path: str) -> None:
+    """Refuse to wait on a terminal: INPUT ``-`` with stdin a tty is a usage error saying what to pipe in."""
+    if path != "-" or not sys.stdin.isatty():
+        return
+    name = _running
+    upstream = _UPSTREAM.get(name, "posetool detect VIDEO | posetool pose2d")
+    raise UsageError(f"no input: pipe a pose stream in ({upstream} | posetool {name}) or give a stream file "
+                     f"(posetool {name} poses.msgpack)")
+
+
 def open_reader(path: str, strict: bool = False):
     """A :class:`StreamReader` for a command's INPUT argument (claimed, so no output overwrites it)."""
     from posetool.stream import StreamReader
 
+    check_stdin(path)
     outputs.claim_input(path)
     return StreamReader(path, strict=strict)
 

@@ -26,7 +26,7 @@ from posetool.engine.presets import SYNTH
 _R = "Region"
 
 
-@command("correspond")
+@command("correspond", stage=True)
 def correspond(
     input: InputStream = "-",
     output: Output = "-",

@@ -12,7 +12,7 @@ from posetool.cli.options import Debug, Device, Quiet
 
 @command("demo")
 def demo(
-    out: Annotated[str, typer.Option("--out", "-o", help="Folder for the clip, its ground truth, the stream and the overlay.")] = "posetool_demo",
+    out: Annotated[str, typer.Option("--out", "-o", help="Folder for the clip, its ground truth, the stream and the overlay (created if missing).")] = "posetool_demo",
     people: Annotated[int, typer.Option("--people", min=1, help="People in the clip.")] = 4,
     frames: Annotated[int, typer.Option("--frames", min=2, help="Frames in the clip.")] = 75,
     seed: Annotated[int, typer.Option("--seed", help="Synth seed (the default is held out from training).")] = 2026,

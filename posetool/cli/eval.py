@@ -1,4 +1,4 @@
-"""``posetool eval pose|boxes|track|mot|lift|correspond``: the metrics the field trusts.
+"""``posetool eval pose|boxes|track|mot|trust|lift|correspond``: the metrics the field trusts.
 
 Each command prints a rich table on stdout, or JSON with ``--json``; logs go to stderr.
 """
@@ -121,6 +121,34 @@ def mot(
         print_tables(*mot_tables(result))
 
 
+@app.command("trust")
+@command("eval trust")
+def trust(
+    pred: Pred,
+    gt: Gt,
+    as_json: AsJson = False,
+    iou: Annotated[float, typer.Option("--iou", min=0.0, max=1.0, help="Minimum box IoU of a GT/prediction pair.")] = 0.5,
+    min_gap: Annotated[int, typer.Option("--min-gap", min=1, help="Frames a GT person must be unseen to count as a re-entry.")] = 10,
+    lr_min_sep: Annotated[float, typer.Option("--lr-min-sep", min=0.0, help="GT left/right points closer than this × box height are not judged.")] = 0.1,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Identity kept across absences, left/right swaps, jitter (acceleration error), 3D root and
+    absolute errors, next to MOTA and IDF1 (docs/eval.md).
+
+    PRED is a tracked pose stream; GT a stream with exact ground truth (posetool synth's gt.jsonl).
+    """
+    from posetool.eval.report import print_tables
+    from posetool.eval.trust import TrustOptions, evaluate_trust
+    from posetool.eval.trust_report import trust_tables
+
+    result = evaluate_trust(pred, gt, TrustOptions(iou=iou, min_gap=min_gap, lr_min_sep=lr_min_sep))
+    if as_json:
+        _emit_json(result)
+    else:
+        print_tables(*trust_tables(result))
+
+
 @app.command("lift")
 @command("eval lift")
 def lift(pred: Pred, gt: Gt, as_json: AsJson = False, quiet: Quiet = False, debug: Debug = False) -> None:
@@ -176,3 +204,39 @@ def correspond(
         _emit_json(result)
     else:
         print_tables(correspond_table(result, f"{model} ({maps} maps)"))
+
+
+@app.command("align")
+@command("eval align")
+def align(
+    takes: Annotated[list[str], typer.Argument(help="posetool synth --action folders (or their gt.jsonl), or folders of them, with known phase.")],
+    model: Annotated[str, typer.Option("--model", help="Alignment embedder, or 'raw' for normalised keypoints without learning.")] = "align_synth",
+    labelled: Annotated[int, typer.Option("--labelled", min=0, help="Takes per action (the first ones given) labelled for the progression regressions and the classification SVM.")] = 2,
+    dtw: Annotated[bool, typer.Option("--dtw/--no-dtw", help="Also align by DTW and report its phase error.")] = True,
+    weights: Weights = None,
+    device: Device = "auto",
+    as_json: AsJson = False,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """TCC's measures on takes with known phase: Kendall's tau of the nearest-neighbour alignment,
+    phase progression (R^2), phase classification accuracy with --labelled takes per action, and
+    the phase error of the nearest-neighbour and DTW alignments, per action and overall.
+    """
+    from posetool.align.embedder import AlignEmbedder, RawEmbedder
+    from posetool.align.evaluate import evaluate_performances
+    from posetool.align.sequences import load_performances
+    from posetool.eval.align_report import align_table
+    from posetool.eval.report import print_tables
+    from posetool.hub.loader import load_model
+
+    if model == "raw":
+        embedder = RawEmbedder()
+    else:
+        embedder = AlignEmbedder.from_loaded(load_model(model, task="align", weights=weights, device=device))
+    perfs = load_performances(takes, embedder.dims)
+    result = evaluate_performances(perfs, embedder, labelled=labelled, use_dtw=dtw)
+    if as_json:
+        _emit_json(result)
+    else:
+        print_tables(align_table(result))

@@ -14,17 +14,17 @@ from posetool.cli.options import Debug, InputStream, Quiet, Strict
 @command("export")
 def export(
     input: InputStream = "-",
-    to: Annotated[str, typer.Option("--to", help="coco | posetrack18 | mot | videopose3d | csv")] = "coco",
+    to: Annotated[str, typer.Option("--to", help="coco | posetrack18 | mot | videopose3d | csv | trc (one OpenSim file per track into the -o folder)")] = "coco",
     output: Annotated[str, typer.Option("-o", "--output", help="Output file (- for stdout; videopose3d needs a file).")] = "-",
     gt: Annotated[str | None, typer.Option("--gt", help="coco: take image ids from this COCO file (frames matched as in eval).")] = None,
     sequence: Annotated[str, typer.Option("--sequence", help="posetrack18: sequence name NNNNNN_mpii_name (sets image ids).")] = "000000_mpii_posetool",
     kp_thr: Annotated[float, typer.Option("--kp-thr", min=0.0, max=1.0, help="posetrack18: joints with confidence <= this are left out.")] = 0.0,
-    name: Annotated[str | None, typer.Option("--name", help="videopose3d: base name of the exported videos (default: the video's).")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="videopose3d, trc: base name of the exported videos / files (default: the video's).")] = None,
     strict: Strict = False,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Export for pycocotools, poseval, motmetrics, VideoPose3D or DeepLabCut-style tools."""
+    """Export for pycocotools, poseval, motmetrics, VideoPose3D, DeepLabCut-style tools or OpenSim."""
     from posetool import console
     from posetool.export import exporter
 

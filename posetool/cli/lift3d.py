@@ -11,7 +11,7 @@ from posetool.cli.options import BatchSize, Debug, Device, Format, InputStream, 
 from posetool.engine.presets import SYNTH
 
 
-@command("lift3d")
+@command("lift3d", stage=True)
 def lift3d(
     input: InputStream = "-",
     output: Output = "-",
@@ -26,6 +26,10 @@ def lift3d(
                      "(default 2048, 1 with --causal). The result equals whole-track lifting."),
     ] = None,
     max_gap: Annotated[int, typer.Option("--max-gap", min=0, help="Longest track gap (frames) bridged by interpolation.")] = 10,
+    world: Annotated[bool, typer.Option("--world", help="Also write root_world and keypoints_world in a ground-plane frame (y up, ground y = 0); the camera from --camera-height/--camera-pitch, else the stream header's camera.", rich_help_panel="World frame")] = False,
+    camera_height: Annotated[float | None, typer.Option("--camera-height", min=0.0, help="Camera height above the ground (m); implies --world.", rich_help_panel="World frame")] = None,
+    camera_pitch: Annotated[float | None, typer.Option("--camera-pitch", min=-90.0, max=90.0, help="Camera tilt below the horizon (degrees); implies --world.", rich_help_panel="World frame")] = None,
+    camera_roll: Annotated[float, typer.Option("--camera-roll", min=-90.0, max=90.0, help="Camera roll about its optical axis (degrees).", rich_help_panel="World frame")] = 0.0,
     weights: Weights = None,
     device: Device = "auto",
     batch_size: BatchSize = 16,
@@ -44,5 +48,6 @@ def lift3d(
 
     del batch_size  # one sequence per pass; kept for the shared option set
     reader = open_reader(input, strict)
-    step = LiftStep(model=model, device=device, weights=weights, causal=causal, flip=flip, chunk=chunk, max_gap=max_gap)
+    step = LiftStep(model=model, device=device, weights=weights, causal=causal, flip=flip, chunk=chunk, max_gap=max_gap,
+                    world=world, camera_height=camera_height, camera_pitch=camera_pitch, camera_roll=camera_roll)
     run_step(reader, lambda: open_writer(output, fmt), step, progress=True)

@@ -8,13 +8,14 @@ import typer
 
 from posetool.cli.common import command, open_reader, open_writer
 from posetool.cli.outputs import claim_input
-from posetool.cli.options import BatchSize, Debug, Device, Format, InputStream, Output, Quiet, StreamFormat, Strict, Video, Weights
+from posetool.cli.options import (BatchSize, Debug, Device, Format, InputStream, Output, Quiet, Runtime, StreamFormat, Strict,
+                                  Video, Weights)
 from posetool.engine.presets import SYNTH
 
 _P = "Post-processing"
 
 
-@command("pose2d")
+@command("pose2d", stage=True)
 def pose2d(
     input: InputStream = "-",
     output: Output = "-",
@@ -33,6 +34,7 @@ def pose2d(
     weights: Weights = None,
     device: Device = "auto",
     batch_size: BatchSize = 16,
+    runtime: Runtime = "auto",
     fmt: Format = StreamFormat.auto,
     strict: Strict = False,
     quiet: Quiet = False,
@@ -56,7 +58,7 @@ def pose2d(
         soft_nms=soft_nms, min_box_score=min_box_score,
     )
     reader = open_reader(input, strict=strict)
-    step = Pose2DStep(model=model, device=device, weights=weights, batch_size=batch_size, options=options)
+    step = Pose2DStep(model=model, device=device, weights=weights, batch_size=batch_size, options=options, runtime=runtime)
     with video_for_stream(reader.header, video) as source:
         claim_input(source.path)
         run_step(reader, lambda: open_writer(output, fmt), step, source, progress=True)

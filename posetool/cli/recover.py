@@ -26,7 +26,7 @@ from posetool.engine.presets import SYNTH
 _T = "Thresholds (defaults: the authors' released settings)"
 
 
-@command("recover")
+@command("recover", stage=True)
 def recover(
     input: InputStream = "-",
     output: Output = "-",

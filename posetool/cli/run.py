@@ -8,7 +8,7 @@ import typer
 
 from posetool.cli.common import command, open_writer
 from posetool.cli.outputs import check_output, claim_input
-from posetool.cli.options import BatchSize, Debug, Device, Format, Output, Quiet, StreamFormat
+from posetool.cli.options import BatchSize, Debug, Device, Format, Output, Quiet, Runtime, StreamFormat
 
 M = "Models"
 T = "Tracking"
@@ -17,7 +17,7 @@ T = "Tracking"
 def run(
     video: Annotated[str, typer.Argument(help="Video file or image folder.")],
     output: Output = "-",
-    preset: Annotated[str, typer.Option("--preset", help="real (BlazePose) or synth (models trained on posetool synth).")] = "real",
+    preset: Annotated[str, typer.Option("--preset", help="real (MoveNet people + BlazePose landmarks, multi-person) or synth (models trained on posetool synth).")] = "real",
     detect_model: Annotated[str | None, typer.Option("--detect-model", help="Detector (default: the preset's).", rich_help_panel=M)] = None,
     gt: Annotated[str | None, typer.Option("--gt", help="Ground truth for --detect-model gt.", rich_help_panel=M)] = None,
     pose_model: Annotated[str | None, typer.Option("--pose-model", help="pose2d model (default: the preset's).", rich_help_panel=M)] = None,
@@ -26,18 +26,19 @@ def run(
     recover: Annotated[bool, typer.Option("--recover/--no-recover", help="Recover missed people/keypoints from correspondences.", rich_help_panel=M)] = True,
     lift_model: Annotated[str | None, typer.Option("--lift-model", help="3D lifting model (default: the preset's).", rich_help_panel=M)] = None,
     lift: Annotated[bool, typer.Option("--lift/--no-lift", help="Lift tracks to 3D.", rich_help_panel=M)] = True,
-    score_thr: Annotated[float | None, typer.Option("--score-thr", min=0.0, max=1.0, help="Detector score threshold (synth preset: 0.5, precise boxes for tracking; real: the detector's).", rich_help_panel=M)] = None,
+    score_thr: Annotated[float | None, typer.Option("--score-thr", min=0.0, max=1.0, help="Detector score threshold (default: the detector's, as posetool detect; centernet_r18_synth: 0.5).", rich_help_panel=M)] = None,
     max_people: Annotated[int, typer.Option("--max-people", min=1, help="Boxes kept per frame.", rich_help_panel=M)] = 20,
-    track_similarity: Annotated[str | None, typer.Option("--track-similarity", help="corr, oks, iou or a mix (default: the preset's; oks without correspondences).", rich_help_panel=T)] = None,
+    track_similarity: Annotated[str, typer.Option("--track-similarity", help="corr, oks, iou, a mix, or auto (as posetool track: corr:0.5,oks:0.5 with correspondences, else oks).", rich_help_panel=T)] = "auto",
     track_gate: Annotated[float, typer.Option("--track-gate", min=0.0, max=1.0, help="Minimum similarity of a match.", rich_help_panel=T)] = 0.3,
     patience: Annotated[int, typer.Option("--patience", min=0, help="Frames a lost track stays re-identifiable.", rich_help_panel=T)] = 10,
     min_length: Annotated[int, typer.Option("--min-length", min=1, help="Detections a track needs to keep its id.", rich_help_panel=T)] = 1,
     interpolate: Annotated[int, typer.Option("--interpolate", min=0, help="Fill track gaps up to N frames.", rich_help_panel=T)] = 0,
-    smooth: Annotated[bool, typer.Option("--smooth", help="One-Euro smoothing of keypoints.", rich_help_panel=T)] = False,
+    smooth: Annotated[str, typer.Option("--smooth", help="Keypoint smoothing per track, as posetool track: offline, online (One-Euro) or none.", rich_help_panel=T)] = "offline",
     render: Annotated[str | None, typer.Option("--render", help="Also write an overlay video here.")] = None,
     frame_buffer: Annotated[int, typer.Option("--frame-buffer", min=8, help="Decoded frames kept for the stages that need pixels.")] = 96,
     device: Device = "auto",
     batch_size: BatchSize = 16,
+    runtime: Runtime = "auto",
     fmt: Format = StreamFormat.auto,
     quiet: Quiet = False,
     debug: Debug = False,
@@ -54,9 +55,8 @@ def run(
     opts = ChainOptions(
         detect_model=detect_model or p.detect, gt=gt, pose_model=pose_model or p.pose, correspond_model=corr,
         recover=recover and corr is not None, lift_model=(lift_model or p.lift) if lift else None,
-        score_thr=score_thr if score_thr is not None else p.score_thr, max_people=max_people,
-        similarity=track_similarity or (p.similarity if corr else "oks"), gate=track_gate, patience=patience,
-        min_length=min_length, interpolate=interpolate, smooth=smooth, device=device, batch_size=batch_size,
+        score_thr=score_thr, max_people=max_people, similarity=track_similarity, gate=track_gate, patience=patience,
+        min_length=min_length, interpolate=interpolate, smooth=smooth, device=device, batch_size=batch_size, runtime=runtime,
         frame_buffer=frame_buffer,
     )
     claim_input(video)

@@ -14,7 +14,8 @@ from posetool.cli.options import Debug, Quiet
 def synth(
     outdir: Annotated[str, typer.Argument(help="Output folder (created if missing).")],
     people: Annotated[int, typer.Option("--people", help="Number of people in the world.")] = 3,
-    frames: Annotated[int, typer.Option("--frames", help="Number of frames.")] = 100,
+    frames: Annotated[int | None, typer.Option(
+        "--frames", help="Number of frames [default: 100; a take's length follows its timing].")] = None,
     width: Annotated[int, typer.Option("--width", help="Image width in pixels.")] = 640,
     height: Annotated[int, typer.Option("--height", help="Image height in pixels.")] = 480,
     fps: Annotated[float, typer.Option("--fps", help="Frame rate.")] = 25.0,
@@ -31,6 +32,29 @@ def synth(
     noise: Annotated[float | None, typer.Option("--noise", help="Sensor noise sigma (grey levels); default: sampled 1–4.")
                      ] = None,
     children: Annotated[float, typer.Option("--children", help="Probability that a person is a child.")] = 0.15,
+    scene: Annotated[str, typer.Option(
+        "--scene", help="mix (random actions), or a scripted test scene: reenter (leave the view and come back "
+                        "after 1–5 s), crossing, turn (turn round on the spot), run.")] = "mix",
+    action: Annotated[str | None, typer.Option(
+        "--action", help="Write a take instead: one person performing this action once (squat, jump, lunge), "
+        "with the phase of every frame in gt.jsonl.", rich_help_panel="Take")] = None,
+    tempo: Annotated[float | None, typer.Option(
+        "--tempo", help="Take speed against the nominal duration (1.5: 1.5x faster) [default: sampled 0.7–1.4].",
+        rich_help_panel="Take")] = None,
+    tempo_change: Annotated[float | None, typer.Option(
+        "--tempo-change", help="Take speed at the end / at the start [default: sampled 1/1.5–1.5].",
+        rich_help_panel="Take")] = None,
+    pause: Annotated[list[str] | None, typer.Option(
+        "--pause", help="Hold still at PHASE for SECONDS, e.g. 0.5:0.8 (repeatable; 'none' for no pause) "
+        "[default: sampled, 0–2 holds].", rich_help_panel="Take")] = None,
+    view: Annotated[float | None, typer.Option(
+        "--view", help="Camera azimuth around the performer, degrees (0: facing the camera) [default: sampled].",
+        rich_help_panel="Take")] = None,
+    lead: Annotated[float, typer.Option(
+        "--lead", help="Seconds of standing still before and after the movement.", rich_help_panel="Take")] = 0.0,
+    takes: Annotated[int, typer.Option(
+        "--takes", min=1, help="Write this many takes, seeds SEED, SEED+1, ..., into OUTDIR/ACTION-sSEED "
+        "(a training set in one call).", rich_help_panel="Take")] = 1,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
@@ -42,8 +66,23 @@ def synth(
     from posetool import console
     from posetool.synth import SynthConfig, generate
 
+    if action is not None:
+        from posetool.synth.takes import write_takes
+
+        write_takes(outdir, action, takes, seed=seed, tempo=tempo, tempo_change=tempo_change, pauses=pause,
+                    view=view, lead=lead, fps=fps, width=width, height=height, children=children, noise=noise,
+                    motion_blur=motion_blur, render=not no_render, image_folder=image_folder,
+                    ignored={"--people": people != 3, "--frames": frames is not None, "--motion": motion != "mix",
+                             "--camera": camera != "auto", "--scene": scene != "mix"})
+        return
+    if takes != 1:
+        from posetool.errors import UsageError
+
+        raise UsageError("--takes needs --action (it writes single-action takes)")
+    frames = 100 if frames is None else frames
     cfg = SynthConfig(people=people, frames=frames, width=width, height=height, fps=fps, seed=seed, motion=motion,
-                      camera=camera, child_fraction=children, motion_blur=motion_blur, noise=noise).validate()
+                      camera=camera, child_fraction=children, motion_blur=motion_blur, noise=noise,
+                      scene=scene).validate()
     if console.is_quiet():
         result = generate(outdir, cfg, render=not no_render, image_folder=image_folder)
     else:

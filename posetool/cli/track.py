@@ -7,16 +7,17 @@ from typing import Annotated
 import typer
 
 from posetool.cli.common import command, open_reader, open_writer
-from posetool.cli.options import Debug, Format, InputStream, Output, Quiet, StreamFormat, Strict
+from posetool.cli.options import Debug, Format, InputStream, Output, Quiet, StreamFormat, Strict, Video
 
 P = "Tracking"
+R = "Re-identification"
 
 
-@command("track")
+@command("track", stage=True)
 def track(
     input: InputStream = "-",
     output: Output = "-",
-    similarity: Annotated[str, typer.Option("--similarity", help="corr, oks, iou, or a weighted mix like corr:0.5,oks:0.5.", rich_help_panel=P)] = "oks",
+    similarity: Annotated[str, typer.Option("--similarity", help="corr, oks, iou, a weighted mix like corr:0.5,oks:0.5, or auto: corr:0.5,oks:0.5 when the stream has correspondences (posetool correspond), else oks (as posetool run).", rich_help_panel=P)] = "auto",
     gate: Annotated[float, typer.Option("--gate", min=0.0, max=1.0, help="Minimum similarity of an accepted match.", rich_help_panel=P)] = 0.3,
     matcher: Annotated[str, typer.Option("--matcher", help="hungarian (SciPy linear_sum_assignment) or greedy.", rich_help_panel=P)] = "hungarian",
     kp_thr: Annotated[float, typer.Option("--kp-thr", min=0.0, max=1.0, help="Keypoint confidence counted as present.", rich_help_panel=P)] = 0.1,
@@ -25,9 +26,16 @@ def track(
     patience: Annotated[int, typer.Option("--patience", min=0, help="Frames a lost track stays re-identifiable.", rich_help_panel=P)] = 10,
     min_length: Annotated[int, typer.Option("--min-length", min=1, help="Detections a track needs to keep its id (shorter: track_id null).", rich_help_panel=P)] = 1,
     interpolate: Annotated[int, typer.Option("--interpolate", min=0, help="Fill gaps of at most N frames by linear interpolation (0: off).", rich_help_panel=P)] = 0,
-    smooth: Annotated[bool, typer.Option("--smooth", help="One-Euro smoothing of keypoints per track.", rich_help_panel=P)] = False,
+    smooth: Annotated[str, typer.Option("--smooth", help="Keypoint smoothing per track: offline (two-sided local quadratic over ±--smooth-window frames; output delayed by the window), online (One-Euro, no delay) or none.", rich_help_panel=P)] = "offline",
     smooth_min_cutoff: Annotated[float, typer.Option("--smooth-min-cutoff", min=1e-6, help="One-Euro minimum cutoff (Hz).", rich_help_panel=P)] = 1.0,
     smooth_beta: Annotated[float, typer.Option("--smooth-beta", min=0.0, help="One-Euro speed coefficient.", rich_help_panel=P)] = 0.007,
+    smooth_window: Annotated[int, typer.Option("--smooth-window", min=1, help="Offline smoothing: half-width of the window (frames).", rich_help_panel=P)] = 3,
+    lr_repair: Annotated[bool, typer.Option("--lr-repair/--no-lr-repair", help="Flip left/right limbs whose labels make the track jump.", rich_help_panel=P)] = False,
+    reid: Annotated[str, typer.Option("--reid", help="Re-identify lost tracks: none, appearance (colour descriptor of each person) or features (the correspondence network's features); both read the video.", rich_help_panel=R)] = "none",
+    reid_window: Annotated[int, typer.Option("--reid-window", min=0, help="Frames a lost track stays re-identifiable (default 250 = 10 s at 25 fps).", rich_help_panel=R)] = 250,
+    reid_thr: Annotated[float, typer.Option("--reid-thr", min=0.0, max=1.0, help="Largest appearance distance of a re-identification.", rich_help_panel=R)] = 0.5,
+    reid_delay: Annotated[int, typer.Option("--reid-delay", min=0, help="Frames a new track may still take a lost track's id (people enter the view partly visible); output is delayed by them.", rich_help_panel=R)] = 50,
+    video: Video = None,
     fmt: Format = StreamFormat.auto,
     strict: Strict = False,
     quiet: Quiet = False,
@@ -39,6 +47,15 @@ def track(
     from posetool.track.tracker import TrackerOptions
 
     options = TrackerOptions(similarity, gate, matcher, kp_thr, corr_thr, min_keypoints, patience, min_length,
-                             interpolate, smooth, smooth_min_cutoff, smooth_beta)  # checked here, before input is read
+                             interpolate, smooth, smooth_min_cutoff, smooth_beta, smooth_window=smooth_window,
+                             lr_repair=lr_repair, reid=reid, reid_window=reid_window,
+                             reid_thr=reid_thr, reid_delay=reid_delay)  # checked here, before input is read
     reader = open_reader(input, strict)
-    run_step(reader, lambda: open_writer(output, fmt), TrackStep(options), progress=True)
+    step = TrackStep(options)
+    if not step.needs_video:  # the default path reads no pixels
+        run_step(reader, lambda: open_writer(output, fmt), step, progress=True)
+        return
+    from posetool.video.sources import video_for_stream
+
+    with video_for_stream(reader.header, video) as source:
+        run_step(reader, lambda: open_writer(output, fmt), step, source, progress=True)

@@ -193,3 +193,39 @@ def train_correspond(
         stop_after=stop_after, init=init,
     )
     run(cfg, resume=resume)
+
+
+# --- align (issue 22) --------------------------------------------------------------------------
+@app.command("align", help="Train the TCC pose-sequence embedder self-supervised (cycle consistency) on pose "
+             "streams or posetool synth --action folders; batches hold performances of one action.")
+@command("train align")
+def train_align(
+    data: Annotated[list[str], typer.Argument(help="Pose streams, synth take folders, or folders of them (every track of 8+ frames).")],
+    out: OutDir = "runs/align",
+    model: Annotated[str, typer.Option("--model", help="Registered embedder whose architecture is trained.")] = "align_synth",
+    val: Annotated[list[str] | None, typer.Option("--val", help="Takes with known phase, or a folder of them (repeatable): Kendall's tau and phase error each epoch.")] = None,
+    loss: Annotated[str, typer.Option("--loss", help="regression (cycle-back regression, variance-aware; the paper's best), classification (cycle-back classification), or contrastive (baseline without cycles).")] = "regression",
+    dims: Annotated[int, typer.Option("--dims", min=2, max=3, help="2: image keypoints (coco17); 3: lifted keypoints_3d (h36m17).")] = 2,
+    epochs: Epochs = 40,
+    iterations: Annotated[int, typer.Option("--iterations", min=1, help="Batches per epoch.")] = 100,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=2, help="Performances per batch (all of one action).")] = 8,
+    frames: Annotated[int, typer.Option("--frames", min=2, help="Frames sampled per performance for the loss (at most the shortest one's length).")] = 64,
+    lr: Annotated[float, typer.Option("--lr", min=0.0, help="Adam learning rate (cosine decay over the epochs).")] = 1e-3,
+    temperature: Annotated[float, typer.Option("--temperature", min=1e-6, help="Softmax temperature of the similarities (paper: 0.1).")] = 0.1,
+    variance_lambda: Annotated[float, typer.Option("--variance-lambda", min=0.0, help="Weight of log sigma in the regression loss (paper: 0.001).")] = 0.001,
+    augment: Annotated[bool, typer.Option("--augment/--no-augment", help="Mirror, rotation, noise and dropped keypoints.")] = True,
+    threads: Threads = None,
+    stop_after: Annotated[int | None, typer.Option("--stop-after", min=1, help="End this run after N epochs (continue with --resume).")] = None,
+    resume: Resume = None,
+    seed: Seed = 0,
+    device: Device = "cpu",
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    from posetool.align.train import AlignTrainConfig, train_align as run
+
+    cfg = AlignTrainConfig(data=list(data), val=list(val or []), out=out, model=model, loss=loss, dims=dims,
+                           epochs=epochs, iterations=iterations, batch_size=batch_size, frames=frames, lr=lr,
+                           temperature=temperature, variance_lambda=variance_lambda, augment=augment, seed=seed,
+                           device=device, threads=threads or 0, stop_after=stop_after)
+    run(cfg, resume=resume)

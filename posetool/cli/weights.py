@@ -15,31 +15,66 @@ app = typer.Typer(help="Registered models and their weights (cache: $POSETOOL_HO
 Name = Annotated[str, typer.Argument(help="Registered model name (see: posetool weights list).")]
 
 
+# At a narrow terminal the columns are kept in this order while they fit (the rest are named in
+# the caption); the description wraps into whatever room is left.
+_LIST_PRIORITY = ("name", "weights", "task", "description", "skeleton", "source", "input")
+
+
+def _model_row(spec) -> dict[str, object]:  # spec: posetool.hub.registry.ModelSpec
+    """One registered model as plain data (what ``weights list --json`` prints per model)."""
+    from posetool.hub.weights import candidate_paths
+
+    found = next((p for p in candidate_paths(spec) if p.is_file()), None)
+    weights = None
+    if spec.weights is not None:
+        weights = {"file": spec.weights.file, "present": found is not None, "path": str(found) if found else None,
+                   "source": spec.weights.source, "sha256": spec.weights.sha256, "licence": spec.weights.licence,
+                   "command": spec.weights.command or None}
+    size = None
+    if spec.input is not None:
+        size = {"width": spec.input.width, "height": spec.input.height, "channel_order": spec.input.channel_order}
+    return {"name": spec.name, "task": spec.task, "skeleton": spec.skeleton, "input": size, "weights": weights,
+            "runtime": spec.runtime, "description": spec.description}
+
+
 @app.command("list")
 @command("weights list")
 def list_cmd(
     task: Annotated[str | None, typer.Option("--task", help="Only models of this stage.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the models as a JSON list on stdout.")] = False,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
     """List registered models, what they run on and whether their weights are present."""
-    from rich.console import Console
+    import json
+
     from rich.table import Table
 
     from posetool.hub.registry import list_models
-    from posetool.hub.weights import cache_dir, candidate_paths
+    from posetool.hub.weights import cache_dir
+    from posetool.tables import keep_columns, stdout_console
 
-    specs = list_models(task)
-    table = Table(title=f"models (cache: {cache_dir()})", title_justify="left")
-    for col in ("name", "task", "skeleton", "input", "weights", "source", "description"):
-        table.add_column(col)
-    for s in specs:
-        present = "-" if s.weights is None else ("present" if any(p.is_file() for p in candidate_paths(s)) else "missing")
-        size = f"{s.input.width}x{s.input.height} {s.input.channel_order}" if s.input else "-"
-        table.add_row(s.name, s.task, s.skeleton or "-", size, present, s.weights.source if s.weights else "-", s.description)
-    if not specs:
+    rows = [_model_row(s) for s in list_models(task)]
+    if as_json:
+        typer.echo(json.dumps({"cache": str(cache_dir()), "models": rows}, indent=2))
+        return
+    table = Table(title=f"models (cache: {cache_dir()})", title_justify="left", caption_justify="left")
+    for col in _LIST_PRIORITY[:3] + ("skeleton", "input", "source"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("description", min_width=30, overflow="fold")
+    for r in rows:
+        w, size = r["weights"], r["input"]
+        present = "-" if w is None else ("present" if w["present"] else "missing")
+        table.add_row(r["name"], present, r["task"], r["skeleton"] or "-",
+                      f"{size['width']}x{size['height']} {size['channel_order']}" if size else "-",
+                      w["source"] if w else "-", r["description"])
+    if not rows:
         table.caption = "no models registered" + (f" for task {task}" if task else "")
-    Console().print(table)
+    out = stdout_console()
+    table, dropped = keep_columns(table, out.width, _LIST_PRIORITY)
+    if dropped:
+        table.caption = f"not shown at this width: {', '.join(dropped)} (see --json, or widen the terminal)"
+    out.print(table)
 
 
 @app.command("path")

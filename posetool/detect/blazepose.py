@@ -284,6 +284,11 @@ class BlazePoseDetectBackend:
     """
 
     default_score_thr = MIN_SCORE
+    # No second NMS: MediaPipe's weighted NMS (IoU 0.3 on the face boxes) has already merged
+    # duplicates, and the boxes reported here are full-body squares (as wide as the person is
+    # tall) that overlap by IoU > 0.5 for two people walking side by side, so the stage's
+    # generic IoU-0.5 box NMS dropped the second of them.
+    default_nms_thr = None
 
     def __init__(self, detector: BlazePoseDetector, name: str = "blazepose") -> None:
         self.detector = detector

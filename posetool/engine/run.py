@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from posetool import console
 from posetool.engine.chain import StageClock, Step, run_chain
-from posetool.engine.presets import SYNTH
+from posetool.engine.presets import AUTO, SYNTH
 from posetool.progress import progress_bar
 from posetool.stream import StreamWriter
 from posetool.video.sources import open_video
@@ -23,15 +23,16 @@ class ChainOptions:
     correspond_model: str | None = SYNTH.correspond
     recover: bool = True
     lift_model: str | None = SYNTH.lift
-    score_thr: float | None = None
+    score_thr: float | None = None  # None: the detector's own (measured for the model, as `posetool detect`)
     max_people: int = 20
-    similarity: str = SYNTH.similarity
+    similarity: str = AUTO          # as `posetool track`: the correspondence mix when correspond runs, else oks
     gate: float = 0.3
     patience: int = 10
     min_length: int = 1
     interpolate: int = 0
-    smooth: bool = False
+    smooth: str = "offline"         # as `posetool track --smooth`
     device: str = "auto"
+    runtime: str = "auto"           # what runs .tflite models (movenet, blazepose_full): posetool.hub.litert
     batch_size: int = 16
     frame_buffer: int = 96
 
@@ -48,8 +49,8 @@ def build_steps(o: ChainOptions) -> list[Step]:
 
     steps: list[Step] = [
         DetectStep(model=o.detect_model, device=o.device, gt=o.gt, score_thr=o.score_thr, max_people=o.max_people,
-                   batch_size=min(o.batch_size, 8)),
-        Pose2DStep(model=o.pose_model, device=o.device, batch_size=o.batch_size),
+                   batch_size=min(o.batch_size, 8), runtime=o.runtime),
+        Pose2DStep(model=o.pose_model, device=o.device, batch_size=o.batch_size, runtime=o.runtime),
     ]
     if o.correspond_model:
         steps.append(CorrespondStep(model=o.correspond_model, device=o.device, batch_size=o.batch_size))

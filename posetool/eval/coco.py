@@ -8,7 +8,8 @@ or a pose stream. Stream frames become results on the GT image of that frame
 (:mod:`posetool.eval.frames`); keypoints are converted to coco17 when the stream uses another
 layout with a mapping; null keypoints become (0, 0), far from any GT point; the detection score
 is the instance ``score`` or, without one, the mean keypoint confidence. pycocotools prints
-its progress on stdout; it is sent to stderr here so that stdout holds only our output.
+its progress on stdout; it is dropped here (stdout holds only our output), or sent to stderr
+under ``--debug``. Results name each stat (:data:`KEYPOINT_METRICS`, :data:`BOX_METRICS`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ from posetool.errors import PosetoolError
 from posetool.eval.frames import frames_of_images
 from posetool.skeletons import has_mapping, map_keypoints
 from posetool.stream.encoding import points_array
+
+
+# The names of COCOeval.stats, in its order (s/m/l: small/medium/large areas; AR1/10/100: at most
+# that many detections per image).
+KEYPOINT_METRICS = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
+BOX_METRICS = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
 
 
 def _stream_results(path: str, gt: dict[str, Any], cat_id: int) -> list[dict[str, Any]]:
@@ -86,7 +93,8 @@ def load_coco_predictions(pred: str, gt_path: str) -> list[dict[str, Any]]:
 
 
 def evaluate_coco_keypoints(gt_path: str, results: list[dict[str, Any]]) -> dict[str, Any]:
-    """Run ``COCOeval(gt, dt, "keypoints")``; returns ``{"stats": [10 floats], "images", "detections"}``."""
+    """Run ``COCOeval(gt, dt, "keypoints")``; returns ``{"metrics": {name: fraction or None}, "stats":
+    [10 floats, -1 undefined], "images", "detections"}`` (names: :data:`KEYPOINT_METRICS`)."""
     if not results:
         raise PosetoolError("no predicted keypoints on any ground-truth image; nothing to evaluate")
     gt = check_keypoint_dataset(read_coco_json(gt_path), gt_path)
@@ -122,8 +130,8 @@ def load_coco_box_predictions(pred: str, gt_path: str) -> list[dict[str, Any]]:
 
 
 def evaluate_coco_boxes(gt_path: str, results: list[dict[str, Any]]) -> dict[str, Any]:
-    """Run ``COCOeval(gt, dt, "bbox")`` (person boxes); the 12 standard box stats (AP, AP50, AP75,
-    AP S/M/L, AR@1/10/100, AR S/M/L)."""
+    """Run ``COCOeval(gt, dt, "bbox")`` (person boxes); the 12 standard box stats, named as in
+    :data:`BOX_METRICS` under ``"metrics"`` (like :func:`evaluate_coco_keypoints`)."""
     if not results:
         raise PosetoolError("no predicted boxes on any ground-truth image; nothing to evaluate")
     return _run_cocoeval(read_coco_json(gt_path), results, "bbox")
@@ -133,7 +141,7 @@ def _run_cocoeval(gt: dict[str, Any], results: list[dict[str, Any]], iou_type: s
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
-    with contextlib.redirect_stdout(sys.stderr if not _quiet() else _Null()):
+    with contextlib.redirect_stdout(sys.stderr if _debug() else _Null()):
         coco = COCO()
         coco.dataset = gt
         coco.createIndex()
@@ -142,13 +150,17 @@ def _run_cocoeval(gt: dict[str, Any], results: list[dict[str, Any]], iou_type: s
         ev.evaluate()
         ev.accumulate()
         ev.summarize()
-    return {"stats": [float(s) for s in ev.stats], "images": len(gt["images"]), "detections": len(results)}
+    stats = [float(s) for s in ev.stats]
+    names = KEYPOINT_METRICS if iou_type == "keypoints" else BOX_METRICS
+    # pycocotools writes -1 for a stat with nothing to measure (no large people): null, not a score.
+    metrics = {name: (None if v < 0 else v) for name, v in zip(names, stats)}
+    return {"metrics": metrics, "stats": stats, "images": len(gt["images"]), "detections": len(results)}
 
 
-def _quiet() -> bool:
-    from posetool.console import is_quiet
+def _debug() -> bool:
+    from posetool.console import is_debug
 
-    return is_quiet()
+    return is_debug()
 
 
 class _Null:

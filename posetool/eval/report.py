@@ -6,16 +6,15 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
-
-def _stdout() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+from posetool.tables import print_fitted
 
 
 def fmt(v: Any, digits: int = 1) -> str:
-    """A number for a table cell; undefined values print as a dash."""
+    """A number for a table cell; undefined values print as a dash, text as it is."""
+    if isinstance(v, str):
+        return v
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
     if isinstance(v, (int,)) and not isinstance(v, bool):
@@ -26,7 +25,7 @@ def fmt(v: Any, digits: int = 1) -> str:
 def metric_table(title: str, columns: Sequence[str], rows: Sequence[tuple[str, Sequence[Any]]], digits: int = 1) -> Table:
     """A table with a label column and one numeric column per name."""
     t = Table(title=title, title_justify="left")
-    t.add_column("", style="bold")
+    t.add_column("", style="bold", overflow="fold")
     for c in columns:
         t.add_column(c, justify="right")
     for label, values in rows:
@@ -35,9 +34,8 @@ def metric_table(title: str, columns: Sequence[str], rows: Sequence[tuple[str, S
 
 
 def print_tables(*tables: Table) -> None:
-    con = _stdout()
-    for t in tables:
-        con.print(t)
+    """Print tables on stdout; one wider than the terminal is wrapped into parts (never cut to "…")."""
+    print_fitted(*tables)
 
 
 def posetrack_tables(result: Any) -> list[Table]:
@@ -86,7 +84,7 @@ def mot_tables(result: dict[str, Any]) -> list[Table]:
                 row.append(fmt(int(v)) if v is not None and not (isinstance(v, float) and math.isnan(v)) else "–")
         rows.append((name, row))
     t = Table(title=f"MOT (IoU ≥ {result['iou_threshold']:g}; MOTP = mean 1 − IoU)", title_justify="left")
-    t.add_column("", style="bold")
+    t.add_column("", style="bold", overflow="fold")
     for c in cols:
         t.add_column(c, justify="right")
     for name, row in rows:
@@ -94,26 +92,32 @@ def mot_tables(result: dict[str, Any]) -> list[Table]:
     return [t]
 
 
-COCO_STATS = ("AP", "AP .5", "AP .75", "AP (M)", "AP (L)", "AR", "AR .5", "AR .75", "AR (M)", "AR (L)")
+def _percent(result: dict[str, Any], name: str) -> float | None:
+    """A named COCO metric × 100, or None where pycocotools left it undefined."""
+    v = result["metrics"].get(name)
+    return None if v is None else 100 * v
 
 
 def coco_table(result: dict[str, Any]) -> Table:
-    """The 10 COCO keypoint stats (× 100; −1 from pycocotools means undefined)."""
-    vals = [None if v is None or v < 0 else 100 * v for v in result["stats"]]
-    return metric_table(
-        f"COCO keypoints ({result['images']} images, {result['detections']} detections)", COCO_STATS, [("", vals)]
-    )
-
-
-BOX_STATS = ["AP", "AP50", "AP75", "AP S", "AP M", "AP L", "AR1", "AR10", "AR100", "AR S", "AR M", "AR L"]
+    """The 10 COCO keypoint stats as pycocotools arranges them: AP and AR by OKS threshold and area (%)."""
+    cols = ["OKS .50:.95", ".50", ".75", "medium", "large"]
+    rows = [(kind, [_percent(result, kind + s) for s in ("", "50", "75", "m", "l")]) for kind in ("AP", "AR")]
+    return metric_table(f"COCO keypoints ({result['images']} images, {result['detections']} detections; %)", cols, rows)
 
 
 def box_table(result: dict[str, Any]) -> Table:
-    """The 12 COCO box stats (× 100; −1 from pycocotools means undefined)."""
-    vals = [None if v is None or v < 0 else 100 * v for v in result["stats"]]
-    return metric_table(
-        f"COCO person boxes ({result['images']} images, {result['detections']} detections)", BOX_STATS, [("", vals)]
-    )
+    """The 12 COCO box stats as pycocotools arranges them: AP by IoU threshold and area, AR by
+    detections per image and area (%); cells pycocotools does not compute are left blank."""
+    cols = ["IoU .50:.95", ".50", ".75", "small", "medium", "large"]
+    ar100 = [_percent(result, n) for n in ("AR100", "ARs", "ARm", "ARl")]
+    rows: list[tuple[str, Sequence[Any]]] = [
+        ("AP", [_percent(result, n) for n in ("AP", "AP50", "AP75", "APs", "APm", "APl")]),
+        ("AR, 1 det", [_percent(result, "AR1"), "", "", "", "", ""]),
+        ("AR, 10 dets", [_percent(result, "AR10"), "", "", "", "", ""]),
+        ("AR, 100 dets", [ar100[0], "", "", *ar100[1:]]),
+    ]
+    title = f"COCO person boxes ({result['images']} images, {result['detections']} detections; %)"
+    return metric_table(title, cols, rows)
 
 
 def lift_table(result: dict[str, Any]) -> Table:

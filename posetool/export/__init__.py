@@ -7,6 +7,7 @@
 | ``mot`` | MOTChallenge results txt | motmetrics ``io.loadtxt`` (``mot15-2D``) |
 | ``videopose3d`` | VideoPose3D custom-dataset 2D ``.npz`` | VideoPose3D ``run.py -d custom`` |
 | ``csv`` | DeepLabCut-style multi-animal CSV | DeepLabCut, lightning-pose, pandas |
+| ``trc`` | one TRC marker file per track (world frame, metres) | OpenSim |
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ FORMATS: dict[str, str] = {
     "mot": "posetool.export.mot:export_mot",
     "videopose3d": "posetool.export.videopose3d:export_videopose3d",
     "csv": "posetool.export.csv:export_csv",
+    "trc": "posetool.export.trc:export_trc",
 }
 
 

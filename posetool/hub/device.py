@@ -9,6 +9,20 @@ from posetool.errors import PosetoolError, UsageError
 _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
+def check_device(spec: str = "auto") -> None:
+    """Check a ``--device`` value for a backend that does not run on torch (hog, gt).
+
+    Such a backend runs on the CPU whatever ``--device`` says, but a device the machine does not
+    have fails exactly as it does for the torch models (:func:`select_device`), so a command line
+    that works with one ``--model`` does not fail later with another. ``auto`` and ``cpu`` are
+    checked without importing torch.
+    """
+    value = (spec or "auto").strip().lower()
+    if value in ("auto", "cpu"):
+        return
+    select_device(spec)
+
+
 def select_device(spec: str = "auto"):  # -> torch.device (torch imported lazily)
     """Turn a ``--device`` value into a ``torch.device``.
 

@@ -116,6 +116,7 @@ SPEC_MODULES = (
     "posetool.pose2d.specs",
     "posetool.correspond.specs",
     "posetool.lift3d.specs",
+    "posetool.align.specs",
 )
 
 _REGISTRY: dict[str, ModelSpec] = {}

@@ -32,6 +32,7 @@ from posetool.errors import OptionError, PosetoolError, StreamError, UsageError
 from posetool.lift3d.camera import normalize_screen_coordinates
 from posetool.lift3d.infer import SequenceLifter
 from posetool.lift3d.windows import pad_edge
+from posetool.lift3d.world import WorldFrame, add_world, world_from_header
 from posetool.nn.videopose3d import VideoPose3D
 from posetool.stream import make_stage
 from posetool.stream.encoding import points_array
@@ -39,12 +40,22 @@ from posetool.stream.encoding import points_array
 Record = dict[str, Any]
 
 
+def check_has_keypoints(header: Record) -> None:
+    """A stream without a 2D layout (boxes only, from ``detect``) has nothing to lift: bad input (exit 1)."""
+    if header.get("skeleton") is None:
+        raise StreamError(
+            "the input stream has no 2D keypoints (its header names no skeleton; boxes alone cannot be lifted); "
+            "run pose2d and track first: posetool detect VIDEO | posetool pose2d | posetool track | posetool lift3d"
+        )
+
+
 def check_input_skeleton(header: Record, model: VideoPose3D, model_name: str) -> None:
     """The stream's 2D layout must be the one the model was trained on (no silent remapping)."""
+    check_has_keypoints(header)
     skel = header.get("skeleton")
     if skel != model.in_skeleton:
         raise UsageError(
-            f"input stream has {skel or 'no'} 2D keypoints but model {model_name} was trained on {model.in_skeleton} input; "
+            f"input stream has {skel} 2D keypoints but model {model_name} was trained on {model.in_skeleton} input; "
             f"use a lifter trained on {skel} (posetool train lift3d) or a stream in {model.in_skeleton}"
         )
 
@@ -267,12 +278,17 @@ class LiftStep:
     flip: bool = True
     chunk: int | None = None
     max_gap: int = 10
+    world: bool = False  # also write root_world / keypoints_world (ground-plane frame, lift3d/world.py)
+    camera_height: float | None = None  # m; with camera_pitch, places the camera (else the header's camera)
+    camera_pitch: float | None = None  # degrees down
+    camera_roll: float = 0.0  # degrees
     name: str = "lift3d"
 
     def start(self, header: Record) -> None:
         """Load the lifter, check the stream's skeleton, append the provenance entry and ``skeleton_3d``."""
         from posetool.hub.loader import load_model
 
+        check_has_keypoints(header)  # before loading the model: the input alone decides this
         loaded = load_model(self.model, task="lift3d", weights=self.weights, device=self.device)
         model = loaded.module
         check_input_skeleton(header, model, loaded.name)
@@ -289,7 +305,29 @@ class LiftStep:
             params={"causal": model.causal, "flip": self.flip, "chunk": n_chunk, "max_gap": self.max_gap,
                     "receptive_field": model.receptive_field(), "trajectory": model.model_traj is not None}))
         header["skeleton_3d"] = model.out_skeleton
+        self.frame = self._world_frame(header, model.model_traj is not None)
+        if self.frame is not None:
+            header["world"] = self.frame.to_header()
+
+    def _world_frame(self, header: Record, trajectory: bool) -> WorldFrame | None:
+        """The ground-plane frame to write, or ``None`` (see :mod:`posetool.lift3d.world`)."""
+        given = self.camera_height is not None or self.camera_pitch is not None
+        if not (self.world or given):
+            return None
+        if not trajectory:
+            raise OptionError("world", "world coordinates need the root position: use a lifter with a trajectory "
+                              "model (the shipped videopose3d_synth has one)")
+        if given:
+            if self.camera_height is None or self.camera_pitch is None:
+                raise OptionError("camera_height", "give both the camera height and its pitch")
+            return WorldFrame(self.camera_height, self.camera_pitch, self.camera_roll, "given")
+        frame = world_from_header(header)
+        if frame is None:
+            raise OptionError("camera_height", "the stream header has no camera height and pitch; give them "
+                              "(or export --to trc estimates the ground from the feet)")
+        return frame
 
     def frames(self, records: Iterator[Record], video: Any = None) -> Iterator[Record]:
         """Lifted frames; if the input breaks, the frames held for their windows are lifted and handed on first."""
-        return flush_on_error(records, self.stage.run)
+        lifted = flush_on_error(records, self.stage.run)
+        return lifted if self.frame is None else add_world(lifted, self.frame)

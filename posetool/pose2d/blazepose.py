@@ -148,11 +148,21 @@ class BlazePoseLandmarks:
         self.device = device
         self.batch_size = batch_size
         self.weights_sha256 = weights_sha256
+        self.runtime = "torch"
 
     @classmethod
-    def from_loaded(cls, loaded: LoadedModel, batch_size: int = 8) -> BlazePoseLandmarks:
-        """The runner of a model from :func:`posetool.hub.loader.load_model` (``blazepose_full``)."""
-        return cls(loaded.module, loaded.device, batch_size, loaded.weights_sha256)
+    def from_loaded(cls, loaded: LoadedModel, batch_size: int = 8, runtime: str = "torch") -> BlazePoseLandmarks:
+        """The runner of a model from :func:`posetool.hub.loader.load_model` (``blazepose_full``).
+
+        ``runtime``: ``torch``, ``litert`` or ``auto`` (:func:`posetool.hub.litert.choose_runtime`):
+        LiteRT on a CPU where installed (1.8× PyTorch's crops/s there, docs/blazepose.md).
+        """
+        from posetool.hub.litert import choose_runtime
+
+        runner = cls(loaded.module, loaded.device, batch_size, loaded.weights_sha256)
+        runner.runtime = choose_runtime(runtime, loaded.device)
+        loaded.module.use_runtime(runner.runtime)
+        return runner
 
     @staticmethod
     def preprocess(image_rgb: np.ndarray, roi: RotatedRect) -> np.ndarray:

@@ -88,6 +88,7 @@ class Pose2DStep:
     weights: str | None = None
     batch_size: int = 16
     options: Any = None  # TopDownOptions; default: the official test options
+    runtime: str = "auto"  # torch, litert or auto for .tflite models (posetool.hub.litert)
     name: str = "pose2d"
 
     def start(self, header: Record) -> None:
@@ -102,10 +103,15 @@ class Pose2DStep:
             from posetool.hub.loader import load_model
 
             loaded = load_model(self.model, task="pose2d", weights=self.weights, device=self.device)
-            self.landmarks = spec.resolve_runner().from_loaded(loaded, batch_size=self.batch_size)
-            skel, sha, params = "coco17", self.landmarks.weights_sha256, {"min_presence": 0.5, "batch_size": self.batch_size}
+            self.landmarks = spec.resolve_runner().from_loaded(loaded, batch_size=self.batch_size, runtime=self.runtime)
+            skel, sha, params = "coco17", self.landmarks.weights_sha256, {"min_presence": 0.5, "batch_size": self.batch_size,
+                                                                          "runtime": self.landmarks.runtime}
         else:
+            from posetool.errors import UsageError
             from posetool.hub.loader import load_model
+
+            if self.runtime == "litert":
+                raise UsageError(f"--runtime litert applies to blazepose_full, not {self.model}")
 
             self.options = self.options or TopDownOptions()
             loaded = load_model(self.model, task="pose2d", weights=self.weights, device=self.device)

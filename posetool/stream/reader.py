@@ -22,6 +22,7 @@ import msgpack
 
 from posetool.errors import StreamError
 from posetool.stream.encoding import MSGPACK, sniff
+from posetool.stream.foreign import PEEK, describe
 from posetool.stream.records import RecordChecker
 
 CHUNK = 1 << 16
@@ -86,6 +87,8 @@ class StreamReader:
         self.end: dict[str, Any] | None = None
         self.encoding: str | None = None
         self.truncated = False
+        self._head: list[bytes] = []  # the first bytes read (up to PEEK), to name a file that is no stream
+        self._head_size = 0
 
     # --- low-level byte source ------------------------------------------------------------
     def _read_chunk(self) -> bytes:
@@ -96,11 +99,29 @@ class StreamReader:
             fd = None
         try:
             if fd is not None:
-                return os.read(fd, CHUNK)
-            read1 = getattr(f, "read1", None)
-            return read1(CHUNK) if read1 is not None else f.read(CHUNK)
+                data = os.read(fd, CHUNK)
+            else:
+                read1 = getattr(f, "read1", None)
+                data = read1(CHUNK) if read1 is not None else f.read(CHUNK)
         except OSError as exc:
             raise StreamError(f"{self.name}: read failed: {exc.strerror or exc}") from None
+        if self._head_size < PEEK and not self._checker.seen_header:
+            self._head.append(data)
+            self._head_size += len(data)
+        return data
+
+    def _foreign(self) -> str | None:
+        """What the input is, when it is a known non-stream file (COCO, MOT, a video...); else None.
+
+        Called only once reading has failed before the header, so reading on (up to PEEK bytes) costs
+        nothing the stream would have needed.
+        """
+        try:
+            while self._head_size < PEEK and not self._file.closed and self._read_chunk():
+                pass
+        except StreamError:
+            pass
+        return describe(b"".join(self._head)[:PEEK])
 
     def _iter_raw(self) -> Iterator[Any]:
         """Decode records (not yet checked) as bytes arrive."""
@@ -174,10 +195,24 @@ class StreamReader:
             raise StreamError(f"{self.name}: record {self._checker.count + 1}: invalid JSON: {exc}") from None
 
     # --- checked records --------------------------------------------------------------------
-    def _iter_records(self) -> Iterator[dict[str, Any]]:
+    def _checked(self) -> Iterator[tuple[dict[str, Any], str]]:
+        """Records with their types; an input failing before its header that is another known
+        file (COCO, PoseTrack, MOT, a video) is named as such (:mod:`posetool.stream.foreign`)."""
         try:
             for rec in self._iter_raw():
                 kind = self._checker.check(rec)
+                if kind == "header":
+                    self._head = []  # a stream after all: the bytes kept to name it are not needed
+                yield rec, kind
+        except StreamError:
+            foreign = None if self._checker.seen_header else self._foreign()
+            if foreign is None:
+                raise
+            raise StreamError(f"{self.name}: {foreign}") from None
+
+    def _iter_records(self) -> Iterator[dict[str, Any]]:
+        try:
+            for rec, kind in self._checked():
                 if kind == "end":
                     self.end = rec
                 yield rec

@@ -11,6 +11,8 @@ Record indices in messages are 1-based: record 1 is the header.
 from __future__ import annotations
 
 import math
+from itertools import chain, repeat
+from operator import countOf
 from typing import Any
 
 from posetool import __version__
@@ -118,6 +120,32 @@ def _is_vector(values: Any, n: int) -> bool:
     return True
 
 
+# --- fast acceptance -------------------------------------------------------------------------
+# Checking every number with a Python call cost 2-3x the msgpack decoding itself (issue #18). The
+# fast test below checks a frame's instances field by field across all instances, with loops that
+# run in C (map, countOf, sum), and only ever accepts: a frame it cannot vouch for (a null, an
+# integer, a NaN to turn into null, a wrong type or count) goes through the exact per-value checks,
+# which name the fault. A sum of floats is finite only if every term is (an infinity or NaN makes
+# it inf or NaN), so one sum stands for a finiteness test of each term.
+
+def _finite_floats(values: list[Any]) -> bool:
+    """Every item of ``values`` is certainly a finite float."""
+    return countOf(map(type, values), float) == len(values) and math.isfinite(sum(values))
+
+
+def _float_vectors(vectors: list[Any], n: int) -> bool:
+    """Every item of ``vectors`` is certainly a list of ``n`` finite floats."""
+    count = len(vectors)
+    return (countOf(map(type, vectors), list) == count and countOf(map(len, vectors), n) == count
+            and countOf(map(type, chain.from_iterable(vectors)), float) == n * count
+            and math.isfinite(sum(chain.from_iterable(vectors))))
+
+
+def _present(instances: list[dict[str, Any]], field: str) -> list[Any]:
+    """The values of ``field`` in the instances that have it (not null)."""
+    return [v for v in map(dict.get, instances, repeat(field)) if v is not None]
+
+
 def _layout_size(name: Any, key: str) -> tuple[int, str] | None:
     """(points, what sets them) for a header layout that posetool knows, else None (custom layouts)."""
     skel = SKELETONS.get(name) if isinstance(name, str) else None
@@ -209,9 +237,38 @@ class RecordChecker:
         insts = rec.get("instances")
         if not isinstance(insts, list):
             raise StreamError(f"{where}: field 'instances' must be a list, got {type(insts).__name__}")
-        for i, inst in enumerate(insts):
-            self._check_instance(inst, f"{where} instance {i}")
+        if not self._fast_instances(insts):
+            for i, inst in enumerate(insts):
+                self._check_instance(inst, f"{where} instance {i}")
         self.last_frame = idx
+
+    def _fast_instances(self, insts: list[Any]) -> bool:
+        """Whether the instances certainly pass :meth:`_check_instance` unchanged (no NaN to replace).
+
+        ``False`` says nothing about validity: the exact checks then decide. Floats only (no nulls,
+        no integers in number fields), which is what posetool's stages write.
+        """
+        if countOf(map(type, insts), dict) != len(insts):
+            return False
+        if not (_float_vectors(_present(insts, "bbox"), 4) and _finite_floats(_present(insts, "score"))
+                and _float_vectors(_present(insts, "root_3d"), 3)):
+            return False
+        if not {int}.issuperset(map(type, _present(insts, "track_id"))):
+            return False
+        sizes: dict[str, tuple[int, str]] = {}
+        for field in ("keypoints", "keypoints_3d"):
+            lists = _present(insts, field)
+            if not lists:
+                continue
+            known = self.sizes[field]
+            size = known[0] if known is not None else len(lists[0]) if type(lists[0]) is list else -1
+            if (countOf(map(type, lists), list) != len(lists) or countOf(map(len, lists), size) != len(lists)
+                    or not _float_vectors(list(chain.from_iterable(lists)), 3)):
+                return False
+            if known is None:
+                sizes[field] = (size, f"earlier instances have {size}")
+        self.sizes.update(sizes)
+        return True
 
     def _check_instance(self, inst: Any, where: str) -> None:
         if not isinstance(inst, dict):

@@ -48,12 +48,14 @@ class SynthResult:
 
 
 def generate(outdir: str, config: SynthConfig, *, render: bool = True, image_folder: bool = False,
-             progress: Callable[[int], None] | None = None) -> SynthResult:
+             progress: Callable[[int], None] | None = None, sequence: SynthSequence | None = None) -> SynthResult:
     """Simulate ``config`` and write the video (unless ``render=False``) and every GT file.
 
     Args:
         outdir: output folder (created if missing).
         config: the sequence parameters.
+        sequence: an already simulated sequence of ``config`` to write instead (a single-action
+            take from :func:`posetool.synth.takes.simulate_take`).
         render: write ``video.mp4`` (or ``images/`` with ``image_folder=True``); ``False`` writes
             only the ground truth, which is much faster.
         image_folder: write JPEG frames ``images/{frame:06d}.jpg`` instead of an mp4.
@@ -73,7 +75,7 @@ def generate(outdir: str, config: SynthConfig, *, render: bool = True, image_fol
         os.makedirs(outdir, exist_ok=True)
     except OSError as exc:
         raise PosetoolError(f"{outdir}: cannot create the output folder: {exc.strerror}") from None
-    seq = simulate(config)
+    seq = simulate(config) if sequence is None else sequence
     paths = {k: os.path.join(outdir, v) for k, v in FILES.items() if k not in ("video", "images")}
     video_path = None
     writer = None

@@ -8,6 +8,7 @@ from typing import Any
 from posetool.errors import UsageError
 from posetool.synth.camera import parse_camera_spec
 from posetool.synth.motion import MOTIONS
+from posetool.synth.scenes import SCENES
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class SynthConfig:
         child_fraction: probability that a person is a child.
         motion_blur: average two sub-frame renders per frame.
         noise: sensor noise sigma in grey levels; ``None`` samples 1–4 per video.
+        scene: ``mix`` (the random world) or a scripted scene of :mod:`posetool.synth.scenes`
+            (reenter, crossing, turn, run); scripted scenes ignore ``motion``.
     """
 
     people: int = 3
@@ -38,6 +41,7 @@ class SynthConfig:
     child_fraction: float = 0.15
     motion_blur: bool = False
     noise: float | None = None
+    scene: str = "mix"
 
     def motions(self) -> tuple[str, ...]:
         """The allowed actions, validated."""
@@ -67,8 +71,14 @@ class SynthConfig:
         if self.noise is not None and not 0 <= self.noise <= 50:
             raise UsageError(f"--noise must be 0–50, got {self.noise}")
         self.motions()
+        if self.scene not in SCENES:
+            raise UsageError(f"--scene must be one of {', '.join(SCENES)}, got {self.scene!r}")
         parse_camera_spec(self.camera)
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if out["scene"] == "mix":
+            # Left out when default so that ground truth written before scenes existed keeps its bytes.
+            del out["scene"]
+        return out

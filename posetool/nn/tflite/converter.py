@@ -5,10 +5,18 @@ float16 (or int8/uint8 with scale and zero point) constants into float32, so the
 plain float32 parameters. Operators computed at run time become the modules of
 :mod:`posetool.nn.tflite.ops`; 4-D activations run as NCHW. An operator outside the supported set
 raises :class:`UnsupportedOperatorError` naming it.
+
+``convert_graph(graph, outputs=[...])`` converts only the operators that compute the named
+tensors (a network's heads, leaving out a decoding section written in other operators). Graphs
+exported for any input size (spatial dimensions -1 in the input's shape signature) convert too:
+SAME padding of strided convolutions is computed per call, and a RESIZE_BILINEAR whose size is
+its input's own run-time size times a constant (``SHAPE`` → ``STRIDED_SLICE`` → ``MUL``, as
+Keras ``UpSampling2D`` exports) becomes a resize by that factor.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +30,7 @@ from posetool.nn.tflite.sparse import densify
 
 SUPPORTED_OPS = (
     "CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "PAD", "MAX_POOL_2D", "RESIZE_BILINEAR", "RESHAPE",
-    "CONCATENATION", "DEPTH_TO_SPACE", "LOGISTIC", "DEQUANTIZE", "DENSIFY",
+    "CONCATENATION", "DEPTH_TO_SPACE", "LOGISTIC", "DEQUANTIZE", "DENSIFY", "CAST", "SUB", "MUL", "RELU",
 )
 
 
@@ -111,6 +119,10 @@ class _Builder:
                 self.const[t.index] = t.data
         self.steps: list[tuple[nn.Module, list[int], int]] = []
         self.runtime_consts: dict[int, torch.Tensor] = {}
+        signature = graph.tensors[graph.inputs[0]].signature if graph.inputs else None
+        # Spatial size fixed only at run time: strided SAME padding is computed per call.
+        self.dynamic = bool(signature) and any(d < 0 for d in signature[1:3])
+        self.producers = {out: op for op in graph.operators for out in op.outputs}
 
     def where(self, op: OperatorInfo) -> str:
         out = self.g.tensors[op.outputs[0]].name if op.outputs else "?"
@@ -157,7 +169,7 @@ class _Builder:
                 raise UnsupportedOperatorError(f"{self.where(op)}: run-time DEQUANTIZE of integer tensors is not supported")
             self.add(ops.ToFloat(), [src], out)
             return
-        if any(i in self.const for i in op.inputs[:1]) and name not in ("ADD", "CONCATENATION"):
+        if any(i in self.const for i in op.inputs[:1]) and name not in ("ADD", "SUB", "MUL", "CONCATENATION"):
             raise UnsupportedOperatorError(f"{self.where(op)}: constant data input (constant folding of {name})")
         if name in ("CONV_2D", "DEPTHWISE_CONV_2D"):
             self.conv(op)
@@ -166,13 +178,23 @@ class _Builder:
             _, h, w, _ = self.shape(op.inputs[0])
             kh, kw = o["filter"]
             sh, sw = o["stride"]
+            if self.dynamic and o["padding"] == "SAME" and (sh > 1 or sw > 1):
+                raise UnsupportedOperatorError(f"{self.where(op)}: strided SAME pooling of a run-time-sized input")
             pads = (*ops.same_padding(h, kh, sh, 1), *ops.same_padding(w, kw, sw, 1)) if o["padding"] == "SAME" else (0,) * 4
             self.add(ops.MaxPool((kh, kw), (sh, sw), pads, o["activation"]), [op.inputs[0]], out)
-        elif name == "ADD":
-            ops.check_activation(o["activation"], name)
+        elif name in ("ADD", "SUB", "MUL"):
+            activation = o.get("activation", "NONE")
+            ops.check_activation(activation, name)
             a, b = op.inputs[:2]
             rank = max(len(self.shape(a)), len(self.shape(b)))
-            self.add(ops.Add(o["activation"]), [self.runtime_input(op, a, rank), self.runtime_input(op, b, rank)], out)
+            module = {"ADD": ops.Add, "SUB": ops.Sub, "MUL": ops.Mul}[name](activation)
+            self.add(module, [self.runtime_input(op, a, rank), self.runtime_input(op, b, rank)], out)
+        elif name == "CAST":
+            if self.g.tensors[out].dtype != np.float32:
+                raise UnsupportedOperatorError(f"{self.where(op)}: CAST to {self.g.tensors[out].dtype} (only to float32)")
+            self.add(ops.Cast(), [op.inputs[0]], out)
+        elif name == "RELU":
+            self.add(ops.Relu(), [op.inputs[0]], out)
         elif name == "PAD":
             pads = self.need_const(op, op.inputs[1], "paddings").astype(np.int64).reshape(-1, 2)
             rank = len(self.shape(op.inputs[0]))
@@ -183,10 +205,14 @@ class _Builder:
             flat = tuple(int(v) for row in pads[::-1] for v in row)  # F.pad: last dimension first
             self.add(ops.Pad(flat), [op.inputs[0]], out)
         elif name == "RESIZE_BILINEAR":
-            size = self.need_const(op, op.inputs[1], "size")
             _, h, w, _ = self.shape(op.inputs[0])
-            self.add(ops.ResizeBilinear((int(size[0]), int(size[1])), (h, w), o["align_corners"],
-                                        o["half_pixel_centers"]), [op.inputs[0]], out)
+            if op.inputs[1] in self.const:
+                size, factor = self.const[op.inputs[1]], None
+                size = (int(size[0]), int(size[1]))
+            else:
+                size, factor = None, self.resize_factor(op)
+            self.add(ops.ResizeBilinear(size, (h, w), o["align_corners"], o["half_pixel_centers"], factor),
+                     [op.inputs[0]], out)
         elif name == "RESHAPE":
             in_shape, out_shape = self.shape(op.inputs[0]), self.shape(out)
             if not out_shape:
@@ -206,6 +232,18 @@ class _Builder:
             self.add(ops.DepthToSpace(o["block_size"]), [op.inputs[0]], out)
         elif name == "LOGISTIC":
             self.add(ops.Logistic(), [op.inputs[0]], out)
+
+    def resize_factor(self, op: OperatorInfo) -> tuple[int, int]:
+        """(fy, fx) of a RESIZE_BILINEAR whose size is ``SHAPE(input)[1:3] * constant``."""
+        mul = self.producers.get(op.inputs[1])
+        sliced = self.producers.get(mul.inputs[0]) if mul is not None and mul.name == "MUL" else None
+        shape = self.producers.get(sliced.inputs[0]) if sliced is not None and sliced.name == "STRIDED_SLICE" else None
+        if (shape is None or shape.name != "SHAPE" or shape.inputs[0] != op.inputs[0] or mul.inputs[1] not in self.const
+                or [int(self.const.get(i, np.array([-1])).reshape(-1)[0]) for i in sliced.inputs[1:4]] != [1, 3, 1]):
+            raise UnsupportedOperatorError(f"{self.where(op)}: the output size must be a constant or the input's "
+                                           f"own size times a constant")
+        factor = self.const[mul.inputs[1]].reshape(-1)
+        return int(factor[0]), int(factor[-1])
 
     def conv(self, op: OperatorInfo) -> None:
         o = op.options
@@ -229,26 +267,63 @@ class _Builder:
         dh, dw = o["dilation"]
         pads = ((*ops.same_padding(h, kh, sh, dh), *ops.same_padding(w, kw, sw, dw))
                 if o["padding"] == "SAME" else (0, 0, 0, 0))
+        if self.dynamic and o["padding"] == "SAME" and (sh > 1 or sw > 1):
+            pads = None  # depends on the run-time size (a stride-1 SAME padding does not)
         module = ops.Conv(torch.from_numpy(np.ascontiguousarray(w_t)), bias, (sh, sw), (dh, dw), pads, groups,
                           o["activation"])
         self.add(module, [op.inputs[0]], op.outputs[0])
 
 
-def convert_graph(graph: TFLiteGraph) -> TFLiteModule:
-    """Build the :class:`TFLiteModule` of ``graph`` (single 4-D float input)."""
+def tensor_index(graph: TFLiteGraph, name: str | int) -> int:
+    """The index of the tensor called ``name`` (an int is taken as an index already)."""
+    if isinstance(name, int):
+        return name
+    found = [t.index for t in graph.tensors if t.name == name]
+    if not found:
+        raise UnsupportedOperatorError(f"{graph.source}: no tensor named {name!r}")
+    return found[0]
+
+
+def needed_operators(graph: TFLiteGraph, outputs: Sequence[int]) -> list[OperatorInfo]:
+    """The operators that compute ``outputs``, in graph order.
+
+    A RESIZE_BILINEAR's computed size is not followed: the converter reads it as a factor of the
+    input's size (see :meth:`_Builder.resize_factor`), so the shape arithmetic is not converted.
+    """
+    producer = {out: op for op in graph.operators for out in op.outputs}
+    wanted, stack = set(), list(outputs)
+    while stack:
+        op = producer.get(stack.pop())
+        if op is None or op.index in wanted:
+            continue
+        wanted.add(op.index)
+        follow = op.inputs[:1] if op.name == "RESIZE_BILINEAR" else op.inputs
+        stack.extend(i for i in follow if i >= 0)
+        if op.name == "RESIZE_BILINEAR" and len(op.inputs) > 1 and graph.tensors[op.inputs[1]].is_constant:
+            stack.append(op.inputs[1])
+    return [op for op in graph.operators if op.index in wanted]
+
+
+def convert_graph(graph: TFLiteGraph, outputs: Sequence[str | int] | None = None) -> TFLiteModule:
+    """Build the :class:`TFLiteModule` of ``graph`` (single 4-D image input).
+
+    ``outputs``: tensor names (or indices) the module returns, in that order; default the graph's
+    own outputs (then every operator is converted).
+    """
     if len(graph.inputs) != 1 or len(graph.tensors[graph.inputs[0]].shape) != 4:
         raise UnsupportedOperatorError(f"{graph.source}: only graphs with one 4-D image input are supported")
     b = _Builder(graph)
-    for op in graph.operators:
+    chosen = None if outputs is None else [tensor_index(graph, o) for o in outputs]
+    for op in graph.operators if chosen is None else needed_operators(graph, chosen):
         b.convert(op)
     produced = {out for _, _, out in b.steps} | {graph.inputs[0]}
-    for index in graph.outputs:
+    outputs = list(graph.outputs) if chosen is None else chosen
+    for index in outputs:
         if index not in produced and index not in b.const:
             raise UnsupportedOperatorError(f"{graph.source}: graph output {graph.tensors[index].name!r} is never computed")
     # Only constants read by run-time steps become buffers.
     used = {i for _, ins, _ in b.steps for i in ins}
     consts = {i: v for i, v in b.runtime_consts.items() if i in used}
-    outputs = list(graph.outputs)
     module = TFLiteModule(
         b.steps, consts, graph.inputs[0], outputs, [len(graph.tensors[i].shape) == 4 for i in outputs],
         graph.tensors[graph.inputs[0]].shape, [graph.tensors[i].shape for i in outputs],
@@ -267,6 +342,7 @@ class TFLiteWeightsModule(nn.Module):
 
     :func:`posetool.hub.loader.load_model` calls :meth:`load_weights_file` instead of loading a
     state dict. ``input_shape`` (TFLite's (1, H, W, C)) guards against a wrong file.
+    ``use_runtime("litert")`` runs the original graph in LiteRT instead (:mod:`posetool.hub.litert`).
     """
 
     def __init__(self, input_shape: tuple[int, ...] | None = None, num_outputs: int | None = None):
@@ -274,6 +350,8 @@ class TFLiteWeightsModule(nn.Module):
         self.expected_input = tuple(input_shape) if input_shape else None
         self.expected_outputs = num_outputs
         self.graph: TFLiteModule | None = None
+        self.path: Path | None = None
+        self.litert = None
 
     def load_weights_file(self, path: str | Path) -> None:
         graph = load_tflite(path)
@@ -282,8 +360,22 @@ class TFLiteWeightsModule(nn.Module):
         if self.expected_outputs is not None and len(graph.output_indices) != self.expected_outputs:
             raise WeightsError(f"{path}: model has {len(graph.output_indices)} outputs, expected {self.expected_outputs}")
         self.graph = graph
+        self.path = Path(path)
+
+    def use_runtime(self, runtime: str) -> None:
+        """Run in ``"torch"`` (the converted module) or ``"litert"`` (the original graph)."""
+        from posetool.hub.litert import LiteRTGraph
+
+        if runtime == "litert" and self.litert is None:
+            if self.path is None:
+                raise WeightsError("TFLite model used before its .tflite file was loaded (use posetool.hub.loader.load_model)")
+            self.litert = LiteRTGraph(self.path)
+        elif runtime == "torch":
+            self.litert = None
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         if self.graph is None:
             raise WeightsError("TFLite model used before its .tflite file was loaded (use posetool.hub.loader.load_model)")
+        if self.litert is not None:
+            return self.litert(x)
         return self.graph(x)

@@ -45,6 +45,8 @@ class TensorInfo:
     """One tensor of the graph: TFLite (NHWC) ``shape``, numpy ``dtype``, constant ``data`` or None.
 
     For a sparse constant ``data`` holds the stored (non-zero) values and ``sparsity`` their layout.
+    ``signature`` is the shape signature where the file has one: -1 marks a dimension fixed only at
+    run time (a model exported for any input size stores 1 in ``shape`` there).
     """
 
     index: int
@@ -54,6 +56,7 @@ class TensorInfo:
     data: np.ndarray | None = None
     sparsity: SparsityInfo | None = None
     quantization: dict[str, np.ndarray] | None = None
+    signature: tuple[int, ...] | None = None
 
     @property
     def is_constant(self) -> bool:
@@ -141,8 +144,10 @@ def _options(name: str, op: Any) -> dict[str, Any]:
         return {"padding": PADDINGS[o.Padding()], "stride": (o.StrideH(), o.StrideW()),
                 "filter": (o.FilterHeight(), o.FilterWidth()),
                 "activation": ACTIVATIONS.get(o.FusedActivationFunction(), str(o.FusedActivationFunction()))}
-    if name in ("ADD", "CONCATENATION"):
-        o = load(tflite.AddOptions if name == "ADD" else tflite.ConcatenationOptions)
+    if name in ("ADD", "SUB", "MUL", "CONCATENATION"):
+        cls = {"ADD": tflite.AddOptions, "SUB": tflite.SubOptions, "MUL": tflite.MulOptions,
+               "CONCATENATION": tflite.ConcatenationOptions}[name]
+        o = load(cls)
         out = {"activation": ACTIVATIONS.get(o.FusedActivationFunction(), str(o.FusedActivationFunction()))}
         if name == "CONCATENATION":
             out["axis"] = o.Axis()
@@ -181,6 +186,8 @@ def read_tflite(path: str | Path) -> TFLiteGraph:
         dtype = _DTYPES.get(t.Type())
         shape = tuple(int(v) for v in t.ShapeAsNumpy()) if t.ShapeLength() else ()
         info = TensorInfo(i, t.Name().decode("utf-8", "replace"), shape, dtype)
+        if t.ShapeSignatureLength():
+            info.signature = tuple(int(v) for v in t.ShapeSignatureAsNumpy())
         buffer = model.Buffers(t.Buffer())
         raw = None
         if buffer is not None and buffer.DataLength():

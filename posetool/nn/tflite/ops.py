@@ -46,35 +46,87 @@ def same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[in
     return total // 2, total - total // 2
 
 
+# oneDNN's convolution with a fused element-wise post-op (what torch.compile's CPU backend calls):
+# one pass over the output instead of a convolution and then a clamp over it.
+_FUSED_CONV = getattr(torch.ops.mkldnn, "_convolution_pointwise", None) if torch.backends.mkldnn.is_available() else None
+_POST_OPS = {"NONE": ("none", []), "RELU": ("relu", []), "RELU6": ("hardtanh", [0.0, 6.0]),
+             "RELU_N1_TO_1": ("hardtanh", [-1.0, 1.0]), "TANH": ("tanh", [])}
+
+
+def padding_plan(before: int, after: int, dilation: int) -> tuple[int, int] | None:
+    """How to pad one dimension without copying the input: (padding, zero taps prepended to the
+    kernel), or ``None`` when only an explicit pad will do.
+
+    Symmetric padding is the convolution's own. TFLite's SAME with stride 2 on an even size pads
+    one pixel more after than before; a kernel with one zero tap prepended and symmetric padding
+    ``after`` reads exactly the same pixels (the extra tap multiplies the extra leading zero).
+    """
+    if before == after:
+        return before, 0
+    if after == before + 1 and dilation == 1:
+        return after, 1
+    return None
+
+
 class Conv(nn.Module):
-    """CONV_2D and DEPTHWISE_CONV_2D: ``nn.Conv2d`` plus TFLite padding and the fused activation.
+    """CONV_2D and DEPTHWISE_CONV_2D: a convolution with TFLite's padding and fused activation.
+
+    Asymmetric SAME padding runs as a symmetric padding with a zero tap prepended to the kernel
+    (:func:`padding_plan`) instead of padding a copy of the input; on the CPU the activation is
+    fused into oneDNN's convolution when PyTorch provides it.
 
     Args:
         weight: (O, I/groups, kh, kw) in PyTorch layout; bias: (O,) or None.
-        pads: (top, bottom, left, right) from :func:`same_padding` (zeros for VALID).
+        pads: (top, bottom, left, right) from :func:`same_padding` (zeros for VALID), or ``None``
+            for SAME padding computed from each input's size (graphs with a dynamic input size).
     """
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None, stride: tuple[int, int],
-                 dilation: tuple[int, int], pads: tuple[int, int, int, int], groups: int, activation: str):
+                 dilation: tuple[int, int], pads: tuple[int, int, int, int] | None, groups: int, activation: str):
         super().__init__()
         out_ch, in_per_group, kh, kw = weight.shape
-        top, bottom, left, right = pads
-        symmetric = top == bottom and left == right
+        # pads=None: SAME padding of an input whose size is known only at run time (planned per call).
+        self.same = None if pads is not None else (kh, kw)
+        self.stride, self.dilation, self.groups = tuple(stride), tuple(dilation), groups
         self.conv = nn.Conv2d(in_per_group * groups, out_ch, (kh, kw), stride=stride, dilation=dilation,
-                              groups=groups, bias=bias is not None,
-                              padding=(top, left) if symmetric else 0)
+                              groups=groups, bias=bias is not None)
         with torch.no_grad():
             self.conv.weight.copy_(weight)
             if bias is not None:
                 self.conv.bias.copy_(bias)
-        # F.pad order is (left, right, top, bottom).
-        self.pre_pad = None if symmetric else (left, right, top, bottom)
+        # The kernel with a zero row and/or column prepended, for the asymmetric pads (index: row, col).
+        for dy in (0, 1):
+            for dx in (0, 1):
+                if dy or dx:
+                    self.register_buffer(f"weight_{dy}{dx}", F.pad(weight, (dx, 0, dy, 0)).contiguous(), persistent=False)
+        self.pads = pads
         self.activation = activation
 
+    def _plan(self, x: torch.Tensor) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int, int, int] | None]:
+        """(padding, prepended taps (y, x), explicit F.pad or None) for input ``x``."""
+        if self.same is not None:
+            kh, kw = self.same
+            top, bottom = same_padding(x.shape[2], kh, self.stride[0], self.dilation[0])
+            left, right = same_padding(x.shape[3], kw, self.stride[1], self.dilation[1])
+        else:
+            top, bottom, left, right = self.pads
+        py, px = padding_plan(top, bottom, self.dilation[0]), padding_plan(left, right, self.dilation[1])
+        if py is None or px is None:
+            return (0, 0), (0, 0), (left, right, top, bottom)
+        return (py[0], px[0]), (py[1], px[1]), None
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.pre_pad is not None:
-            x = F.pad(x, self.pre_pad)
-        return apply_activation(self.conv(x), self.activation)
+        padding, (ty, tx), explicit = self._plan(x)
+        if explicit is not None:
+            x = F.pad(x, explicit)
+        weight = self.conv.weight if not (ty or tx) else getattr(self, f"weight_{ty}{tx}")
+        bias = self.conv.bias
+        if _FUSED_CONV is not None and x.device.type == "cpu" and x.dtype == torch.float32 and not x.requires_grad:
+            attr, scalars = _POST_OPS[self.activation]
+            return _FUSED_CONV(x, weight, bias, list(padding), list(self.stride), list(self.dilation), self.groups,
+                               attr, scalars, "")
+        y = F.conv2d(x, weight, bias, self.stride, padding, self.dilation, self.groups)
+        return apply_activation(y, self.activation)
 
 
 class MaxPool(nn.Module):
@@ -105,6 +157,34 @@ class Add(nn.Module):
         return apply_activation(a + b, self.activation)
 
 
+class Sub(Add):
+    """SUB (``a - b``) with NumPy broadcasting and the fused activation."""
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return apply_activation(a - b, self.activation)
+
+
+class Mul(Add):
+    """MUL with NumPy broadcasting and the fused activation."""
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return apply_activation(a * b, self.activation)
+
+
+class Relu(nn.Module):
+    """RELU as a separate operator (not fused into the one before it)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(x)
+
+
+class Cast(nn.Module):
+    """CAST to float32 (e.g. a uint8 image input to the float graph behind it)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.float()
+
+
 class Pad(nn.Module):
     """PAD with zeros; ``pads`` in ``F.pad`` order (last dimension first)."""
 
@@ -119,17 +199,22 @@ class Pad(nn.Module):
 class ResizeBilinear(nn.Module):
     """RESIZE_BILINEAR on NCHW to ``size`` (h, w) with TFLite's sampling grid.
 
-    ``half_pixel_centers`` samples at (dst + 0.5) * in/out - 0.5 clamped at 0, which is exactly
+    ``size`` is fixed, or ``None`` with ``factor`` (fy, fx) for a graph that resizes to a multiple
+    of the input's run-time size. ``half_pixel_centers`` samples at (dst + 0.5) * in/out - 0.5 clamped at 0, which is exactly
     PyTorch's ``align_corners=False``; ``align_corners`` maps corner to corner (PyTorch's
     ``align_corners=True``). Neither flag (TF1's legacy grid, src = dst * in/out) has no PyTorch
     mode, so those weights are precomputed and applied with two gathers.
     """
 
-    def __init__(self, size: tuple[int, int], in_size: tuple[int, int], align_corners: bool,
-                 half_pixel_centers: bool):
+    def __init__(self, size: tuple[int, int] | None, in_size: tuple[int, int], align_corners: bool,
+                 half_pixel_centers: bool, factor: tuple[int, int] | None = None):
         super().__init__()
         self.size = size
+        # factor: the output is the input's own size times (fy, fx), known only at run time.
+        self.factor = factor
         self.mode = "align" if align_corners else ("half" if half_pixel_centers else "legacy")
+        if self.mode == "legacy" and size is None:
+            raise NotImplementedError("RESIZE_BILINEAR without half_pixel_centers or align_corners needs a fixed size")
         if self.mode == "legacy":
             for axis, (n_in, n_out) in zip(("y", "x"), zip(in_size, size)):
                 src = torch.arange(n_out, dtype=torch.float64) * (n_in / n_out)
@@ -141,7 +226,8 @@ class ResizeBilinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.mode != "legacy":
-            return F.interpolate(x, size=self.size, mode="bilinear", align_corners=self.mode == "align")
+            size = self.size or (x.shape[2] * self.factor[0], x.shape[3] * self.factor[1])
+            return F.interpolate(x, size=size, mode="bilinear", align_corners=self.mode == "align")
         wy = self.y_w.view(1, 1, -1, 1).to(x.dtype)
         x = x[:, :, self.y_lo] * (1 - wy) + x[:, :, self.y_hi] * wy
         wx = self.x_w.view(1, 1, 1, -1).to(x.dtype)

@@ -1,0 +1,148 @@
+"""The README's trust table: identity across absences, left/right swaps, jitter, keypoint AP and 3D,
+with and without each tracking option, on `posetool synth --scene` clips no shipped model saw.
+
+    python scripts/trust_figures.py --out runs/trust                 # GT boxes, seeds 5000-5002 (+ reenter 5003-5008)
+    python scripts/trust_figures.py --out runs/trust --chain default # detector + pose2d + correspond + recover
+
+Every command it runs is printed. GT boxes: ``detect --model gt`` then the shipped pose model,
+so the measures see the tracker and the pose model, not the detector. ``--chain default``
+runs the synth preset's detector, pose model, correspondences and recovery instead (as
+``posetool run``), on seed 5000 of each scene. Figures pool the clips of a scene: re-entries and
+swaps are summed, accelerations and AP averaged over clips.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+SCENES = ("reenter", "crossing", "turn", "run")
+VARIANTS: dict[str, list[str]] = {
+    "no smoothing (the old default)": ["--smooth", "none"],
+    "default (`--smooth offline`)": [],
+    "`--smooth online` (One-Euro)": ["--smooth", "online"],
+    "`--smooth none --lr-repair`": ["--smooth", "none", "--lr-repair"],
+    "`--smooth none --reid appearance`": ["--smooth", "none", "--reid", "appearance"],
+    "`--reid appearance`": ["--reid", "appearance"],
+    "`--reid appearance --lr-repair`": ["--reid", "appearance", "--lr-repair"],
+    "`--smooth none --reid features`": ["--smooth", "none", "--reid", "features"],
+    "`--reid features`": ["--reid", "features"],
+}
+
+
+def sh(*args: str, stdout: Path | None = None) -> None:
+    """Run a posetool command (printed first); stdout to a file when given."""
+    cmd = ["posetool", *args]
+    print("+ " + shlex.join(cmd) + (f" > {stdout}" if stdout else ""), flush=True)
+    with open(stdout, "w") if stdout else open("/dev/null", "w") as out:
+        subprocess.run(cmd, check=True, stdout=out if stdout else None)
+
+
+def prepare(clip: Path, scene: str, seed: int, chain: str) -> Path:
+    """Synth clip and its untracked 2D stream; returns the stream."""
+    pre = clip / f"pre_{chain}.msgpack"
+    if pre.exists():
+        return pre
+    if not (clip / "gt.jsonl").exists():
+        sh("synth", str(clip), "--people", "3", "--frames", "375", "--seed", str(seed), "--scene", scene, "--quiet")
+    det = clip / f"det_{chain}.msgpack"
+    if chain == "gt":
+        sh("detect", str(clip / "video.mp4"), "--model", "gt", "--gt", str(clip / "gt.jsonl"), "-o", str(det),
+           "--quiet")
+        sh("pose2d", str(det), "-o", str(pre), "--quiet")
+    else:
+        sh("detect", str(clip / "video.mp4"), "--model", "centernet_r18_synth", "-o", str(det), "--quiet")
+        p2d, corr = clip / "p2d_default.msgpack", clip / "corr_default.msgpack"
+        sh("pose2d", str(det), "-o", str(p2d), "--quiet")
+        sh("correspond", str(p2d), "-o", str(corr), "--quiet")
+        sh("recover", str(corr), "-o", str(pre), "--quiet")
+    return pre
+
+
+def measure(clip: Path, pre: Path, name: str, opts: list[str], lift: bool) -> dict:
+    """Track with ``opts``; trust, keypoint AP and (with ``lift``) 3D figures of the result."""
+    trk = clip / f"trk_{name}.msgpack"
+    out = clip / f"trust_{name}.json"
+    ap = clip / f"ap_{name}.json"
+    if not (out.exists() and ap.exists()):  # a rerun reuses what an earlier run measured
+        video = ["--video", str(clip / "video.mp4")] if "--reid" in opts else []
+        sh("track", str(pre), "-o", str(trk), "--quiet", *opts, *video)
+        sh("eval", "trust", str(trk), "--gt", str(clip / "gt.jsonl"), "--json", stdout=out)
+        sh("eval", "pose", str(trk), "--gt", str(clip / "gt_coco.json"), "--json", "--quiet", stdout=ap)
+    res = json.loads(out.read_text())
+    res["ap"] = json.loads(ap.read_text())["stats"][0]
+    if lift and not (clip / f"trust3d_{name}.json").exists():
+        l3 = clip / f"l3_{name}.msgpack"
+        # the chain's stream knows no camera: give lift3d the synth camera's height and pitch
+        cam = json.loads((clip / "gt.jsonl").read_text().split("\n", 1)[0])["camera"]
+        sh("lift3d", str(trk), "--camera-height", str(cam["height_m"]), "--camera-pitch", str(cam["pitch_deg"]),
+           "-o", str(l3), "--quiet")
+        sh("eval", "trust", str(l3), "--gt", str(clip / "gt.jsonl"), "--json", stdout=clip / f"trust3d_{name}.json")
+    if lift:
+        res["lift3d"] = json.loads((clip / f"trust3d_{name}.json").read_text())
+    return res
+
+
+def pooled(results: list[dict]) -> dict:
+    """One scene's clips pooled (sums of counts, means of the per-clip means)."""
+    def mean(get) -> float:
+        vals = [v for v in (get(r) for r in results) if v is not None and v == v]
+        return sum(vals) / len(vals) if vals else float("nan")
+
+    items = [i for r in results for i in r["reentry"]["items"]]
+    r25 = [i for i in items if 2 <= i["gap_s"] < 5]
+    swaps = sum(r["lr"]["swaps"] for r in results)
+    frames = sum(r["lr"]["person_frames"] for r in results)
+    out = {
+        "clips": len(results), "mota": mean(lambda r: r["mot"]["mota"]), "idf1": mean(lambda r: r["mot"]["idf1"]),
+        "id_switches": sum(r["mot"]["id_switches"] for r in results),
+        "reentries": len(items), "kept": sum(i["kept"] for i in items),
+        "reentries_2_5": len(r25), "kept_2_5": sum(i["kept"] for i in r25),
+        "swaps_per_1000": 1000 * swaps / frames if frames else float("nan"),
+        "swapped_share": mean(lambda r: r["lr"]["swapped_share"]),
+        "accel_error_px": mean(lambda r: r["jitter"]["accel_error_px"]), "ap": mean(lambda r: r["ap"]),
+    }
+    if all("lift3d" in r for r in results):
+        out.update({
+            "mpjpe_mm": mean(lambda r: r["lift3d"]["lift"]["mpjpe_mm"]),
+            "root_error_mm": mean(lambda r: r["lift3d"]["lift"]["root_error_mm"]),
+            "abs_mpjpe_mm": mean(lambda r: r["lift3d"]["lift"]["abs_mpjpe_mm"]),
+            "accel_error_mm": mean(lambda r: r["lift3d"]["jitter"]["accel_error_mm"]),
+        })
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default="runs/trust")
+    ap.add_argument("--chain", choices=("gt", "default"), default="gt")
+    ap.add_argument("--variants", default=",".join(str(i) for i in range(len(VARIANTS))),
+                    help="indices of the variants to run")
+    ap.add_argument("--lift", default="0,1", help="indices of the variants also lifted to 3D")
+    args = ap.parse_args()
+    root = Path(args.out)
+    names = list(VARIANTS)
+    chosen = [names[int(i)] for i in args.variants.split(",") if i]
+    lifted = {names[int(i)] for i in args.lift.split(",") if i}
+    seeds = {s: ((5000, 5001, 5002) + ((5003, 5004, 5005, 5006, 5007, 5008) if s == "reenter" else ()))
+             for s in SCENES} if args.chain == "gt" else {s: (5000,) for s in SCENES}
+    table: dict[str, dict[str, dict]] = {}
+    for scene in SCENES:
+        for variant in chosen:
+            key = f"v{names.index(variant)}"
+            results = []
+            for seed in seeds[scene]:
+                clip = root / f"{scene}-{seed}"
+                pre = prepare(clip, scene, seed, args.chain)
+                results.append(measure(clip, pre, f"{args.chain}_{key}", VARIANTS[variant], variant in lifted))
+            table.setdefault(variant, {})[scene] = pooled(results)
+    (root / f"table_{args.chain}.json").write_text(json.dumps(table, indent=2))
+    print(json.dumps(table, indent=2))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

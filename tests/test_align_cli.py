@@ -1,0 +1,107 @@
+"""The align commands end to end on a tiny synth pair: synth --action, align (nearest and DTW, CSV),
+eval align, render --side-by-side, train align; errors name what is wrong."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.conftest import run_posetool
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("pair")
+    for name, seed, extra in (("ref", 11, ["--view", "20", "--pause", "none"]),
+                              ("query", 12, ["--view", "-40", "--tempo", "1.3", "--pause", "0.5:0.4"]),
+                              ("third", 13, ["--no-render"])):
+        proc = run_posetool("synth", str(root / name), "--action", "squat", "--seed", str(seed), "--width", "160",
+                            "--height", "120", "-q", *extra)
+        assert proc.returncode == 0, proc.stderr.decode()
+    return root
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_synth_take_writes_the_phase(pair: Path):
+    records = _jsonl(pair / "query" / "gt.jsonl")
+    take = records[0]["stages"][0]["params"]["take"]
+    assert take["action"] == "squat" and take["pauses"] == [[0.5, 0.4]] and take["tempo"] == 1.3
+    phases = [r["instances"][0]["phase"] for r in records[1:-1]]
+    assert phases[0] == 0.0 and phases[-1] == 1.0 and np.all(np.diff(phases) >= 0)
+    assert sum(p == 0.5 for p in phases) >= 9  # 0.4 s held at 25 fps
+    bad = run_posetool("synth", str(pair / "bad"), "--action", "squat", "--people", "2")
+    assert bad.returncode == 2 and b"--people cannot be used with --action" in bad.stderr
+
+
+def test_align_nearest_and_dtw_with_csv(pair: Path, tmp_path: Path):
+    out, table = tmp_path / "aligned.jsonl", tmp_path / "aligned.csv"
+    proc = run_posetool("align", str(pair / "ref" / "gt.jsonl"), str(pair / "query" / "gt.jsonl"), "-o", str(out),
+                        "--csv", str(table), "--dtw", "-q")
+    assert proc.returncode == 0, proc.stderr.decode()
+    records = _jsonl(out)
+    assert records[0]["stages"][-1]["stage"] == "align" and records[0]["stages"][-1]["model"] == "align_synth"
+    n_ref = len(_jsonl(pair / "ref" / "gt.jsonl")) - 2
+    matches = [r["instances"][0]["align"] for r in records[1:-1]]
+    ref_frames = [m["ref_frame"] for m in matches]
+    assert np.all(np.diff(ref_frames) >= 0) and ref_frames[0] == 0 and ref_frames[-1] == n_ref - 1  # DTW: monotonic
+    assert all(0 <= m["nn_frame"] < n_ref and 0 <= m["confidence"] <= 1 for m in matches)
+    # the query's phase and its match's phase agree (the embedder knows a squat from any side)
+    ref_phase = [r["instances"][0]["phase"] for r in _jsonl(pair / "ref" / "gt.jsonl")[1:-1]]
+    q_phase = [r["instances"][0]["phase"] for r in records[1:-1]]
+    assert np.mean(np.abs(np.array(q_phase) - np.array(ref_phase)[ref_frames])) < 0.1
+    rows = list(csv.DictReader(table.open()))
+    assert len(rows) == len(matches) and [int(r["ref_frame"]) for r in rows] == ref_frames
+    assert rows[0].keys() >= {"frame", "t", "track_id", "ref_frame", "ref_t", "confidence", "nn_frame"}
+
+    nn = run_posetool("align", str(pair / "ref" / "gt.jsonl"), str(pair / "query" / "gt.jsonl"), "-q",
+                      "--format", "jsonl")
+    assert nn.returncode == 0
+    first = [json.loads(line) for line in nn.stdout.decode().splitlines()][1]
+    assert set(first["instances"][0]["align"]) == {"ref_frame", "confidence"}
+
+    missing = run_posetool("align", str(pair / "ref" / "gt.jsonl"), str(pair / "query" / "gt.jsonl"), "--track", "7")
+    assert missing.returncode == 1 and b"no track 7; tracks: 1" in missing.stderr
+
+
+def test_render_side_by_side(pair: Path, tmp_path: Path):
+    out = tmp_path / "aligned.jsonl"
+    assert run_posetool("align", str(pair / "ref" / "gt.jsonl"), str(pair / "query" / "gt.jsonl"), "-o", str(out),
+                        "-q").returncode == 0
+    stills = tmp_path / "stills"
+    proc = run_posetool("render", str(out), "--side-by-side", str(pair / "ref" / "gt.jsonl"), "--png", str(stills),
+                        "--frames", "0,10", "-q")
+    assert proc.returncode == 0, proc.stderr.decode()
+    image = cv2.imread(str(stills / "frame_000010.png"))
+    assert image.shape == (120, 320, 3)
+    plain = run_posetool("render", str(pair / "query" / "gt.jsonl"), "--side-by-side", str(pair / "ref" / "gt.jsonl"),
+                         "--png", str(tmp_path / "x"), "-q")
+    assert plain.returncode == 1 and b"no align matches" in plain.stderr
+
+
+def test_eval_and_train_align(pair: Path, tmp_path: Path):
+    takes = [str(pair / n) for n in ("ref", "query", "third")]
+    proc = run_posetool("eval", "align", *takes, "--labelled", "1", "--json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    result = json.loads(proc.stdout)
+    squat = result["actions"]["squat"]
+    assert squat["takes"] == 3 and squat["pairs"] == 6 and -1 <= squat["tau"] <= 1
+    assert {"phase_error_nn", "phase_error_dtw", "progression", "classification"} <= squat.keys()
+    raw = json.loads(run_posetool("eval", "align", *takes, "--model", "raw", "--labelled", "1", "--json").stdout)
+    assert raw["method"] == "raw keypoints"
+
+    run = tmp_path / "run"
+    proc = run_posetool("train", "align", *takes, "--out", str(run), "--epochs", "1", "--iterations", "2",
+                        "--batch-size", "2", "--frames", "8", "-q", timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert (run / "model.safetensors").is_file() and (run / "checkpoint.pth").is_file()
+    proc = run_posetool("align", f"{takes[0]}/gt.jsonl", f"{takes[1]}/gt.jsonl", "--weights",
+                        str(run / "model.safetensors"), "-q", "-o", str(tmp_path / "o.msgpack"))
+    assert proc.returncode == 0, proc.stderr.decode()

@@ -1,0 +1,257 @@
+"""Trustworthy tracks on small synth scenes: the scripted scenes, offline smoothing, left/right repair,
+appearance re-identification, the ground-plane world frame and TRC export."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from posetool.eval.trust import evaluate_trust
+from posetool.lift3d.world import WorldFrame, ground_from_feet, world_rotation
+from posetool.stream import StreamReader, read_stream
+from posetool.synth import SynthConfig, generate, simulate
+from posetool.synth.camera import look_rotation
+from posetool.track.appearance import appearance_distance, clean_view, describe
+from posetool.track.leftright import LeftRightHistory, flip_groups
+from posetool.track.offline import smooth_at
+from posetool.track.tracker import Tracker, TrackerOptions
+from tests.conftest import run_posetool, write_records
+
+
+# --- scenes ---------------------------------------------------------------------------------
+
+def _absences_s(present: np.ndarray, fps: float) -> list[float]:
+    seen = np.flatnonzero(present)
+    return [(b - a - 1) / fps for a, b in zip(seen, seen[1:]) if b - a > 1]
+
+
+def test_reenter_scene_people_leave_and_come_back_after_seconds():
+    seq = simulate(SynthConfig(people=3, frames=375, seed=5000, scene="reenter"))
+    gaps = [g for i in range(3) for g in _absences_s(seq.present[i], 25.0)]
+    assert sum(1 <= g <= 6 for g in gaps) >= 4, gaps
+    assert all(seq.present[i].any() for i in range(3))
+
+
+def test_crossing_scene_paths_cross_in_the_image():
+    seq = simulate(SynthConfig(people=2, frames=250, seed=5001, scene="crossing"))
+    assert seq.present.all()
+    cx = (seq.bbox[:, :, 0] + seq.bbox[:, :, 2]) / 2
+    assert (np.diff(np.sign(cx[0] - cx[1])) != 0).sum() >= 1  # they pass each other
+
+
+def test_turn_scene_turns_round_on_the_spot():
+    seq = simulate(SynthConfig(people=2, frames=200, seed=5002, scene="turn"))
+    for person in seq.world.people:
+        heading = person.tracks.heading
+        assert np.ptp(np.unwrap(heading)) > np.radians(150)
+        assert np.hypot(*np.ptp(person.tracks.xz, axis=0)) < 1.0  # on the spot
+
+
+def test_run_scene_runs():
+    seq = simulate(SynthConfig(people=2, frames=200, seed=5003, scene="run"))
+    assert max(p.tracks.speed.max() for p in seq.world.people) > 2.2
+    assert any(s.action == "run" for p in seq.world.people for s in p.plan)
+
+
+def test_default_scene_keeps_the_ground_truth_bytes():
+    assert "scene" not in SynthConfig().to_dict()
+    assert SynthConfig(scene="run").to_dict()["scene"] == "run"
+    proc = run_posetool("synth", "/tmp/unused", "--scene", "dance", "--no-render")
+    assert proc.returncode == 2 and b"--scene" in proc.stderr
+
+
+# --- tracks from ground truth with made-up errors ---------------------------------------------
+
+def _gt(tmp_path: Path, scene: str, seed: int, frames: int = 150, people: int = 2, render: bool = False) -> Path:
+    res = generate(str(tmp_path / f"{scene}{seed}"), SynthConfig(people=people, frames=frames, seed=seed, scene=scene),
+                   render=render)
+    return Path(res.paths["stream"])
+
+
+def _track(records: list[dict], video=None, **opts) -> list[dict]:
+    """Run the tracker over records (header first) the way the stage does; ids come from the tracker."""
+    from posetool.track.stage import TrackStep
+
+    header = copy.deepcopy(records[0])
+    step = TrackStep(TrackerOptions(**opts))
+    step.start(header)
+    frames = [dict(r, instances=[{k: v for k, v in i.items() if k != "track_id"} for i in r["instances"]])
+              for r in records[1:] if r["type"] == "frame"]
+    return [header, *step.frames(iter(copy.deepcopy(frames)), video),
+            {"type": "end", "frames": len(frames), "instances": 0, "finished": True}]
+
+
+def _trust(tmp_path: Path, gt: Path, records: list[dict], name: str) -> dict:
+    pred = write_records(tmp_path / f"{name}.jsonl", records, "jsonl")
+    return evaluate_trust(str(pred), str(gt))
+
+
+def test_offline_smoothing_halves_the_acceleration_error_without_moving_points(tmp_path: Path):
+    gt = _gt(tmp_path, "crossing", 5010)
+    rng = np.random.default_rng(0)
+    noisy = read_stream(str(gt))
+    for rec in noisy[1:-1]:
+        for inst in rec["instances"]:
+            k = np.asarray(inst["keypoints"], float)
+            k[:, :2] += rng.normal(0, 2.0, (17, 2))  # a pose estimator's per-frame noise
+            inst["keypoints"] = k.tolist()
+    raw = _trust(tmp_path, gt, _track(noisy, smooth="none"), "raw")
+    smooth = _trust(tmp_path, gt, _track(noisy, smooth="offline", smooth_window=3), "smooth")
+    assert smooth["jitter"]["accel_error_px"] < 0.5 * raw["jitter"]["accel_error_px"]
+    assert raw["mot"]["idf1"] == smooth["mot"]["idf1"] == pytest.approx(1.0)
+
+
+def test_smooth_at_keeps_a_parabola_and_damps_noise():
+    x = np.arange(-3, 4, dtype=float)
+    vals = np.stack([x ** 2, 2 * x], -1)[:, None, :]  # one point, (x², 2x)
+    out = smooth_at(vals, x, np.ones((7, 1)), 3)
+    assert np.allclose(out, [[0.0, 0.0]], atol=1e-9)  # a quadratic is reproduced exactly
+    noisy = vals.copy()
+    noisy[3, 0, 0] += 6.0  # a spike at the centre
+    assert abs(smooth_at(noisy, x, np.ones((7, 1)), 3)[0, 0]) < 4.0
+
+
+def test_lr_repair_undoes_injected_leg_swaps(tmp_path: Path):
+    gt = _gt(tmp_path, "crossing", 5011)
+    swapped = read_stream(str(gt))
+    legs = [(13, 14), (15, 16)]
+    injected = 0
+    for rec in swapped[1:]:
+        if rec["type"] != "frame" or (rec["frame"] // 5) % 4 != 2:  # frames 10–14, 30–34, …: swapped
+            continue
+        for inst in rec["instances"]:
+            k = np.asarray(inst["keypoints"], float)
+            for a, b in legs:
+                k[[a, b]] = k[[b, a]]
+            inst["keypoints"] = k.tolist()
+            injected += 1
+    assert injected > 20
+    plain = _trust(tmp_path, gt, _track(swapped), "plain")["lr"]
+    fixed = _trust(tmp_path, gt, _track(swapped, lr_repair=True), "fixed")["lr"]
+    assert plain["swaps"] >= 10
+    assert fixed["swaps"] <= plain["swaps"] / 4
+    assert fixed["swapped_share"] < plain["swapped_share"] / 2
+
+
+def test_left_right_history_flips_a_group_that_jumps():
+    groups = {"legs": flip_groups("coco17")["legs"]}
+    hist = LeftRightHistory(groups, kp_thr=0.1, min_sep=0.1, ratio=0.8)
+    box = np.array([0.0, 0.0, 100.0, 200.0])
+    for f in range(4):  # left knee/ankle step forward 5 px per frame, right ones stay
+        k = np.full((17, 3), np.nan)
+        k[:, 2] = 1.0
+        k[13, :2], k[14, :2], k[15, :2], k[16, :2] = (60 + 5 * f, 120), (30, 120), (60 + 5 * f, 180), (30, 180)
+        assert hist.repair(k, box, f) == []
+    k[13, :2], k[14, :2], k[15, :2], k[16, :2] = (30, 120), (80, 120), (30, 180), (80, 180)  # labels exchanged
+    assert hist.repair(k, box, 4) == ["legs"]
+    assert k[13, 0] == 80 and k[15, 0] == 80
+
+
+# --- re-identification ------------------------------------------------------------------------
+
+def test_appearance_descriptor_tells_clothes_apart():
+    img = np.full((200, 200, 3), 90, np.uint8)
+    img[:, :100] = (30, 30, 200)  # red person on the left half
+    img[:, 100:] = (200, 60, 30)  # blue on the right
+    box_l, box_r = np.array([20.0, 10.0, 80.0, 190.0]), np.array([120.0, 10.0, 180.0, 190.0])
+    a, b = describe(img, None, box_l), describe(img, None, box_r)
+    a2 = describe(img, None, box_l + [5, 0, 5, 0])
+    assert appearance_distance(a, a2) < 0.05 < 0.9 < appearance_distance(a, b)
+    assert not clean_view(np.array([0.0, 10.0, 50.0, 100.0]), 200)  # cut by the left border
+
+
+def test_reid_keeps_ids_of_people_who_come_back(tmp_path: Path):
+    gt = _gt(tmp_path, "reenter", 5000, frames=300, people=2, render=True)
+    records = read_stream(str(gt))
+    from posetool.video.sources import video_for_stream
+
+    plain = _trust(tmp_path, gt, _track(records), "plain")["reentry"]
+    with video_for_stream(records[0]) as video:
+        reid = _trust(tmp_path, gt, _track(records, video, reid="appearance"), "reid")["reentry"]
+    assert plain["count"] >= 2 and plain["kept"] == 0
+    assert reid["count"] == plain["count"] and reid["kept"] == reid["count"]
+
+
+def test_feature_embeddings_match_the_same_person_across_frames(tmp_path: Path):
+    from posetool.hub.loader import load_model
+    from posetool.track.features import FeatureEmbedder
+    from posetool.video.sources import video_for_stream
+    from posetool.video.align import frames_with_images
+
+    gt = _gt(tmp_path, "crossing", 5013, frames=30, people=2, render=True)
+    records = read_stream(str(gt))
+    emb = FeatureEmbedder(load_model("correspond_r18_synth", task="correspond", device="cpu"))
+    got: dict[tuple[int, int], np.ndarray] = {}
+    with video_for_stream(records[0]) as video:
+        for rec, image in frames_with_images(iter(records[1:-1]), video):
+            if rec["frame"] in (0, 25):
+                for inst in rec["instances"]:
+                    got[(rec["frame"], inst["track_id"])] = emb.describe(
+                        image, np.asarray(inst["keypoints"], float), np.asarray(inst["bbox"], float))
+    same = [appearance_distance(got[(0, t)], got[(25, t)]) for t in (1, 2)]
+    other = [appearance_distance(got[(0, 1)], got[(25, 2)]), appearance_distance(got[(0, 2)], got[(25, 1)])]
+    assert max(same) < min(other)
+
+
+def test_reid_needs_the_video(tmp_path: Path):
+    gt = _gt(tmp_path, "reenter", 5000, frames=20, people=1)  # --no-render: the header names no video
+    proc = run_posetool("track", str(gt), "--reid", "appearance", "-o", str(tmp_path / "t.jsonl"))
+    assert proc.returncode != 0 and b"video" in proc.stderr.lower()
+    proc = run_posetool("track", str(gt), "--reid", "colour", "-o", str(tmp_path / "t.jsonl"))
+    assert proc.returncode == 2 and b"--reid" in proc.stderr
+
+
+def test_tracker_accepts_the_old_boolean_smooth_option():
+    assert TrackerOptions(smooth=True).smooth == "online" and TrackerOptions(smooth=False).smooth == "none"
+    assert Tracker(TrackerOptions(smooth="offline", smooth_window=5), "coco17").lag == 5
+    assert Tracker(TrackerOptions(reid="appearance", reid_delay=30), "coco17").lag == 30
+
+
+# --- world frame and TRC -----------------------------------------------------------------------
+
+def test_world_rotation_is_synth_camera_convention():
+    for pitch in (0.0, 7.5, 18.0):
+        assert np.allclose(world_rotation(pitch), look_rotation(0.0, np.radians(pitch)))
+    w = WorldFrame(2.0, 10.0)
+    assert np.allclose(w.to_world(np.zeros(3)), [0.0, 2.0, 0.0])  # the camera centre
+
+
+def test_ground_from_feet_recovers_the_synth_camera():
+    seq = simulate(SynthConfig(people=3, frames=200, seed=5001))
+    ankles = seq.h36m17_3d()[:, :, [3, 6]][seq.present]
+    est = ground_from_feet(ankles)
+    assert abs(est.height - seq.camera.C[1]) < 0.1
+    assert abs(est.pitch - seq.camera.pitch_deg) < 0.5 and abs(est.roll) < 1.0
+
+
+def test_lift3d_world_and_trc_export(tmp_path: Path):
+    gt = _gt(tmp_path, "crossing", 5012, frames=40)
+    out = tmp_path / "l.jsonl"
+    proc = run_posetool("lift3d", str(gt), "--world", "-o", str(out), "--quiet", timeout=180)
+    assert proc.returncode == 0, proc.stderr.decode()
+    recs = read_stream(str(out))
+    world = WorldFrame(recs[0]["world"]["height_m"], recs[0]["world"]["pitch_deg"])
+    inst = recs[1]["instances"][0]
+    assert np.allclose(inst["root_world"], world.to_world(np.array(inst["root_3d"])), atol=1e-6)
+    assert len(inst["keypoints_world"]) == 17
+    proc = run_posetool("export", str(out), "--to", "trc", "-o", str(tmp_path / "trc"), "--name", "clip")
+    assert proc.returncode == 0, proc.stderr.decode()
+    files = sorted((tmp_path / "trc").glob("clip_track*.trc"))
+    assert len(files) == 2
+    lines = files[0].read_text().split("\n")
+    assert lines[0].split("\t")[:3] == ["PathFileType", "4", "(X/Y/Z)"]
+    assert lines[2].split("\t")[2:5] == ["40", "17", "m"]
+    assert lines[3].split("\t")[:3] == ["Frame#", "Time", "pelvis"] and lines[5] == ""
+    track1 = next(i for r in recs[1:] if r["type"] == "frame" for i in r["instances"] if i["track_id"] == 1)
+    first = [float(v) for v in lines[6].split("\t")[2:5]]  # the first frame's pelvis
+    assert np.allclose(first, track1["keypoints_world"][0], atol=1e-5)
+    no_root = tmp_path / "noroot.jsonl"
+    write_records(no_root, [dict(r, instances=[{k: v for k, v in i.items() if k not in ("root_3d", "keypoints_world")}
+                                               for i in r.get("instances", [])]) if r["type"] == "frame" else r
+                            for r in recs], "jsonl")
+    proc = run_posetool("export", str(no_root), "--to", "trc", "-o", str(tmp_path / "trc2"))
+    assert proc.returncode == 1 and b"trajectory" in proc.stderr
+    assert StreamReader(str(out)).header["world"]["source"] == "header"
