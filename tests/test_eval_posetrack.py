@@ -248,3 +248,63 @@ def test_stream_predictions_match_json(tmp_path):
     people = stream_instances_to_people([{"track_id": 1, "keypoints": coco.tolist(), "keypoints_posetrack18": body(0).tolist()}],
                                         "coco17", ground_truth=False, where="t")
     np.testing.assert_allclose(people[0].keypoints[:, :2], body(0)[:, :2])
+
+
+def test_kp_thr_drops_low_confidence_keypoints_before_ap_and_mota(tmp_path):
+    """One GT person over 3 frames, predicted exactly (scores 0.9), plus a far-away false person
+    (scores 0.3). Raw: 3 matches and 3 false positives over 3 objects → MOTA 0. With --kp-thr 0.5
+    the false person's joints are all dropped → MOTA 100 (AP is 100 both ways: the false person
+    ranks below the true one). A per-joint threshold (left_wrist 0.5, others 0) drops only the
+    false person's left wrist: left wrist MOTA 100, every other joint 0, and the table's wrist column
+    (the mean of both wrists) 50. The stream route equals exporting with the same
+    threshold and evaluating the file; --poseval-compat without a threshold is unchanged."""
+    gt = [[{"track_id": 1, "x0": 100}]] * 3
+    pr = [[{"track_id": 1, "x0": 100, "score": 0.9}, {"track_id": 2, "x0": 500, "score": 0.3}]] * 3
+    (tmp_path / "gt").mkdir()
+    (tmp_path / "pr").mkdir()
+    write_seq(tmp_path / "gt" / "seq.json", gt, gt=True)
+    write_seq(tmp_path / "pr" / "seq.json", pr, gt=False)
+
+    def run(*extra: str) -> dict:
+        out = run_posetool("eval", "track", str(tmp_path / "pr"), "--gt", str(tmp_path / "gt"), "--json", *extra)
+        assert out.returncode == 0, out.stderr.decode()
+        return json.loads(out.stdout)
+
+    raw, cut = run(), run("--kp-thr", "0.5")
+    assert raw["mota"]["total"] == pytest.approx(0.0) and cut["mota"]["total"] == pytest.approx(100.0)
+    assert raw["ap"]["total"] == cut["ap"]["total"] == pytest.approx(100.0)  # the false person ranks last
+    assert raw["kp_thr"] == {} and cut["kp_thr"] == {name: 0.5 for name in NAMES}
+    wrist = run("--kp-thr", "left_wrist=0.5")
+    assert wrist["mota"]["left_wrist"] == pytest.approx(100.0) and wrist["mota"]["right_wrist"] == pytest.approx(0.0)
+    wri = wrist["table"]["columns"].index("Wri")
+    assert wrist["table"]["mota"][wri] == pytest.approx(50.0) and wrist["mota"]["nose"] == pytest.approx(0.0)
+    assert run("--poseval-compat") == run("--poseval-compat", "--kp-thr", "0")
+    bad = run_posetool("eval", "track", str(tmp_path / "pr"), "--gt", str(tmp_path / "gt"), "--kp-thr", "elbow=0.5")
+    assert bad.returncode == 2 and b"--kp-thr" in bad.stderr and b"elbow" in bad.stderr
+
+    # stream predictions: --kp-thr on the stream equals eval of `export --to posetrack18 --kp-thr`
+    from posetool.stream import StreamWriter, make_end, make_frame, make_header
+
+    stream = tmp_path / "pred.jsonl"
+    with StreamWriter(str(stream), "jsonl") as w:
+        w.write(make_header({"path": "v.mp4", "frames": 3}, "posetrack18"))
+        for f in range(3):
+            insts = []
+            for tid, x0, score in ((1, 100, 0.9), (2, 500, 0.3)):
+                k = body(x0)
+                k[:, 2] = score
+                k[3:5] = 0
+                insts.append({"track_id": tid, "keypoints": k.tolist()})
+            w.write(make_frame(f, f / 25, insts))
+        w.write(make_end(3, 6))
+    gt_file = tmp_path / "gt" / "seq.json"
+    (tmp_path / "exported").mkdir()
+    exported = tmp_path / "exported" / "seq.json"  # poseval pairs sequences by file name
+    res = run_posetool("export", str(stream), "--to", "posetrack18", "--sequence", "000001_mpii_test",
+                       "--kp-thr", "0.5", "-o", str(exported))
+    assert res.returncode == 0, res.stderr.decode()
+    direct = run_posetool("eval", "track", str(stream), "--gt", str(gt_file), "--json", "--kp-thr", "0.5")
+    via_file = run_posetool("eval", "track", str(exported), "--gt", str(gt_file), "--json")
+    assert direct.returncode == 0 and via_file.returncode == 0, (direct.stderr, via_file.stderr)
+    d, v = json.loads(direct.stdout), json.loads(via_file.stdout)
+    assert d["mota"] == v["mota"] and d["ap"] == v["ap"] and d["mota"]["total"] == pytest.approx(100.0)

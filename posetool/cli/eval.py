@@ -71,28 +71,37 @@ def track(
     poseval_compat: Annotated[
         bool, typer.Option("--poseval-compat", help="Reproduce the official poseval's numbers, quirks included.")
     ] = False,
+    kp_thr: Annotated[str, typer.Option("--kp-thr", help="Drop predicted keypoints with confidence <= this before AP and MOTA (as trackers report PoseTrack results): one value, or per joint as 0.4,left_wrist=0.6 (posetrack18 names). 0: keep all (poseval on the raw predictions).")] = "0",
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
     """PoseTrack per-joint AP and MOTA/MOTP/precision/recall (poseval's rules).
 
     PRED and GT are PoseTrack18/17 JSON (a file, or a folder of one file per sequence) or pose
-    streams. Without track ids in the predictions only AP is computed.
+    streams. Without track ids in the predictions only AP is computed. ``--kp-thr T`` equals
+    evaluating ``posetool export --to posetrack18 --kp-thr T`` with poseval.
     """
     from posetool import console
+    from posetool.data.posetrack import drop_low_confidence, parse_kp_thresholds
+    from posetool.skeletons import POSETRACK18
     from posetool.eval.posetrack import evaluate_posetrack, prepare_sequence
     from posetool.eval.posetrack_inputs import load_track_inputs
     from posetool.eval.report import posetrack_tables, print_tables
 
+    thr = parse_kp_thresholds(kp_thr)
     pairs = load_track_inputs(pred, gt)
-    seqs = [prepare_sequence(name, g, p) for name, g, p in pairs]
+    seqs = [prepare_sequence(name, g, drop_low_confidence(p, thr)) for name, g, p in pairs]
     tracking = all(pe.track_id is not None for _, _, p in pairs for fr in p for pe in fr.people)
     if not tracking:
         console.warn("some predicted people have no track_id: computing AP only (run `posetool track` for MOTA)")
     result = evaluate_posetrack(seqs, tracking=tracking, compat=poseval_compat)
+    cut = {name: float(t) for name, t in zip(POSETRACK18.keypoints, thr) if t > 0}  # the threshold, printed with the numbers
     if as_json:
-        _emit_json(result.to_dict())
+        _emit_json({**result.to_dict(), "kp_thr": cut})
     else:
+        if cut:
+            console.info("keypoints dropped at confidence ≤ " + (f"{thr[0]:g}" if len(set(thr)) == 1 else
+                         ", ".join(f"{k}={v:g}" for k, v in cut.items())))
         print_tables(*posetrack_tables(result))
 
 

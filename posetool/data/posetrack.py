@@ -19,7 +19,7 @@ Boxes are stored as ``[x1, y1, x2, y2]`` in pixels (2018 files store ``[x, y, w,
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -228,3 +228,60 @@ def is_posetrack_json(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` is a folder or a ``.json`` file (not a pose stream)."""
     p = Path(path)
     return p.is_dir() or p.suffix.lower() == ".json"
+
+
+def parse_kp_thresholds(text: str | float) -> np.ndarray:
+    """Per-slot keypoint confidence thresholds, (17,) in posetrack18 order, from ``--kp-thr``.
+
+    ``"0.5"`` applies to every joint; ``"0.4,left_wrist=0.6,head_top=0.2"`` sets a default and
+    the named joints (posetrack18 names), in any order; named joints alone leave the others at 0.
+    Trackers report PoseTrack numbers after such a cut (keypoints of low confidence dropped),
+    since poseval counts every listed joint as a claim.
+
+    Raises:
+        OptionError(``kp_thr``): a value outside [0, 1], an unknown joint name or a bad number.
+    """
+    from posetool.errors import OptionError
+
+    default = 0.0
+    named: dict[int, float] = {}
+    for part in [p.strip() for p in str(text).split(",") if p.strip()]:
+        name, _, value = part.rpartition("=")
+        try:
+            v = float(value)
+        except ValueError:
+            raise OptionError("kp_thr", f"takes numbers in [0, 1], optionally as joint=value; got {part!r}") from None
+        if not 0.0 <= v <= 1.0:
+            raise OptionError("kp_thr", f"values must lie in [0, 1]; got {part!r}")
+        if not name:
+            default = v
+        elif name in POSETRACK18.keypoints:
+            named[POSETRACK18.index(name)] = v
+        else:
+            raise OptionError("kp_thr", f"unknown joint {name!r}; posetrack18 joints are {', '.join(POSETRACK18.keypoints)}")
+    thr = np.full(len(POSETRACK18.keypoints), default)
+    for slot, v in named.items():
+        thr[slot] = v
+    return thr
+
+
+def drop_low_confidence(frames: list[PoseTrackFrame], thr: np.ndarray) -> list[PoseTrackFrame]:
+    """The predicted frames with every keypoint whose score is ≤ its slot's threshold made absent.
+
+    The same cut as ``posetool export --to posetrack18 --kp-thr`` (absent joints are written as
+    ``0, 0, 0``), so evaluating a stream with ``--kp-thr`` equals evaluating its export. People
+    without scores keep all their keypoints (nothing to cut on); a person left with none stays, as
+    the exported file would list them.
+    """
+    out = []
+    for fr in frames:
+        people = []
+        for pe in fr.people:
+            if pe.scores is None or not thr.any():
+                people.append(pe)
+                continue
+            keep = pe.present & (pe.scores > thr)
+            kps = np.where(keep[:, None], pe.keypoints, 0.0)
+            people.append(replace(pe, present=keep, keypoints=kps))
+        out.append(replace(fr, people=people))
+    return out

@@ -5,7 +5,8 @@ poseval derives image ids from the sequence folder name ``NNNNNN_{mpii|bonn|mpii
 sequence name of the ground truth (``--sequence``); the default ``000000_mpii_posetool`` suits
 streams without a PoseTrack counterpart. Keypoints are posetrack18 (coco17 streams are mapped,
 see :mod:`posetool.skeletons`), with per-keypoint ``scores``; joints with confidence ≤ ``kp_thr``
-(default 0) are written as absent, since poseval counts every listed joint.
+(default 0; one value or per joint, :func:`posetool.data.posetrack.parse_kp_thresholds`) are
+written as absent, since poseval counts every listed joint.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 
 import numpy as np
 
+from posetool.data.posetrack import parse_kp_thresholds
 from posetool.errors import UsageError
 from posetool.export.common import keypoints_as, write_json
 from posetool.skeletons import POSETRACK18
@@ -24,8 +26,9 @@ _SEQ = re.compile(r"^(\d{1,6})_(mpii|bonn|mpiinew)(_.*)?$")
 
 
 def export_posetrack18(reader: StreamReader, output: str, sequence: str = "000000_mpii_posetool",
-                       kp_thr: float = 0.0, **_: object) -> int:
+                       kp_thr: float | str = 0.0, **_: object) -> int:
     m = _SEQ.match(sequence)
+    thr = parse_kp_thresholds(kp_thr)
     if not m:
         raise UsageError(f"--sequence must look like NNNNNN_mpii_name (PoseTrack's naming), got {sequence!r}")
     base = _TYPES[m.group(2)] * 10_000_000_000 + int(m.group(1)) * 10_000
@@ -42,7 +45,7 @@ def export_posetrack18(reader: StreamReader, output: str, sequence: str = "00000
             if kps is None:
                 continue
             # poseval counts every listed joint, so joints at or below kp_thr are left out
-            ok = np.isfinite(kps[:, 0]) & np.isfinite(kps[:, 1]) & (np.nan_to_num(kps[:, 2], nan=0.0) > kp_thr)
+            ok = np.isfinite(kps[:, 0]) & np.isfinite(kps[:, 1]) & (np.nan_to_num(kps[:, 2], nan=0.0) > thr)
             flat = []
             for (x, y, _), good in zip(kps, ok):
                 flat += [round(float(x), 3), round(float(y), 3), 1] if good else [0.0, 0.0, 0]
