@@ -95,3 +95,9 @@ def synth(
     seq = result.sequence
     shown = int(seq.present.sum()) if seq is not None else 0
     console.info(f"posetool synth: {frames} frames, {people} people ({shown} person-frames in view) → {result.outdir}")
+    if seq is not None and people > 0 and seq.present.shape[0] == people:
+        never = [i + 1 for i in range(people) if not seq.present[i].any()]
+        if never:
+            console.warn(f"{len(never)} of {people} people never come into view (track id(s) "
+                         f"{', '.join(map(str, never))}); {shown} of {people * frames} person-frames are in view: "
+                         "try another --seed or more --frames")

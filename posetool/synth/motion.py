@@ -68,6 +68,10 @@ class Region(Protocol):
 
     def clamp(self, xz: np.ndarray) -> np.ndarray: ...
 
+    def in_view(self, xz: np.ndarray) -> bool: ...
+
+    def pull_into_view(self, xz: np.ndarray) -> np.ndarray: ...
+
 
 @dataclass
 class Segment:
@@ -177,6 +181,16 @@ def simulate_agents(rng: np.random.Generator, plans: list[list[Segment]], styles
     pos = np.array([region.sample(rng, inside=bool(rng.random() < 0.85), margin=(0.3, 1.0)) for _ in range(p_count)],
                    dtype=float)
     goal = np.array([region.sample(rng, inside=bool(rng.random() < 0.8)) for _ in range(p_count)], dtype=float)
+    # Someone who starts outside the view must come into it: a person whose plan starts standing
+    # (gesture, turn, squat) starts just inside the edge instead, and a walker heads for a first goal
+    # in view. No extra random draws, so worlds where everyone starts well placed stay as they were
+    # (seed 4242, 3 people, 60 frames, had all three out of view before: issue #17).
+    for i in range(p_count):
+        if region.in_view(pos[i]):
+            continue
+        if plans[i][0].action not in LOCOMOTION:
+            pos[i] = region.pull_into_view(pos[i])
+        goal[i] = region.pull_into_view(goal[i])
     heading = np.array([float(np.arctan2(*(goal[i] - pos[i]))) + rng.uniform(-0.5, 0.5) for i in range(p_count)])
     speed = np.zeros(p_count)
     phase = rng.uniform(0, 2 * np.pi, p_count)

@@ -57,6 +57,23 @@ class GroundRegion:
             lat = float(rng.choice([-1, 1])) * (half + rng.uniform(*margin))
         return self.origin + d * self.fwd + lat * self.side
 
+    def _polar(self, xz: np.ndarray) -> tuple[float, float]:
+        """(distance along the view direction, lateral offset) of a ground point, metres."""
+        rel = xz - self.origin
+        return float(rel @ self.fwd), float(rel @ self.side)
+
+    def in_view(self, xz: np.ndarray) -> bool:
+        """Whether a person standing at ``xz`` is inside the horizontal field of view (body centre)."""
+        d, lat = self._polar(xz)
+        return d >= self.near and abs(lat) <= 0.8 * d * self.tan
+
+    def pull_into_view(self, xz: np.ndarray) -> np.ndarray:
+        """The nearest ground point at the same distance whose person is in view (``inside`` sampling's band)."""
+        d, lat = self._polar(xz)
+        d = float(np.clip(d, self.near + 0.3, self.far))
+        lim = 0.8 * d * self.tan
+        return self.origin + d * self.fwd + float(np.clip(lat, -lim, lim)) * self.side
+
     def clamp(self, xz: np.ndarray) -> np.ndarray:
         rel = xz - self.origin
         d = float(np.clip(rel @ self.fwd, self.near, self.far + 1.0))
