@@ -13,6 +13,7 @@ import dataclasses
 
 import cv2
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -241,3 +242,48 @@ def test_options_are_plain_params() -> None:
     p = RecoverOptions().as_params()
     assert p["skip_keypoints"] == [3, 4] and p["oks_existing"] == 0.8
     assert set(p) == {f.name for f in dataclasses.fields(RecoverOptions)}
+
+
+class ColourCorrespondences:
+    """Correspondences on the scripted scene: each query keypoint goes to the nearest pixel of its
+    own colour in frame t (within 30 px), affinity 0.9 — the re-query interface of a
+    :class:`posetool.correspond.infer.CorrespondenceEstimator`, computed from the image."""
+
+    def correspond(self, prev_image, image, kps, boxes, people, frame_ids=None):
+        from posetool.correspond.infer import Correspondence
+
+        out = []
+        for q in kps:
+            pts = np.full((K, 3), np.nan)
+            for k in range(K):
+                near = np.abs(image.astype(np.float64) - COLOURS[k]).sum(2) < 30
+                ys, xs = np.nonzero(near)
+                if len(xs) == 0:
+                    continue
+                d = np.hypot(xs - q[k, 0], ys - q[k, 1])
+                if d.min() < 30:
+                    pts[k] = (xs[d < d.min() + 3].mean(), ys[d < d.min() + 3].mean(), 0.9)
+            out.append(Correspondence(keypoints=pts, at_instances=np.zeros((len(people), K))))
+        return out
+
+
+def test_max_carry_caps_how_long_a_missed_person_is_carried() -> None:
+    """B is missed by the detector in frames 1–5 but stays in the image: with re-querying it is
+    carried through all five frames (recovered_frames 1…5); --max-carry 2 lets it go after two."""
+
+    def carried(opts: RecoverOptions) -> list[int | None]:
+        rec = Recoverer(estimator(), opts, correspondences=ColourCorrespondences())
+        rec.push({"type": "frame", "frame": 0, "t": 0.0, "instances": [detected(A0), detected(B0)]}, render([A0, B0]))
+        seen = []
+        for f in range(1, 6):
+            a, b = person(100 + 2 * f, 60), person(220 - 2 * f, 60)
+            out = rec.push({"type": "frame", "frame": f, "t": f / 25, "instances": [detected(a)],
+                            "correspondences": [entry(0, a)] + ([entry(1, b)] if f == 1 else [])}, render([a, b]))
+            got = recovered(out)
+            seen.append(got[0]["recovered_frames"] if got else None)
+        return seen
+
+    assert carried(RecoverOptions()) == [1, 2, 3, 4, 5]
+    assert carried(RecoverOptions(max_carry=2)) == [1, 2, None, None, None]
+    with pytest.raises(ValueError, match="max_carry must be ≥ 0"):
+        RecoverOptions(max_carry=-1)

@@ -34,6 +34,7 @@ def recover(
     corr_model: Annotated[str, typer.Option("--corr-model", help="Correspondence model that re-queries people recovered in the previous frame.", rich_help_panel="Model")] = SYNTH.correspond,
     corr_weights: Annotated[str | None, typer.Option("--corr-weights", help="Weights file for --corr-model.", rich_help_panel="Model")] = None,
     requery: Annotated[bool, typer.Option("--requery/--no-requery", help="Compute correspondences of people recovered in frame t-1 (carries people missed for several frames).")] = True,
+    max_carry: Annotated[int, typer.Option("--max-carry", min=0, help="Stop recovering a person after N consecutive recovered frames (0: no cap, the authors' behaviour); see docs/correspond.md.")] = 0,
     people: Annotated[bool, typer.Option("--people/--no-people", help="Recover missed people.")] = True,
     keypoints: Annotated[bool, typer.Option("--keypoints/--no-keypoints", help="Recover missing or weak keypoints of detected people.")] = True,
     corr_thr: Annotated[float, typer.Option("--corr-thr", min=0.0, max=1.0, help="Minimum correspondence affinity.", rich_help_panel=_T)] = 0.1,
@@ -81,7 +82,7 @@ def recover(
                           skip_keypoints=skip, border=border, margin=margin, min_joints=min_joints,
                           oks_existing=oks_existing, oks_detections=oks_detections, nms_oks=nms_oks,
                           nms_joint_thr=nms_joint_thr, people=people, keypoints=keypoints, match_oks=match_oks,
-                          requery=requery)
+                          requery=requery, max_carry=max_carry)
     reader = open_reader(input, strict=strict)
     step = RecoverStep(model=model, device=device, weights=weights, corr_model=corr_model, corr_weights=corr_weights,
                        batch_size=batch_size, options=opts)

@@ -23,7 +23,10 @@ Per frame t, with the output record of frame t−1 (one frame of look-back) and 
 People recovered in frame t−1 have no correspondences in the input stream (they did not exist when
 ``correspond`` ran); with a correspondence estimator, their correspondences into frame t are computed
 here, so a person missed for several frames is carried along (the authors query recovered poses in
-the next frame too). Frame t's ``correspondences`` are renumbered to frame t−1's output order;
+the next frame too). A carried person counts the consecutive frames it has been recovered in
+``recovered_frames`` (1 for a person detected in t−1); ``max_carry`` > 0 (posetool's addition, 0 =
+the authors' unlimited carrying) stops recovering a person after that many frames, since a pose
+that no longer covers anybody would otherwise be re-queried into a ghost for ever. Frame t's ``correspondences`` are renumbered to frame t−1's output order;
 when people were added to frame t, ``at_instances`` is dropped (the new people were not read) and
 the tracker falls back to its model of the maps.
 """
@@ -62,6 +65,13 @@ class RecoverOptions:
     keypoints: bool = True
     match_oks: float = 0.5
     requery: bool = True
+    max_carry: int = 0  # posetool's addition: 0 = the authors' unlimited carrying
+
+    def __post_init__(self) -> None:
+        if self.max_carry < 0:
+            from posetool.errors import OptionError
+
+            raise OptionError("max_carry", f"must be ≥ 0 (0: no cap), got {self.max_carry}")
 
     def as_params(self) -> dict[str, Any]:
         d = asdict(self)
@@ -87,6 +97,13 @@ def _area(inst: Record, kps: np.ndarray | None) -> float:
         return 1.0
     ext = kps[ok, :2].max(0) - kps[ok, :2].min(0)
     return max(1.0, float(ext[0] * ext[1]))
+
+
+def _carried(inst: Record) -> int:
+    """Consecutive frames ``inst`` has been a recovered person (0 for a detected one)."""
+    if inst.get("origin") != "recovered":
+        return 0
+    return int(inst.get("recovered_frames") or 1)
 
 
 def _clean(kps: np.ndarray) -> np.ndarray:
@@ -195,6 +212,8 @@ class Recoverer:
             q = _kps(prev_insts[e["source"]])
             if q is None:
                 continue
+            if o.max_carry and _carried(prev_insts[e["source"]]) >= o.max_carry:
+                continue  # carried long enough without a detection: let it go
             ok = valid_correspondences(e, q, w, h, o)
             if ok.sum() < o.min_correspondences:
                 continue
@@ -222,7 +241,8 @@ class Recoverer:
                 continue
             inst = {"bbox": to_plain(np.round(box, 2)), "score": float(keypoint_score(kps[None, :, 2], o.joint_thr)[0]),
                     "keypoints": to_plain(np.round(kps, 4)), "origin": "recovered",
-                    "recovered_from": int(sources[int(idx)])}
+                    "recovered_from": int(sources[int(idx)]),
+                    "recovered_frames": _carried(prev_insts[int(sources[int(idx)])]) + 1}
             new.append(inst)
             existing.append((kps, area))
             self.counts["people"] += 1
