@@ -42,9 +42,15 @@ def main() -> None:
     ap.add_argument("--people", type=int, default=6)
     ap.add_argument("--frames", type=int, default=80)
     ap.add_argument("--seeds", default=",".join(map(str, SEEDS)))
+    ap.add_argument("--max-carry", default="", help="Also run recover --max-carry N for these N (comma-separated).")
+    ap.add_argument("--similarities", default=";".join(SIMILARITIES),
+                    help="Similarities to compare, separated by ';'.")
+    ap.add_argument("--kp-thr", default="0", help="eval track --kp-thr (keypoints dropped before PoseTrack AP/MOTA).")
     args = ap.parse_args()
     out = Path(args.out)
     seeds = [int(s) for s in args.seeds.split(",")]
+    carries = [int(c) for c in args.max_carry.split(",") if c.strip()]
+    similarities = [x for x in args.similarities.split(";") if x]
     pt = "posetool"
     gt_pt, gt_mot = out / "gt_posetrack", out / "gt_mot"
     for d in (gt_pt, gt_mot):
@@ -62,23 +68,27 @@ def main() -> None:
                f"| {pt} correspond -o {s}/corr.msgpack -q")
         if not (s / "rec.msgpack").is_file():
             sh(f"{pt} recover {s}/corr.msgpack -o {s}/rec.msgpack -q")
+        for c in carries:
+            if not (s / f"rec_carry{c}.msgpack").is_file():
+                sh(f"{pt} recover {s}/corr.msgpack --max-carry {c} -o {s}/rec_carry{c}.msgpack -q")
 
     rows = []
-    for recover in (False, True):
-        for sim in SIMILARITIES:
-            tag = f"{sim.replace(':', '').replace(',', '_')}_{'rec' if recover else 'norec'}"
+    variants = [("no", "corr"), ("yes", "rec")] + [(f"yes, --max-carry {c}", f"rec_carry{c}") for c in carries]
+    for recover, stem in variants:
+        for sim in similarities:
+            tag = f"{sim.replace(':', '').replace(',', '_')}_{stem}"
             pred_pt, pred_mot = out / f"pred_{tag}_pt", out / f"pred_{tag}_mot"
             for d in (pred_pt, pred_mot):
                 d.mkdir(exist_ok=True)
             for seed in seeds:
                 seq = f"{seed:06d}_mpii_synth"
                 s = out / f"s{seed}"
-                src = s / ("rec.msgpack" if recover else "corr.msgpack")
+                src = s / f"{stem}.msgpack"
                 tracked = s / f"track_{tag}.msgpack"
                 sh(f"{pt} track {src} --similarity {shlex.quote(sim)} -o {tracked} -q")
                 sh(f"{pt} export {tracked} --to posetrack18 --sequence {seq} -o {pred_pt}/{seq}.json -q")
                 sh(f"{pt} export {tracked} --to mot -o {pred_mot}/{seq}.txt -q")
-            track = json.loads(sh(f"{pt} eval track {pred_pt} --gt {gt_pt} --json -q"))
+            track = json.loads(sh(f"{pt} eval track {pred_pt} --gt {gt_pt} --kp-thr {shlex.quote(args.kp_thr)} --json -q"))
             mot = json.loads(sh(f"{pt} eval mot {pred_mot} --gt {gt_mot} --json -q"))
             rows.append((sim, recover, track, mot))
 
@@ -88,7 +98,7 @@ def main() -> None:
     print("|---|---|---:|---:|---:|---:|---:|")
     for sim, recover, track, mot in rows:
         tot = mot.get("overall", mot)
-        print(f"| `{sim}` | {'yes' if recover else 'no'} | {track['ap']['total']:.1f} | {track['mota']['total']:.1f} "
+        print(f"| `{sim}` | {recover} | {track['ap']['total']:.1f} | {track['mota']['total']:.1f} "
               f"| {100 * tot['mota']:.1f} | {100 * tot['idf1']:.1f} | {int(tot['num_switches'])} |")
 
 
