@@ -14,6 +14,15 @@
    Python loop over the same two .tflite models in LiteRT (MoveNet graph → hips/shoulders ROI →
    landmark graph per person, decoded): frames/s (model loading included) and ratio.
 
+Both sides of each ratio are measured in alternating rounds (``--rounds``; the rates are the
+medians over rounds), so a load that comes and goes on a shared machine hits both alike; the load
+average is printed with the tables. The LiteRT loop's timing includes creating its interpreters,
+as ``run``'s includes loading (converting) its models.
+
+``--omp-wait-policy passive`` sets ``OMP_WAIT_POLICY=PASSIVE`` before torch starts: torch's OpenMP
+workers then sleep instead of spinning between operators. On cores that other processes also use,
+spinning workers take the time slices their partner thread needs (docs/movenet.md, Speed).
+
 Run: ``flock /tmp/posetool-cpu.lock python benchmarks/bench_movenet.py`` (needs the test extra,
 ``posetool weights pull movenet`` and ``posetool weights pull blazepose``; fetches vtest.avi).
 """
@@ -29,14 +38,31 @@ import numpy as np
 
 
 def _rate(fn, items: int, min_time: float) -> float:
-    fn()  # warm-up (allocations, oneDNN primitive caches)
     n, start = 0, time.perf_counter()
     while True:
         fn()
         n += 1
         elapsed = time.perf_counter() - start
-        if elapsed >= min_time and n >= 3:
+        if elapsed >= min_time and n >= 2:
             return n * items / elapsed
+
+
+def _alternating(fns: dict[str, tuple], rounds: int, min_time: float) -> dict[str, float]:
+    """Median rate of each ``name: (fn, items)`` over ``rounds`` rounds that run every fn in turn."""
+    for fn, _ in fns.values():
+        fn()  # warm-up (allocations, oneDNN primitive caches, LiteRT's resize)
+    rates: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, (fn, items) in fns.items():
+            rates[name].append(_rate(fn, items, min_time / rounds))
+    return {name: float(np.median(r)) for name, r in rates.items()}
+
+
+def _load() -> str:
+    try:
+        return " / ".join(open("/proc/loadavg").read().split()[:3])
+    except OSError:
+        return "?"
 
 
 def _clip(video: str, frames: int, folder: Path) -> tuple[str, list[np.ndarray]]:
@@ -109,8 +135,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--min-time", type=float, default=3.0, help="seconds per model measurement")
     parser.add_argument("--frames", type=int, default=100, help="vtest frames for the end-to-end run")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per model measurement")
+    parser.add_argument("--runtimes", default="auto,torch,litert", help="posetool run --runtime values to time")
+    parser.add_argument("--omp-wait-policy", choices=("default", "passive"), default="passive",
+                        help="passive (as posetool run): OMP_WAIT_POLICY=PASSIVE for torch's OpenMP workers; "
+                             "default: OpenMP's own")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
+    if args.omp_wait_policy == "passive":
+        import os
+
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"  # read by libgomp when torch loads it
 
     import torch
     from ai_edge_litert.interpreter import Interpreter
@@ -123,54 +158,69 @@ def main(argv: list[str] | None = None) -> None:
     from posetool.stream import StreamWriter
 
     torch.set_num_threads(args.threads)
+    load_at_start = _load()
     loaded = load_model("movenet", task="detect", device=args.device)
     landmark_path = str(load_model("blazepose_full", task="pose2d", device="cpu").weights_path)
     with tempfile.TemporaryDirectory(prefix="bench-movenet-") as tmp:
         clip, images = _clip(str(fetch_vtest()), args.frames, Path(tmp))
 
-        # 1. the model alone
+        # 1. the model alone: torch (6 and 20 people decoded) and LiteRT in alternating rounds
         rows = []
-        det = MoveNetDetector.from_loaded(loaded, input_size=DEFAULT_INPUT_SIZE)
+        det = MoveNetDetector.from_loaded(loaded, input_size=DEFAULT_INPUT_SIZE, runtime="torch")
         inputs = np.stack([det.preprocess(images[k % len(images)][..., ::-1].copy()) for k in range(8)])
         it = Interpreter(model_path=str(loaded.weights_path), num_threads=args.threads)
         index = it.get_input_details()[0]["index"]
         it.resize_tensor_input(index, [1, *inputs.shape[1:]])
         it.allocate_tensors()
         output = it.get_output_details()[0]["index"]
+
+        def run_litert(batch: int) -> None:
+            for k in range(batch):
+                it.set_tensor(index, inputs[k:k + 1])
+                it.invoke()
+                it.get_tensor(output)
+
+        def run_torch(batch: int, people: int) -> None:
+            det.max_people = people
+            det.run_network(inputs[:batch])
+
         for batch in (1, 8):
-            def run_litert(batch=batch):
-                for k in range(batch):
-                    it.set_tensor(index, inputs[k:k + 1])
-                    it.invoke()
-                    it.get_tensor(output)
-
-            lite = _rate(run_litert, batch, args.min_time)
+            rates = _alternating({"litert": (lambda b=batch: run_litert(b), batch),
+                                  6: (lambda b=batch: run_torch(b, 6), batch),
+                                  20: (lambda b=batch: run_torch(b, 20), batch)}, args.rounds, args.min_time)
             for people in (6, 20):
-                det.max_people = people
-                ours = _rate(lambda batch=batch: det.run_network(inputs[:batch]), batch, args.min_time)
-                rows.append((f"MoveNet {inputs.shape[2]}×{inputs.shape[1]}, {people} people decoded", batch, ours, lite))
+                rows.append((f"MoveNet {inputs.shape[2]}×{inputs.shape[1]}, {people} people decoded", batch,
+                             rates[people], rates["litert"]))
 
-        # 2. end to end on the clip
-        ours_e2e = {}
-        for runtime in ("auto", "torch", "litert"):
+        # 2. end to end on the clip: each posetool runtime, then the plain LiteRT loop
+        import cv2
+
+        def lite_loop() -> int:
+            chain = LiteRTChain(str(loaded.weights_path), landmark_path, args.threads, DEFAULT_INPUT_SIZE,
+                                DEFAULT_SCORE)
+            cap = cv2.VideoCapture(clip)
+            poses = 0
+            while True:
+                ok, image = cap.read()
+                if not ok:
+                    break
+                poses += len(chain.frame(image))
+            return poses
+
+        ours_e2e, lite_e2e = {}, []
+        for runtime in args.runtimes.split(","):
+            start = time.perf_counter()
+            n_poses = lite_loop()
+            lite_e2e.append(len(images) / (time.perf_counter() - start))
             opts = ChainOptions(detect_model=REAL.detect, pose_model=REAL.pose, correspond_model=None, recover=False,
                                 lift_model=REAL.lift, device=args.device, runtime=runtime)
             start = time.perf_counter()
             run_video(clip, lambda: StreamWriter(str(Path(tmp) / "run.msgpack"), "msgpack"), opts)
             ours_e2e[runtime] = len(images) / (time.perf_counter() - start)
-        import cv2
 
-        chain = LiteRTChain(str(loaded.weights_path), landmark_path, args.threads, DEFAULT_INPUT_SIZE, DEFAULT_SCORE)
-        start = time.perf_counter()
-        cap = cv2.VideoCapture(clip)
-        n_poses = 0
-        while True:
-            ok, image = cap.read()
-            if not ok:
-                break
-            n_poses += len(chain.frame(image))
-        lite_e2e = len(images) / (time.perf_counter() - start)
-
+    policy = "PASSIVE" if args.omp_wait_policy == "passive" else "the default (spinning)"
+    print(f"{args.threads} threads, OMP_WAIT_POLICY {policy}; load average (1/5/15 min) {load_at_start} at the "
+          f"start, {_load()} at the end\n")
     print(f"| model | batch | posetool (PyTorch {torch.__version__}, {args.device}) frames/s | LiteRT XNNPACK frames/s | ratio |")
     print("|---|---:|---:|---:|---:|")
     for name, batch, ours, lite in rows:
@@ -178,9 +228,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\n| chain on {len(images)} vtest frames (MoveNet {DEFAULT_INPUT_SIZE} → BlazePose landmarks, {n_poses} poses) "
           f"| frames/s | LiteRT loop frames/s | ratio |")
     print("|---|---:|---:|---:|")
-    for runtime, rate in ours_e2e.items():
-        print(f"| posetool run, real preset, --runtime {runtime} | {rate:.2f} | {lite_e2e:.2f} | {rate / lite_e2e:.2f} |")
-    print(f"\n{args.threads} threads; LiteRT invokes batch-1 graphs; `run` also tracks, lifts to 3D and writes the stream.")
+    for (runtime, rate), lite in zip(ours_e2e.items(), lite_e2e):
+        print(f"| posetool run, real preset, --runtime {runtime} | {rate:.2f} | {lite:.2f} | {rate / lite:.2f} |")
+    print("\nMedians over alternating rounds; LiteRT invokes batch-1 graphs. End to end: model loading included "
+          "on both sides (the LiteRT loop timed just before each run); `run` also tracks, lifts to 3D and writes "
+          "the stream.")
 
 
 if __name__ == "__main__":

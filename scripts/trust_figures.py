@@ -1,13 +1,15 @@
 """The README's trust table: identity across absences, left/right swaps, jitter, keypoint AP and 3D,
 with and without each tracking option, on `posetool synth --scene` clips no shipped model saw.
 
-    python scripts/trust_figures.py --out runs/trust                 # GT boxes, seeds 5000-5002 (+ reenter 5003-5008)
-    python scripts/trust_figures.py --out runs/trust --chain default # detector + pose2d + correspond + recover
+    python scripts/trust_figures.py --out runs/trust                 # GT boxes, seeds 6000-6002 (+ reenter 6003-6005)
+    python scripts/trust_figures.py --out runs/trust --chain default --seeds 6000 --reenter-seeds ""
+                                                                     # detector + pose2d + correspond + recover
 
 Every command it runs is printed. GT boxes: ``detect --model gt`` then the shipped pose model,
 so the measures see the tracker and the pose model, not the detector. ``--chain default``
 runs the synth preset's detector, pose model, correspondences and recovery instead (as
-``posetool run``), on seed 5000 of each scene. Figures pool the clips of a scene: re-entries and
+``posetool run``). Seeds 6000-6005: no shipped model was trained or validated on them, and the
+tracker's options were tuned on seeds 5000-5013 (tests/test_track_trust.py), not on these. Figures pool the clips of a scene: re-entries and
 swaps are summed, accelerations and AP averaged over clips.
 """
 
@@ -22,15 +24,14 @@ from pathlib import Path
 
 SCENES = ("reenter", "crossing", "turn", "run")
 VARIANTS: dict[str, list[str]] = {
-    "no smoothing (the old default)": ["--smooth", "none"],
-    "default (`--smooth offline`)": [],
-    "`--smooth online` (One-Euro)": ["--smooth", "online"],
-    "`--smooth none --lr-repair`": ["--smooth", "none", "--lr-repair"],
-    "`--smooth none --reid appearance`": ["--smooth", "none", "--reid", "appearance"],
-    "`--reid appearance`": ["--reid", "appearance"],
-    "`--reid appearance --lr-repair`": ["--reid", "appearance", "--lr-repair"],
-    "`--smooth none --reid features`": ["--smooth", "none", "--reid", "features"],
-    "`--reid features`": ["--reid", "features"],
+    "all off (`--smooth none`, the old default)": ["--smooth", "none", "--no-lr-repair", "--reid", "none"],
+    "`--smooth offline`": ["--smooth", "offline", "--no-lr-repair", "--reid", "none"],
+    "`--smooth online` (One-Euro)": ["--smooth", "online", "--no-lr-repair", "--reid", "none"],
+    "`--smooth offline --lr-repair`": ["--smooth", "offline", "--lr-repair", "--reid", "none"],
+    "`--smooth offline --reid appearance`": ["--smooth", "offline", "--no-lr-repair", "--reid", "appearance"],
+    "`--smooth offline --lr-repair --reid appearance`": ["--smooth", "offline", "--lr-repair", "--reid", "appearance"],
+    "`--smooth offline --reid features`": ["--smooth", "offline", "--no-lr-repair", "--reid", "features"],
+    "`--smooth offline --lr-repair --reid features`": ["--smooth", "offline", "--lr-repair", "--reid", "features"],
 }
 
 
@@ -122,16 +123,20 @@ def main() -> None:
     ap.add_argument("--chain", choices=("gt", "default"), default="gt")
     ap.add_argument("--variants", default=",".join(str(i) for i in range(len(VARIANTS))),
                     help="indices of the variants to run")
-    ap.add_argument("--lift", default="0,1", help="indices of the variants also lifted to 3D")
+    ap.add_argument("--lift", default="0,1,5", help="indices of the variants also lifted to 3D")
+    ap.add_argument("--seeds", default="6000,6001,6002", help="synth seeds of every scene (no model saw them)")
+    ap.add_argument("--reenter-seeds", default="6003,6004,6005", help="more seeds of the reenter scene")
+    ap.add_argument("--scenes", default=",".join(SCENES))
     args = ap.parse_args()
     root = Path(args.out)
     names = list(VARIANTS)
     chosen = [names[int(i)] for i in args.variants.split(",") if i]
     lifted = {names[int(i)] for i in args.lift.split(",") if i}
-    seeds = {s: ((5000, 5001, 5002) + ((5003, 5004, 5005, 5006, 5007, 5008) if s == "reenter" else ()))
-             for s in SCENES} if args.chain == "gt" else {s: (5000,) for s in SCENES}
+    base = [int(s) for s in args.seeds.split(",") if s]
+    seeds = {s: base + ([int(x) for x in args.reenter_seeds.split(",") if x] if s == "reenter" else [])
+             for s in args.scenes.split(",")}
     table: dict[str, dict[str, dict]] = {}
-    for scene in SCENES:
+    for scene in seeds:
         for variant in chosen:
             key = f"v{names.index(variant)}"
             results = []

@@ -11,6 +11,11 @@ import cv2
 import numpy as np
 import pytest
 
+from posetool.align.embedder import RawEmbedder
+from posetool.align.evaluate import evaluate_performances
+from posetool.align.sequences import load_performances
+from posetool.hub.loader import load_model
+from posetool.hub.registry import get_model_spec
 from tests.conftest import run_posetool
 
 
@@ -24,6 +29,15 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Path:
                             "--height", "120", "-q", *extra)
         assert proc.returncode == 0, proc.stderr.decode()
     return root
+
+
+@pytest.fixture(scope="module")
+def aligned(pair: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The query aligned to the reference by nearest neighbours (shared by the align and render tests)."""
+    out = tmp_path_factory.mktemp("aligned") / "aligned.jsonl"
+    proc = run_posetool("align", str(pair / "ref" / "gt.jsonl"), str(pair / "query" / "gt.jsonl"), "-o", str(out), "-q")
+    assert proc.returncode == 0, proc.stderr.decode()
+    return out
 
 
 def _jsonl(path: Path) -> list[dict]:
@@ -41,7 +55,7 @@ def test_synth_take_writes_the_phase(pair: Path):
     assert bad.returncode == 2 and b"--people cannot be used with --action" in bad.stderr
 
 
-def test_align_nearest_and_dtw_with_csv(pair: Path, tmp_path: Path):
+def test_align_nearest_and_dtw_with_csv(pair: Path, aligned: Path, tmp_path: Path):
     out, table = tmp_path / "aligned.jsonl", tmp_path / "aligned.csv"
     proc = run_posetool("align", str(pair / "ref" / "gt.jsonl"), str(pair / "query" / "gt.jsonl"), "-o", str(out),
                         "--csv", str(table), "--dtw", "-q")
@@ -51,7 +65,9 @@ def test_align_nearest_and_dtw_with_csv(pair: Path, tmp_path: Path):
     n_ref = len(_jsonl(pair / "ref" / "gt.jsonl")) - 2
     matches = [r["instances"][0]["align"] for r in records[1:-1]]
     ref_frames = [m["ref_frame"] for m in matches]
-    assert np.all(np.diff(ref_frames) >= 0) and ref_frames[0] == 0 and ref_frames[-1] == n_ref - 1  # DTW: monotonic
+    # DTW: monotonic, from the start to the end (a query frame held over several reference frames
+    # keeps the closest of them, so the first match may lie a few still frames in)
+    assert np.all(np.diff(ref_frames) >= 0) and ref_frames[0] <= 0.1 * n_ref and ref_frames[-1] >= 0.9 * (n_ref - 1)
     assert all(0 <= m["nn_frame"] < n_ref and 0 <= m["confidence"] <= 1 for m in matches)
     # the query's phase and its match's phase agree (the embedder knows a squat from any side)
     ref_phase = [r["instances"][0]["phase"] for r in _jsonl(pair / "ref" / "gt.jsonl")[1:-1]]
@@ -61,22 +77,19 @@ def test_align_nearest_and_dtw_with_csv(pair: Path, tmp_path: Path):
     assert len(rows) == len(matches) and [int(r["ref_frame"]) for r in rows] == ref_frames
     assert rows[0].keys() >= {"frame", "t", "track_id", "ref_frame", "ref_t", "confidence", "nn_frame"}
 
-    nn = run_posetool("align", str(pair / "ref" / "gt.jsonl"), str(pair / "query" / "gt.jsonl"), "-q",
-                      "--format", "jsonl")
-    assert nn.returncode == 0
-    first = [json.loads(line) for line in nn.stdout.decode().splitlines()][1]
-    assert set(first["instances"][0]["align"]) == {"ref_frame", "confidence"}
+    nn = _jsonl(aligned)
+    assert nn[0]["stages"][-1]["params"]["method"] == "nearest"
+    assert set(nn[1]["instances"][0]["align"]) == {"ref_frame", "confidence"}
+    assert [r["instances"][0]["align"]["nn_frame"] for r in records[1:-1]] == \
+        [r["instances"][0]["align"]["ref_frame"] for r in nn[1:-1]]
 
     missing = run_posetool("align", str(pair / "ref" / "gt.jsonl"), str(pair / "query" / "gt.jsonl"), "--track", "7")
     assert missing.returncode == 1 and b"no track 7; tracks: 1" in missing.stderr
 
 
-def test_render_side_by_side(pair: Path, tmp_path: Path):
-    out = tmp_path / "aligned.jsonl"
-    assert run_posetool("align", str(pair / "ref" / "gt.jsonl"), str(pair / "query" / "gt.jsonl"), "-o", str(out),
-                        "-q").returncode == 0
+def test_render_side_by_side(pair: Path, aligned: Path, tmp_path: Path):
     stills = tmp_path / "stills"
-    proc = run_posetool("render", str(out), "--side-by-side", str(pair / "ref" / "gt.jsonl"), "--png", str(stills),
+    proc = run_posetool("render", str(aligned), "--side-by-side", str(pair / "ref" / "gt.jsonl"), "--png", str(stills),
                         "--frames", "0,10", "-q")
     assert proc.returncode == 0, proc.stderr.decode()
     image = cv2.imread(str(stills / "frame_000010.png"))
@@ -94,14 +107,14 @@ def test_eval_and_train_align(pair: Path, tmp_path: Path):
     squat = result["actions"]["squat"]
     assert squat["takes"] == 3 and squat["pairs"] == 6 and -1 <= squat["tau"] <= 1
     assert {"phase_error_nn", "phase_error_dtw", "progression", "classification"} <= squat.keys()
-    raw = json.loads(run_posetool("eval", "align", *takes, "--model", "raw", "--labelled", "1", "--json").stdout)
-    assert raw["method"] == "raw keypoints"
+    # the baseline the docs compare with (in-process: the CLI path differs only in the embedder)
+    raw = evaluate_performances(load_performances(takes, 2), RawEmbedder(), labelled=1)
+    assert raw["method"] == "raw keypoints" and raw["actions"]["squat"]["pairs"] == 6
 
     run = tmp_path / "run"
     proc = run_posetool("train", "align", *takes, "--out", str(run), "--epochs", "1", "--iterations", "2",
                         "--batch-size", "2", "--frames", "8", "-q", timeout=120)
     assert proc.returncode == 0, proc.stderr.decode()
     assert (run / "model.safetensors").is_file() and (run / "checkpoint.pth").is_file()
-    proc = run_posetool("align", f"{takes[0]}/gt.jsonl", f"{takes[1]}/gt.jsonl", "--weights",
-                        str(run / "model.safetensors"), "-q", "-o", str(tmp_path / "o.msgpack"))
-    assert proc.returncode == 0, proc.stderr.decode()
+    loaded = load_model("align_synth", task="align", weights=str(run / "model.safetensors"), device="cpu")
+    assert loaded.weights_sha256 != get_model_spec("align_synth").weights.sha256

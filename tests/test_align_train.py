@@ -63,3 +63,19 @@ def test_trained_file_loads_with_its_architecture(takes: list[str], tmp_path: Pa
     assert out.shape == (1, 10, 8)
     log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert len(log) == 1 and log[0]["epoch"] == 1
+
+
+def test_missing_shipped_weights_fail_instead_of_running_initial_weights(tmp_path: Path, monkeypatch):
+    import posetool.hub.weights as weights
+    from posetool.errors import WeightsError
+    from posetool.hub.registry import register_model
+
+    spec = load_model("align_synth", task="align", device="cpu").spec
+    assert spec.weights is not None and spec.weights.source == "package" and len(spec.weights.sha256) == 64
+    monkeypatch.setattr(weights, "PACKAGE_WEIGHTS", tmp_path / "package")
+    monkeypatch.setenv("POSETOOL_HOME", str(tmp_path / "cache"))
+    with pytest.raises(WeightsError, match="weights for model align_synth not found"):
+        load_model("align_synth", task="align", device="cpu")
+    # a torch model cannot even be registered without naming its weights
+    with pytest.raises(ValueError, match="declares no weights"):
+        register_model(ModelSpec(name="align_unweighted_test", task="align", builder=TINY.builder))

@@ -256,29 +256,40 @@ def test_kp_thr_drops_low_confidence_keypoints_before_ap_and_mota(tmp_path):
     the false person's joints are all dropped → MOTA 100 (AP is 100 both ways: the false person
     ranks below the true one). A per-joint threshold (left_wrist 0.5, others 0) drops only the
     false person's left wrist: left wrist MOTA 100, every other joint 0, and the table's wrist column
-    (the mean of both wrists) 50. The stream route equals exporting with the same
-    threshold and evaluating the file; --poseval-compat without a threshold is unchanged."""
+    (the mean of both wrists) 50. The stream route equals exporting with the same threshold and
+    evaluating the file; --poseval-compat without a threshold is unchanged."""
+    from posetool.data.posetrack import drop_low_confidence, parse_kp_thresholds
+
     gt = [[{"track_id": 1, "x0": 100}]] * 3
     pr = [[{"track_id": 1, "x0": 100, "score": 0.9}, {"track_id": 2, "x0": 500, "score": 0.3}]] * 3
     (tmp_path / "gt").mkdir()
     (tmp_path / "pr").mkdir()
     write_seq(tmp_path / "gt" / "seq.json", gt, gt=True)
     write_seq(tmp_path / "pr" / "seq.json", pr, gt=False)
+    g, p = read_posetrack(tmp_path / "gt")[0], read_posetrack(tmp_path / "pr")[0]
 
-    def run(*extra: str) -> dict:
-        out = run_posetool("eval", "track", str(tmp_path / "pr"), "--gt", str(tmp_path / "gt"), "--json", *extra)
-        assert out.returncode == 0, out.stderr.decode()
-        return json.loads(out.stdout)
+    def evaluate_at(text: str, compat: bool = False):
+        cut = drop_low_confidence(p.frames, parse_kp_thresholds(text))
+        return evaluate_posetrack([prepare_sequence("seq", g.frames, cut)], compat=compat).to_dict()
 
-    raw, cut = run(), run("--kp-thr", "0.5")
-    assert raw["mota"]["total"] == pytest.approx(0.0) and cut["mota"]["total"] == pytest.approx(100.0)
-    assert raw["ap"]["total"] == cut["ap"]["total"] == pytest.approx(100.0)  # the false person ranks last
-    assert raw["kp_thr"] == {} and cut["kp_thr"] == {name: 0.5 for name in NAMES}
-    wrist = run("--kp-thr", "left_wrist=0.5")
+    raw, wrist = evaluate_at("0"), evaluate_at("left_wrist=0.5")
+    assert raw["mota"]["total"] == pytest.approx(0.0) and raw["ap"]["total"] == pytest.approx(100.0)
     assert wrist["mota"]["left_wrist"] == pytest.approx(100.0) and wrist["mota"]["right_wrist"] == pytest.approx(0.0)
     wri = wrist["table"]["columns"].index("Wri")
     assert wrist["table"]["mota"][wri] == pytest.approx(50.0) and wrist["mota"]["nose"] == pytest.approx(0.0)
-    assert run("--poseval-compat") == run("--poseval-compat", "--kp-thr", "0")
+    assert evaluate_at("0", compat=True) == evaluate_posetrack([prepare_sequence("seq", g.frames, p.frames)],
+                                                               compat=True).to_dict()
+    with pytest.raises(ValueError, match="unknown joint 'elbow'"):
+        parse_kp_thresholds("elbow=0.5")
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        parse_kp_thresholds("1.5")
+    assert parse_kp_thresholds("0.4,head_top=0.2")[[0, 2]].tolist() == [0.4, 0.2]
+
+    out = run_posetool("eval", "track", str(tmp_path / "pr"), "--gt", str(tmp_path / "gt"), "--json", "--kp-thr", "0.5")
+    assert out.returncode == 0, out.stderr.decode()
+    cut = json.loads(out.stdout)
+    assert cut["mota"]["total"] == pytest.approx(100.0) and cut["ap"]["total"] == pytest.approx(100.0)
+    assert cut["kp_thr"] == {name: 0.5 for name in NAMES}
     bad = run_posetool("eval", "track", str(tmp_path / "pr"), "--gt", str(tmp_path / "gt"), "--kp-thr", "elbow=0.5")
     assert bad.returncode == 2 and b"--kp-thr" in bad.stderr and b"elbow" in bad.stderr
 
@@ -304,7 +315,10 @@ def test_kp_thr_drops_low_confidence_keypoints_before_ap_and_mota(tmp_path):
                        "--kp-thr", "0.5", "-o", str(exported))
     assert res.returncode == 0, res.stderr.decode()
     direct = run_posetool("eval", "track", str(stream), "--gt", str(gt_file), "--json", "--kp-thr", "0.5")
-    via_file = run_posetool("eval", "track", str(exported), "--gt", str(gt_file), "--json")
-    assert direct.returncode == 0 and via_file.returncode == 0, (direct.stderr, via_file.stderr)
-    d, v = json.loads(direct.stdout), json.loads(via_file.stdout)
-    assert d["mota"] == v["mota"] and d["ap"] == v["ap"] and d["mota"]["total"] == pytest.approx(100.0)
+    assert direct.returncode == 0, direct.stderr.decode()
+    from posetool.eval.posetrack_inputs import load_track_inputs
+
+    (name, gframes, pframes), = load_track_inputs(str(exported), str(gt_file))
+    via_file = evaluate_posetrack([prepare_sequence(name, gframes, pframes)]).to_dict()
+    d = json.loads(direct.stdout)
+    assert d["mota"] == via_file["mota"] and d["ap"] == via_file["ap"] and d["mota"]["total"] == pytest.approx(100.0)

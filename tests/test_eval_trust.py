@@ -165,6 +165,42 @@ def test_lift_errors_root_and_absolute():
     assert r["abs_mpjpe_mm"] == pytest.approx(100.0)
 
 
+def test_jitter_3d_and_raw_acceleration_known_values():
+    # GT joints still; the prediction moves joint 5 by 1 cm along x in frame 2 only (joint 0 stays put)
+    rel = np.zeros((17, 3))
+    rel[:, 1] = np.linspace(0, -0.9, 17)
+    seq: dict[int, dict[int, tuple[Person, Person]]] = {1: {}}
+    for f in range(5):
+        pr = rel.copy()
+        if f == 2:
+            pr[5, 0] += 0.01
+        seq[1][f] = (p(1, body(), kp3d=rel), p(3, body(dx=2.0 * f * f), kp3d=pr))
+    m = matched(seq)
+    m.pred_tracks = {3: {f: pair[1] for f, pair in seq[1].items()}}
+    j = jitter(m)
+    # joint 5's accelerations in the triples centred on 1, 2, 3: +10, −20, +10 mm; 0 for the 16 others
+    assert j["accel_error_mm"] == pytest.approx(40 / 51)
+    assert j["raw_accel_mm"] == pytest.approx(40 / 51)  # the GT is still, so the same figure
+    assert j["raw_accel_px"] == pytest.approx(4.0)  # x = 2 f²: 4 px/frame² on every point, no GT needed
+    assert j["accel_error_px"] == pytest.approx(4.0)
+
+
+def test_world_errors_known_offset():
+    from posetool.eval.trust import world_errors
+    from posetool.lift3d.world import WorldFrame
+
+    rel = np.zeros((17, 3))
+    rel[:, 1] = np.linspace(0, -0.9, 17)
+    root = np.array([0.5, 1.2, 5.0])
+    world = WorldFrame(1.6, 10.0)
+    gw = world.to_world(rel + root)
+    m = matched({1: {0: (p(1, body(), kp3d=rel, root=root), p(2, body(), world=gw + [0.0, 0.0, 0.1]))}})
+    m.gt_world = world
+    r = world_errors(m)
+    assert r["frames_world"] == 1
+    assert r["root_error_mm"] == pytest.approx(100.0) and r["abs_mpjpe_mm"] == pytest.approx(100.0)
+
+
 # --- end to end -----------------------------------------------------------------------------
 
 def _stream(path: Path, people_per_frame: list[list[dict]], fps: float = 10.0) -> Path:

@@ -19,34 +19,6 @@ def one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POSETOOL_THREADS", "1")
 
 
-def test_run_chain_equals_piped_stages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    one_thread(monkeypatch)
-    syn = tmp_path / "syn"
-    res = run_posetool("synth", str(syn), "--people", "3", "--frames", "8", "--width", "320", "--height", "240",
-                       "--seed", "4242", "-q")
-    assert res.returncode == 0, res.stderr
-    video = syn / "video.mp4"
-    pt = f"{sys.executable} -m posetool"
-    piped = tmp_path / "piped.jsonl"
-    gt = syn / "gt.jsonl"  # oracle boxes: every later stage has people to work on
-    cmd = (f"{pt} detect {video} --model gt --gt {gt} -q | {pt} pose2d -q | {pt} correspond -q | "
-           f"{pt} recover -q | {pt} track --similarity corr:0.5,oks:0.5 -q | {pt} lift3d -q -o {piped}")
-    out = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, cwd=REPO, timeout=600)
-    assert out.returncode == 0, out.stderr.decode()
-    together = tmp_path / "run.jsonl"
-    res = run_posetool("run", str(video), "--preset", "synth", "--detect-model", "gt", "--gt", str(gt),
-                       "-o", str(together), timeout=600)
-    assert res.returncode == 0, res.stderr
-    assert b"stage timing: detect" in res.stderr
-    a, b = read_stream(str(piped)), read_stream(str(together))
-    assert [r["type"] for r in a] == ["header"] + ["frame"] * 8 + ["end"]
-    assert [s["stage"] for s in a[0]["stages"]] == ["detect", "pose2d", "correspond", "recover", "track", "lift3d"]
-    for i, (x, y) in enumerate(zip(a, b)):
-        assert x == y, f"record {i + 1} differs"
-    assert len(a) == len(b)
-    assert any(inst.get("keypoints_3d") for r in a[1:-1] for inst in r["instances"])
-
-
 def readme_pipe() -> str:
     """README's piped chain (section "Pipelines", the block after the comment naming run --preset synth)."""
     lines = (REPO / "README.md").read_text(encoding="utf-8").splitlines()
@@ -62,6 +34,7 @@ def readme_pipe() -> str:
 def test_readme_pipe_with_defaults_equals_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """The pipe README documents, with default options, gives the records of `run --preset synth` (issue #18)."""
     one_thread(monkeypatch)
+    monkeypatch.setenv("POSETOOL_PROGRESS_INTERVAL", "0")  # a progress line per frame (stderr is no terminal here)
     pipe = readme_pipe()
     assert pipe.startswith("posetool detect clip.mp4 ") and pipe.endswith(" -o poses.msgpack"), pipe
     syn = tmp_path / "syn"
@@ -75,6 +48,12 @@ def test_readme_pipe_with_defaults_equals_run(tmp_path: Path, monkeypatch: pytes
     assert out.returncode == 0, out.stderr.decode()
     res = run_posetool("run", str(video), "--preset", "synth", "-o", str(together), timeout=600)
     assert res.returncode == 0, res.stderr.decode()
+    assert b"stage timing: detect" in res.stderr
+    # progress: run's count advances frame by frame; every piped stage prints its own plain lines
+    run_lines = [line.split(" (")[0] for line in res.stderr.decode().splitlines() if line.startswith("run: ")]
+    assert run_lines[:10] == [f"run: {i}/10 frames" for i in range(1, 11)], res.stderr.decode()
+    for stage in ("detect (centernet_r18_synth)", "pose2d", "correspond", "recover", "track", "lift3d"):
+        assert f"{stage}: 10/10 frames (100 %) in ".encode() in out.stderr, out.stderr.decode()
     a, b = read_stream(str(piped)), read_stream(str(together))
     assert [s["stage"] for s in a[0]["stages"]] == ["detect", "pose2d", "correspond", "recover", "track", "lift3d"]
     assert a[0]["stages"][0]["params"]["score_thr"] == 0.5  # centernet_r18_synth's measured default
@@ -84,6 +63,7 @@ def test_readme_pipe_with_defaults_equals_run(tmp_path: Path, monkeypatch: pytes
         assert x == y, f"record {i + 1} differs"
     assert sum(len(r["instances"]) for r in a[1:-1]) > 0
     assert any(inst.get("track_id") is not None for r in a[1:-1] for inst in r["instances"])
+    assert any(inst.get("keypoints_3d") for r in a[1:-1] for inst in r["instances"])
 
 
 def test_run_errors(tmp_path: Path):

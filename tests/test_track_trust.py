@@ -164,15 +164,53 @@ def test_appearance_descriptor_tells_clothes_apart():
 
 
 def test_reid_keeps_ids_of_people_who_come_back(tmp_path: Path):
-    gt = _gt(tmp_path, "reenter", 5000, frames=300, people=2, render=True)
+    gt = _gt(tmp_path, "reenter", 5000, frames=200, people=2, render=True)  # absences of 3.7 s and 1.6 s
     records = read_stream(str(gt))
     from posetool.video.sources import video_for_stream
+    from posetool.video.tee import FrameTee
 
-    plain = _trust(tmp_path, gt, _track(records), "plain")["reentry"]
+    plain = _trust(tmp_path, gt, _track(records, reid="none"), "plain")["reentry"]
     with video_for_stream(records[0]) as video:
-        reid = _trust(tmp_path, gt, _track(records, video, reid="appearance"), "reid")["reentry"]
+        tracked = _track(records, video, reid="appearance")
+    reid = _trust(tmp_path, gt, tracked, "reid")["reentry"]
     assert plain["count"] >= 2 and plain["kept"] == 0
     assert reid["count"] == plain["count"] and reid["kept"] == reid["count"]
+    with video_for_stream(records[0]) as video:  # `posetool run` shares one decoded video (a tee) between stages
+        shared = _track(records, FrameTee(video, 8), reid="appearance")
+    def ids(recs: list[dict]) -> list[list[int | None]]:
+        return [[i.get("track_id") for i in r["instances"]] for r in recs if r["type"] == "frame"]
+
+    assert ids(shared) == ids(tracked)
+
+
+def _person_at(x: float, frame: int) -> dict:
+    """A 60 × 200 px person whose box starts at ``x``; keypoints on a vertical line, jittered so much
+    from frame to frame (30 px) that OKS rejects every match: each frame starts a new track."""
+    kps = [[x + 30 + (30 if frame % 2 else 0), 120 + 10 * k, 0.9] for k in range(17)]
+    return {"bbox": [x, 100.0, x + 60, 300.0], "score": 0.9, "keypoints": kps}
+
+
+def test_reid_joins_the_fragments_of_someone_entering_the_view():
+    """Frames 0–9: person A in view (embedding a). 10–39: away. 40–42: A enters at the border without a
+    clean view, a new track each frame; 43: a clean view of A. All of 40–43 get A's id."""
+    from posetool.track.appearance import DIM, BINS
+
+    a = np.zeros(DIM)
+    a[0], a[BINS] = 1.0, 1.0  # one region seen, a unit histogram
+    tracker = Tracker(TrackerOptions(reid="appearance", smooth="none", patience=5, reid_delay=10), "coco17")
+    out = []
+    for f in range(50):
+        people, emb = [], []
+        if f < 10:
+            people, emb = [_person_at(300.0, f)], [a]
+            people[0]["keypoints"] = _person_at(300.0, 0)["keypoints"]  # steady: one track
+        elif 40 <= f <= 43:
+            people, emb = [_person_at(5.0 + 8 * (f - 40), f)], [a if f == 43 else None]
+        out += list(tracker.push({"frame": f, "t": f / 25, "instances": people}, emb))
+    out += list(tracker.flush())
+    ids = {r["frame"]: [i["track_id"] for i in r["instances"]] for r in out}
+    assert ids[0] == ids[9] == [0]
+    assert [ids[f] for f in range(40, 44)] == [[0]] * 4, ids
 
 
 def test_feature_embeddings_match_the_same_person_across_frames(tmp_path: Path):
@@ -202,6 +240,24 @@ def test_reid_needs_the_video(tmp_path: Path):
     assert proc.returncode != 0 and b"video" in proc.stderr.lower()
     proc = run_posetool("track", str(gt), "--reid", "colour", "-o", str(tmp_path / "t.jsonl"))
     assert proc.returncode == 2 and b"--reid" in proc.stderr
+
+
+def test_track_and_run_share_the_tracker_defaults():
+    """`posetool track`, `posetool run` and the library take their tracking defaults from the measured
+    figures (README: trust table); a pipe of stages with default options equals run (tests/test_run.py)."""
+    import inspect
+
+    from posetool.cli.run import run
+    from posetool.cli.track import track
+    from posetool.engine.run import ChainOptions
+
+    lib, chain = TrackerOptions(), ChainOptions()
+    cli_track = {k: v.default for k, v in inspect.signature(track).parameters.items()}
+    cli_run = {k: v.default for k, v in inspect.signature(run).parameters.items()}
+    for name in ("smooth", "lr_repair", "reid", "patience", "min_length", "interpolate"):
+        assert cli_track[name] == cli_run[name] == getattr(chain, name) == getattr(lib, name), name
+    assert cli_track["gate"] == cli_run["track_gate"] == chain.gate == lib.gate
+    assert cli_track["similarity"] == cli_run["track_similarity"] == chain.similarity == "auto"
 
 
 def test_tracker_accepts_the_old_boolean_smooth_option():

@@ -22,7 +22,7 @@ Format = Annotated[
 ]
 Device = Annotated[str, typer.Option("--device", help="auto | cpu | cuda[:N] | mps.", rich_help_panel="Model")]
 BatchSize = Annotated[int, typer.Option("--batch-size", min=1, help="Crops/windows per forward pass.", rich_help_panel="Model")]
-Runtime = Annotated[str, typer.Option("--runtime", help="auto | torch | litert: what runs the .tflite models (movenet, blazepose_full); auto = LiteRT on a CPU when ai-edge-litert is installed, else PyTorch.", rich_help_panel="Model")]
+Runtime = Annotated[str, typer.Option("--runtime", help="auto | torch | litert: what runs the .tflite models (movenet, blazepose_full); auto = per model, the faster on this device (CPU: PyTorch for movenet, LiteRT for blazepose_full when ai-edge-litert is installed; GPU: PyTorch).", rich_help_panel="Model")]
 Weights = Annotated[
     str | None, typer.Option("--weights", help="Weights file instead of the registered one.", rich_help_panel="Model")
 ]

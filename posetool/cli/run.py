@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import os
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -10,8 +11,37 @@ from posetool.cli.common import command, open_writer
 from posetool.cli.outputs import check_output, claim_input
 from posetool.cli.options import BatchSize, Debug, Device, Format, Output, Quiet, Runtime, StreamFormat
 
+if TYPE_CHECKING:
+    from posetool.engine.run import ChainOptions
+
 M = "Models"
 T = "Tracking"
+
+
+def _check_weights(opts: ChainOptions) -> None:
+    """Raise one error naming every chain model whose weights are not pulled, with the commands."""
+    from posetool.errors import WeightsError
+    from posetool.hub.registry import get_model_spec
+    from posetool.hub.weights import find_weights
+
+    missing = []
+    for task, name in (("detect", opts.detect_model), ("pose2d", opts.pose_model),
+                       ("correspond", opts.correspond_model), ("lift3d", opts.lift_model)):
+        if name is None:
+            continue
+        spec = get_model_spec(name, task=task)
+        try:
+            find_weights(spec)
+        except WeightsError as exc:
+            missing.append((spec, exc))
+    if len(missing) == 1:
+        raise missing[0][1]
+    if missing:
+        pulls = [f"posetool weights pull {s.name}" for s, _ in missing if s.weights.source != "user"]
+        names = ", ".join(s.name for s, _ in missing)
+        hint = f"run: {' && '.join(pulls)}" if len(pulls) == len(missing) else "; ".join(str(e) for _, e in missing)
+        raise WeightsError(f"weights not found for {names}; {hint}")
+
 
 @command("run", renamed={"similarity": "--track-similarity", "gate": "--track-gate"})
 def run(
@@ -34,6 +64,8 @@ def run(
     min_length: Annotated[int, typer.Option("--min-length", min=1, help="Detections a track needs to keep its id.", rich_help_panel=T)] = 1,
     interpolate: Annotated[int, typer.Option("--interpolate", min=0, help="Fill track gaps up to N frames.", rich_help_panel=T)] = 0,
     smooth: Annotated[str, typer.Option("--smooth", help="Keypoint smoothing per track, as posetool track: offline, online (One-Euro) or none.", rich_help_panel=T)] = "offline",
+    lr_repair: Annotated[bool, typer.Option("--lr-repair/--no-lr-repair", help="Flip left/right limbs whose labels break the track's motion, as posetool track.", rich_help_panel=T)] = False,
+    reid: Annotated[str, typer.Option("--reid", help="Re-identify lost tracks, as posetool track: none, appearance (colour) or features (correspondence network).", rich_help_panel=T)] = "none",
     render: Annotated[str | None, typer.Option("--render", help="Also write an overlay video here.")] = None,
     frame_buffer: Annotated[int, typer.Option("--frame-buffer", min=8, help="Decoded frames kept for the stages that need pixels.")] = 96,
     device: Device = "auto",
@@ -44,6 +76,10 @@ def run(
     debug: Debug = False,
 ) -> None:
     """Detect → pose2d → correspond → recover → track → lift3d in one process; same records as the piped stages."""
+    # Before torch loads OpenMP: idle workers sleep instead of spinning, so a core shared with other
+    # processes is not taken from the partner thread (10× slower MoveNet on a busy 2-core machine;
+    # docs/movenet.md, Speed). A user's own OMP_WAIT_POLICY wins.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from posetool.engine.presets import PRESETS
     from posetool.engine.run import ChainOptions, run_video
     from posetool.errors import UsageError
@@ -56,11 +92,12 @@ def run(
         detect_model=detect_model or p.detect, gt=gt, pose_model=pose_model or p.pose, correspond_model=corr,
         recover=recover and corr is not None, lift_model=(lift_model or p.lift) if lift else None,
         score_thr=score_thr, max_people=max_people, similarity=track_similarity, gate=track_gate, patience=patience,
-        min_length=min_length, interpolate=interpolate, smooth=smooth, device=device, batch_size=batch_size, runtime=runtime,
+        min_length=min_length, interpolate=interpolate, smooth=smooth, lr_repair=lr_repair, reid=reid, device=device, batch_size=batch_size, runtime=runtime,
         frame_buffer=frame_buffer,
     )
     claim_input(video)
-    check_output(render)  # an overlay written onto the input video would destroy it
+    check_output(render)
+    _check_weights(opts)  # every missing file named at once, before any output file is opened  # an overlay written onto the input video would destroy it
     run_video(video, lambda: open_writer(output, fmt), opts)
     if render:
         from posetool import console

@@ -31,6 +31,8 @@ class ChainOptions:
     min_length: int = 1
     interpolate: int = 0
     smooth: str = "offline"         # as `posetool track --smooth`
+    lr_repair: bool = False         # as `posetool track --lr-repair`
+    reid: str = "none"              # as `posetool track --reid`
     device: str = "auto"
     runtime: str = "auto"           # what runs .tflite models (movenet, blazepose_full): posetool.hub.litert
     batch_size: int = 16
@@ -58,7 +60,8 @@ def build_steps(o: ChainOptions) -> list[Step]:
             steps.append(RecoverStep(model=o.pose_model, device=o.device, corr_model=o.correspond_model,
                                      batch_size=o.batch_size))
     steps.append(TrackStep(TrackerOptions(similarity=o.similarity, gate=o.gate, patience=o.patience,
-                                          min_length=o.min_length, interpolate=o.interpolate, smooth=o.smooth)))
+                                          min_length=o.min_length, interpolate=o.interpolate, smooth=o.smooth,
+                                          lr_repair=o.lr_repair, reid=o.reid)))
     if o.lift_model:
         steps.append(LiftStep(model=o.lift_model, device=o.device))
     return steps

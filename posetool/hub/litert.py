@@ -12,7 +12,12 @@ tolerances as the conversion itself.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +56,29 @@ def choose_runtime(runtime: str, device: Any, prefer: str = "litert") -> str:
     return runtime
 
 
+@contextlib.contextmanager
+def _native_stderr_filtered() -> Iterator[None]:
+    """Drop the native library's ``INFO:`` lines (``Created TensorFlow Lite XNNPACK delegate…``) that
+    it writes straight to file descriptor 2, so ``--quiet`` stays quiet; anything else is passed on."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            rest = [line for line in capture.read().splitlines(keepends=True) if not line.startswith(b"INFO: ")]
+            if rest:
+                os.write(2, b"".join(rest))
+
+
 class LiteRTGraph:
     """A ``.tflite`` graph in LiteRT, called on batches: each image is one invocation (the graphs
     are exported for batch 1), the input resized when its size changes (dynamic-size graphs).
@@ -65,7 +93,7 @@ class LiteRTGraph:
 
         import torch
 
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _native_stderr_filtered():
             # Keeping intermediate tensors is what reading the heads needs, not a debugging leftover.
             warnings.filterwarnings("ignore", message=".*experimental_preserve_all_tensors.*")
             self.interpreter = Interpreter(model_path=str(path), num_threads=threads or torch.get_num_threads(),
@@ -79,8 +107,9 @@ class LiteRTGraph:
         x = np.ascontiguousarray(batch_nhwc, dtype=self.input["dtype"])
         shape = (1, *x.shape[1:])
         if shape != self.shape:
-            self.interpreter.resize_tensor_input(self.input["index"], list(shape))
-            self.interpreter.allocate_tensors()
+            with _native_stderr_filtered():  # the delegate announces itself when tensors are allocated
+                self.interpreter.resize_tensor_input(self.input["index"], list(shape))
+                self.interpreter.allocate_tensors()
             self.shape = shape
         outs: list[list[np.ndarray]] = [[] for _ in self.tensors]
         for item in x:

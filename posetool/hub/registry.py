@@ -124,9 +124,12 @@ _specs_loaded = False
 
 
 def register_model(spec: ModelSpec) -> ModelSpec:
-    """Add a spec; names are unique across tasks."""
+    """Add a spec; names are unique across tasks. A torch model must name its weights: the loader
+    then fails on a missing file instead of running the builder's initial weights."""
     if spec.name in _REGISTRY:
         raise ValueError(f"model {spec.name!r} is registered twice")
+    if spec.runtime == "torch" and spec.weights is None:
+        raise ValueError(f"model {spec.name!r} runs in torch but declares no weights")
     _REGISTRY[spec.name] = spec
     return spec
 

@@ -136,9 +136,10 @@ def _finite_floats(values: list[Any]) -> bool:
 def _float_vectors(vectors: list[Any], n: int) -> bool:
     """Every item of ``vectors`` is certainly a list of ``n`` finite floats."""
     count = len(vectors)
-    return (countOf(map(type, vectors), list) == count and countOf(map(len, vectors), n) == count
-            and countOf(map(type, chain.from_iterable(vectors)), float) == n * count
-            and math.isfinite(sum(chain.from_iterable(vectors))))
+    if countOf(map(type, vectors), list) != count or countOf(map(len, vectors), n) != count:
+        return False
+    flat = list(chain.from_iterable(vectors))  # one walk of the nested lists, then two C loops over a flat one
+    return countOf(map(type, flat), float) == n * count and math.isfinite(sum(flat))
 
 
 def _present(instances: list[dict[str, Any]], field: str) -> list[Any]:
@@ -250,11 +251,12 @@ class RecordChecker:
         """
         if countOf(map(type, insts), dict) != len(insts):
             return False
-        if not (_float_vectors(_present(insts, "bbox"), 4) and _finite_floats(_present(insts, "score"))
-                and _float_vectors(_present(insts, "root_3d"), 3)):
+        if not (_float_vectors(_present(insts, "bbox"), 4) and _finite_floats(_present(insts, "score"))):
             return False
         if not {int}.issuperset(map(type, _present(insts, "track_id"))):
             return False
+        # root_3d and the points of both keypoint fields are all [x, y, z] triples: one check for all
+        triples = _present(insts, "root_3d")
         sizes: dict[str, tuple[int, str]] = {}
         for field in ("keypoints", "keypoints_3d"):
             lists = _present(insts, field)
@@ -262,11 +264,13 @@ class RecordChecker:
                 continue
             known = self.sizes[field]
             size = known[0] if known is not None else len(lists[0]) if type(lists[0]) is list else -1
-            if (countOf(map(type, lists), list) != len(lists) or countOf(map(len, lists), size) != len(lists)
-                    or not _float_vectors(list(chain.from_iterable(lists)), 3)):
+            if countOf(map(type, lists), list) != len(lists) or countOf(map(len, lists), size) != len(lists):
                 return False
+            triples.extend(chain.from_iterable(lists))
             if known is None:
                 sizes[field] = (size, f"earlier instances have {size}")
+        if not _float_vectors(triples, 3):
+            return False
         self.sizes.update(sizes)
         return True
 

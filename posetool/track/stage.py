@@ -16,6 +16,7 @@ from posetool.stream.encoding import points_array
 from posetool.track.appearance import clean_view, describe, occluders
 from posetool.track.tracker import Tracker, TrackerOptions
 from posetool.video.align import frames_with_images
+from posetool.video.tee import frames_of
 
 Record = dict[str, Any]
 
@@ -77,7 +78,7 @@ class TrackStep:
                 yield from self.tracker.push(rec)
         else:
             kp_thr = max(self.tracker.opt.kp_thr, 0.2)  # only fairly sure keypoints place the samples
-            for rec, image in frames_with_images(records, video):
+            for rec, image in frames_with_images(records, frames_of(video)):  # a shared tee in `posetool run`
                 boxes = [_box(inst) for inst in rec["instances"]]
                 embeddings = [self.describe(image, _points(inst.get("keypoints")), boxes[i], kp_thr, occluders(boxes, i))
                               if clean_view(boxes[i], image.shape[1]) else None

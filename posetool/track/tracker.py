@@ -31,6 +31,16 @@ Two options make tracks trustworthy over long videos:
   its frames the old id. The output is delayed by ``reid_delay`` frames so that none of them has
   been written yet. A young track without any clean view (a sliver at the border as someone
   leaves) is stitched to a track lost at most 2 frames before it started, half a box height away.
+  Someone entering the view half visible often fails the frame-to-frame gate, so an entrance
+  comes as a chain of short young tracks: a young track born at most 2 frames after another young
+  track was last seen, half a box height away, continues it (:meth:`Tracker._stitch_young`), and
+  a young track that ends where a person is re-identified gives its frames that person's id.
+
+Output delay and memory: frames come out ``lag`` = max(``min_length`` − 1, ``interpolate``,
+``smooth_window`` (offline smoothing), ``reid_delay`` (re-identification)) frames after they go
+in, and every relabelling touches only buffered frames. Memory: the ``lag`` buffered frames, the
+live tracks, the gallery (tracks lost in the last ``reid_window`` frames, each a mean embedding
+and at most 8 exemplars) and ``smooth_window`` raw poses per track.
 """
 
 from __future__ import annotations
@@ -215,6 +225,10 @@ class Tracker:
                 assigned[j] = (track, score)
                 track.born = -1
                 self.tracks[track.track_id] = self.gallery.pop(track.track_id, track)
+            busy = {tr.track_id for tr, _ in assigned.values()}
+            for j, (track, _) in list(assigned.items()):
+                if track.born == -1 and track.last_frame < t and j in starters:  # re-identified just now
+                    self._absorb_fragment(track, people[j], t, busy)
             starters = [j for j in starters if j not in assigned]
         for j, inst in enumerate(people):
             if j in assigned:
@@ -278,8 +292,47 @@ class Tracker:
             inst["keypoints"] = kps
             inst["lr_flipped"] = flipped
 
+    def _absorb_fragment(self, track: Track, inst: dict, t: int, busy: set[int]) -> None:
+        """``track`` was re-identified in frame ``t`` at ``inst``: a young track last seen at most
+        ``_STITCH_FRAMES`` frames before, within half a box height, was the same person entering the
+        view (see :meth:`_stitch_young`); its buffered instances take ``track``'s id."""
+        frags = [tr for tr in self.tracks.values() if 0 <= t - tr.born < self.opt.reid_delay and tr.born >= 0
+                 and tr.track_id != track.track_id and tr.track_id not in busy
+                 and tr.last_frame < t and t - tr.last_frame <= _STITCH_FRAMES + 1
+                 and plausible_move(tr.last, inst, 0.0, 0.5)]
+        for frag in frags:
+            for frame in self.buffer:
+                for other in frame["instances"]:
+                    if other.get("track_id") == frag.track_id:
+                        other["track_id"] = track.track_id
+            self.hits[track.track_id] = self.hits.get(track.track_id, 0) + self.hits.pop(frag.track_id, 0)
+            del self.tracks[frag.track_id]
+            self.first.pop(frag.track_id, None)
+
+    def _stitch_young(self, t: int) -> None:
+        """Join fragments of one person entering the view: a young track born at most ``_STITCH_FRAMES``
+        frames after another young track was last seen, within half a box height of it, continues it
+        (the pose of someone half in view often fails the frame-to-frame gate, so an entrance comes as
+        a chain of short tracks; only the chain as a whole can be re-identified)."""
+        young = sorted((tr for tr in self.tracks.values() if tr.born >= 0 and t - tr.born < self.opt.reid_delay),
+                       key=lambda tr: tr.born)
+        for new in young:
+            first = self.first.get(new.track_id)
+            if first is None or new.born != t:
+                continue
+            olds = [old for old in young if old.track_id in self.tracks and old.track_id != new.track_id
+                    and old.last_frame < new.born and new.born - old.last_frame <= _STITCH_FRAMES
+                    and plausible_move(old.last, first, 0.0, 0.5)]
+            if olds:
+                old = max(olds, key=lambda tr: tr.last_frame)
+                born = old.born
+                self._merge(old, new)
+                old.born = born  # still young: the joined track may yet take a lost track's id
+                self.first[old.track_id] = self.first.get(old.track_id, first)
+
     def _reidentify_young(self, t: int) -> None:
         """Give young tracks (see module docstring) the id of the lost track they match, if any."""
+        self._stitch_young(t)
         young = [tr for tr in self.tracks.values() if tr.born >= 0 and t - tr.born < self.opt.reid_delay]
         if not young:
             return
@@ -417,8 +470,8 @@ class Tracker:
 
         ``embeddings``: one appearance embedding (or ``None``) per instance, for ``reid="appearance"``.
         """
+        self.buffer.append(frame)  # first: a re-identification in this frame relabels it with the buffered ones
         self._assign(frame, embeddings)
-        self.buffer.append(frame)
         while len(self.buffer) > self.lag:
             yield self._finalise(self.buffer.popleft())
         if len(self.hits) > 2 * len(self.tracks) + 64:  # prune now and then, not every frame
