@@ -273,11 +273,13 @@ def drop_low_confidence(frames: list[PoseTrackFrame], thr: np.ndarray) -> list[P
     without scores keep all their keypoints (nothing to cut on); a person left with none stays, as
     the exported file would list them.
     """
+    if not thr.any():
+        return frames
     out = []
     for fr in frames:
         people = []
         for pe in fr.people:
-            if pe.scores is None or not thr.any():
+            if pe.scores is None:
                 people.append(pe)
                 continue
             keep = pe.present & (pe.scores > thr)

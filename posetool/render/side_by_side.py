@@ -12,15 +12,15 @@ at (already drawn and scaled, so memory stays at one small panel per matched fra
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import cv2
 import numpy as np
 
-from posetool.errors import OutputError, PosetoolError
+from posetool.errors import PosetoolError
 from posetool.progress import progress_bar
 from posetool.render.overlay import OverlayStyle, check_drawable, draw_instances
+from posetool.render.video import FrameSink
 from posetool.skeletons import Skeleton, get_skeleton
 from posetool.stream import StreamReader
 from posetool.video.sources import FrameSource
@@ -89,45 +89,26 @@ def render_side_by_side(query: StreamReader, q_source: FrameSource, reference: S
     panels = reference_panels(reference, r_source, wanted, height, style)
     ref_width = next(iter(panels.values())).shape[1] if panels else q_source.width
     skeleton = _skeleton(query.header)
-    if png_dir:
-        try:
-            os.makedirs(png_dir, exist_ok=True)
-        except OSError as exc:
-            raise OutputError(f"{png_dir}: cannot create the stills folder: {exc.strerror or exc}") from None
-    writer, count = None, 0
-    try:
-        with progress_bar("render", q_source.frame_count or None) as bar:
-            for index, image, record in _query_frames(q_source, records):
-                if output is None and stills is not None and (index not in stills):
-                    if index > max(stills):
-                        break
-                    continue
-                people = (record or {}).get("instances") or []
-                check_drawable(people, f"frame {index}")
-                left = draw_instances(image, people, skeleton, style)
-                _caption(left, f"query {index}")
-                match = _match(record)
-                if match is not None:
-                    right = panels[int(match["ref_frame"])].copy()
-                    _caption(right, f"reference {int(match['ref_frame'])}  conf {float(match['confidence']):.2f}")
-                else:
-                    right = np.full((height, ref_width, 3), 64, np.uint8)
-                    _caption(right, "reference: no match")
-                frame = np.concatenate([left, right], axis=1)
-                if output is not None:
-                    if writer is None:
-                        writer = cv2.VideoWriter(output, cv2.VideoWriter_fourcc(*"mp4v"), q_source.fps,
-                                                 (frame.shape[1], frame.shape[0]))
-                        if not writer.isOpened():
-                            raise PosetoolError(f"{output}: cannot write video (check the folder and the .mp4 suffix)")
-                    writer.write(frame)
-                if png_dir and (stills is None or index in stills):
-                    still = os.path.join(png_dir, f"frame_{index:06d}.png")
-                    if not cv2.imwrite(still, frame):
-                        raise OutputError(f"{still}: cannot write the still (check the folder and free space)")
-                count += 1
-                bar.advance()
-    finally:
-        if writer is not None:
-            writer.release()
+    count = 0
+    with FrameSink(output, q_source.fps, png_dir, stills) as sink, \
+            progress_bar("render", q_source.frame_count or None) as bar:
+        for index, image, record in _query_frames(q_source, records):
+            if output is None and stills is not None and (index not in stills):
+                if index > max(stills):
+                    break
+                continue
+            people = (record or {}).get("instances") or []
+            check_drawable(people, f"frame {index}")
+            left = draw_instances(image, people, skeleton, style)
+            _caption(left, f"query {index}")
+            match = _match(record)
+            if match is not None:
+                right = panels[int(match["ref_frame"])].copy()
+                _caption(right, f"reference {int(match['ref_frame'])}  conf {float(match['confidence']):.2f}")
+            else:
+                right = np.full((height, ref_width, 3), 64, np.uint8)
+                _caption(right, "reference: no match")
+            sink.write(index, np.concatenate([left, right], axis=1))
+            count += 1
+            bar.advance()
     return count

@@ -39,6 +39,47 @@ def compose(image: np.ndarray, people: list[dict], t: float, skeleton_2d, skelet
     return out
 
 
+class FrameSink:
+    """Where rendered frames go: an .mp4 (opened at the first frame, sized by it) and/or PNG stills.
+
+    Args:
+        output: the video path, or ``None`` for stills only.
+        fps: the video's frame rate.
+        png_dir: folder of the stills (created here), or ``None``.
+        stills: frame indices written as PNG (``None``: every frame, when ``png_dir`` is given).
+    """
+
+    def __init__(self, output: str | None, fps: float, png_dir: str | None, stills: set[int] | None) -> None:
+        self.output, self.fps, self.png_dir, self.stills = output, fps, png_dir, stills
+        self.writer: cv2.VideoWriter | None = None
+        if png_dir:
+            try:
+                os.makedirs(png_dir, exist_ok=True)
+            except OSError as exc:
+                raise OutputError(f"{png_dir}: cannot create the stills folder: {exc.strerror or exc}") from None
+
+    def write(self, index: int, frame: np.ndarray) -> None:
+        """Append ``frame`` (H, W, 3 BGR uint8) to the video and write it as a still if asked for."""
+        if self.output is not None:
+            if self.writer is None:
+                self.writer = cv2.VideoWriter(self.output, cv2.VideoWriter_fourcc(*"mp4v"), self.fps,
+                                              (frame.shape[1], frame.shape[0]))
+                if not self.writer.isOpened():
+                    raise PosetoolError(f"{self.output}: cannot write video (check the folder and the .mp4 suffix)")
+            self.writer.write(frame)
+        if self.png_dir and (self.stills is None or index in self.stills):
+            still = os.path.join(self.png_dir, f"frame_{index:06d}.png")
+            if not cv2.imwrite(still, frame):  # OpenCV reports a failed write only by its result
+                raise OutputError(f"{still}: cannot write the still (check the folder and free space)")
+
+    def __enter__(self) -> "FrameSink":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.writer is not None:
+            self.writer.release()
+
+
 def render_stream(reader: StreamReader, source: FrameSource, output: str | None, style: OverlayStyle,
                   panel: bool | None = None, stills: set[int] | None = None, png_dir: str | None = None) -> int:
     """Draw ``reader`` over ``source``; write an .mp4 to ``output`` and/or PNGs of ``stills``.
@@ -51,36 +92,16 @@ def render_stream(reader: StreamReader, source: FrameSource, output: str | None,
     skel3d_name = header.get("skeleton_3d")
     panel = bool(skel3d_name) if panel is None else panel
     skel3d = get_skeleton(skel3d_name or "h36m17")
-    if png_dir:
-        try:
-            os.makedirs(png_dir, exist_ok=True)
-        except OSError as exc:
-            raise OutputError(f"{png_dir}: cannot create the stills folder: {exc.strerror or exc}") from None
-    writer = None
     count = 0
-    try:
-        with progress_bar("render", source.frame_count or None) as bar:
-            for index, t, image, people in _aligned(source, reader):
-                if output is None and stills is not None and index > max(stills):
-                    break
-                if output is None and stills is not None and index not in stills:
-                    continue
-                check_drawable(people, f"frame {index}")
-                frame = compose(image, people, t, skel2d, skel3d, style, panel)
-                if output is not None:
-                    if writer is None:
-                        writer = cv2.VideoWriter(output, cv2.VideoWriter_fourcc(*"mp4v"), source.fps,
-                                                 (frame.shape[1], frame.shape[0]))
-                        if not writer.isOpened():
-                            raise PosetoolError(f"{output}: cannot write video (check the folder and the .mp4 suffix)")
-                    writer.write(frame)
-                if png_dir and (stills is None or index in stills):
-                    still = os.path.join(png_dir, f"frame_{index:06d}.png")
-                    if not cv2.imwrite(still, frame):  # OpenCV reports a failed write only by its result
-                        raise OutputError(f"{still}: cannot write the still (check the folder and free space)")
-                count += 1
-                bar.advance()
-    finally:
-        if writer is not None:
-            writer.release()
+    with FrameSink(output, source.fps, png_dir, stills) as sink, \
+            progress_bar("render", source.frame_count or None) as bar:
+        for index, t, image, people in _aligned(source, reader):
+            if output is None and stills is not None and index > max(stills):
+                break
+            if output is None and stills is not None and index not in stills:
+                continue
+            check_drawable(people, f"frame {index}")
+            sink.write(index, compose(image, people, t, skel2d, skel3d, style, panel))
+            count += 1
+            bar.advance()
     return count

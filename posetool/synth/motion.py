@@ -163,8 +163,24 @@ class AgentTracks:
     segment: np.ndarray = field(default_factory=lambda: np.zeros(0, int))  # (T,) index into the plan
 
 
-def _wrap(a: float) -> float:
+def wrap_angle(a: float) -> float:
+    """``a`` (radians) wrapped into [−π, π)."""
     return (a + np.pi) % (2 * np.pi) - np.pi
+
+
+def step_agent(i: int, heading: np.ndarray, speed: np.ndarray, pos: np.ndarray, phase: np.ndarray, target_v: float,
+               desired: float, max_turn: float, leg_length: float, dt: float) -> float:
+    """Advance agent ``i`` by one frame, in place: turn towards ``desired`` (at most ``max_turn`` rad/s),
+    ease the speed towards ``target_v`` (time constant 0.45 s), move, and advance the gait phase by
+    the stride the speed (or turning on the spot) gives. Returns the gait rate (m/s equivalent)."""
+    dpsi = float(np.clip(wrap_angle(desired - heading[i]), -max_turn * dt, max_turn * dt))
+    heading[i] += dpsi
+    speed[i] += (target_v - speed[i]) * (1 - np.exp(-dt / 0.45))
+    pos[i] += speed[i] * dt * np.array([np.sin(heading[i]), np.cos(heading[i])])
+    gait = max(speed[i], abs(dpsi) / dt * 0.3)
+    stride = leg_length * (1.1 + 0.45 * min(gait, 4.0))
+    phase[i] += 2 * np.pi * dt * gait / stride
+    return gait
 
 
 def simulate_agents(rng: np.random.Generator, plans: list[list[Segment]], styles: list[Style],
@@ -220,13 +236,7 @@ def simulate_agents(rng: np.random.Generator, plans: list[list[Segment]], styles
                 target_v, desired, max_turn = 0.0, turn_target[i], np.radians(110)
             else:
                 target_v, desired, max_turn = 0.0, heading[i], 0.0
-            dpsi = float(np.clip(_wrap(desired - heading[i]), -max_turn * dt, max_turn * dt))
-            heading[i] += dpsi
-            speed[i] += (target_v - speed[i]) * (1 - np.exp(-dt / 0.45))
-            pos[i] += speed[i] * dt * np.array([np.sin(heading[i]), np.cos(heading[i])])
-            gait = max(speed[i], abs(dpsi) / dt * 0.3)
-            stride = shapes[i].leg_length * (1.1 + 0.45 * min(gait, 4.0))
-            phase[i] += 2 * np.pi * dt * gait / stride
+            gait = step_agent(i, heading, speed, pos, phase, target_v, desired, max_turn, shapes[i].leg_length, dt)
             segs_out[i, t] = seg_idx[i]
             out["gait"][i, t] = gait
         # Keep people apart: push overlapping pairs away from each other along their separation.

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from posetool.synth.body import BodyShape
-from posetool.synth.motion import AgentTracks, Region, Segment, Style
+from posetool.synth.motion import AgentTracks, Region, Segment, Style, step_agent, wrap_angle
 
 SCENES: tuple[str, ...] = ("mix", "reenter", "crossing", "turn", "run")
 
@@ -124,10 +124,6 @@ def script_people(rng: np.random.Generator, scene: str, n_people: int, region: R
     return starts, headings, scripts
 
 
-def _wrap(a: float) -> float:
-    return (a + np.pi) % (2 * np.pi) - np.pi
-
-
 def follow_scripts(starts: list[np.ndarray], headings: list[float], scripts: list[list[Leg]], styles: list[Style],
                    shapes: list[BodyShape], n_frames: int, fps: float) -> tuple[list[AgentTracks], list[list[Segment]]]:
     """Steer every person through their legs; (per-person root motion, per-person action plan).
@@ -159,7 +155,7 @@ def follow_scripts(starts: list[np.ndarray], headings: list[float], scripts: lis
                 cur = legs[leg[i]]
                 done = ((cur.kind == "go" and np.hypot(*(cur.xz - pos[i])) < _ARRIVE)
                         or (cur.kind == "wait" and leg_t[i] >= cur.frames)
-                        or (cur.kind == "turn" and leg_t[i] > 0 and abs(_wrap(turn_target[i] - heading[i])) < 0.02)
+                        or (cur.kind == "turn" and leg_t[i] > 0 and abs(wrap_angle(turn_target[i] - heading[i])) < 0.02)
                         or cur.kind == "face")
                 if cur.kind == "face":
                     heading[i] = float(np.arctan2(*(cur.xz - pos[i])))
@@ -182,13 +178,7 @@ def follow_scripts(starts: list[np.ndarray], headings: list[float], scripts: lis
             else:
                 target_v, desired, max_turn = 0.0, heading[i], 0.0
                 act, prm = "idle", 0.0
-            dpsi = float(np.clip(_wrap(desired - heading[i]), -max_turn * dt, max_turn * dt))
-            heading[i] += dpsi
-            speed[i] += (target_v - speed[i]) * (1 - np.exp(-dt / 0.45))
-            pos[i] += speed[i] * dt * np.array([np.sin(heading[i]), np.cos(heading[i])])
-            gait = max(speed[i], abs(dpsi) / dt * 0.3)
-            stride = shapes[i].leg_length * (1.1 + 0.45 * min(gait, 4.0))
-            phase[i] += 2 * np.pi * dt * gait / stride
+            gait = step_agent(i, heading, speed, pos, phase, target_v, desired, max_turn, shapes[i].leg_length, dt)
             leg_t[i] += 1
             action[i, t], param[i, t] = act, prm
             gait_out[i, t] = gait
