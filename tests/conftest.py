@@ -49,6 +49,14 @@ def run_posetool(*args: str, input: bytes | None = None, timeout: float = 60) ->
     return subprocess.run(posetool_cmd(*args), input=input, capture_output=True, timeout=timeout, env=env)
 
 
+def synth_clip(out: Path, people: int, frames: int, width: int, height: int) -> Path:
+    """``posetool synth OUT`` (seed 0) through the CLI, as a user makes a clip; returns ``out``."""
+    res = run_posetool("synth", str(out), "--people", str(people), "--frames", str(frames), "--width", str(width),
+                       "--height", str(height), "-q")
+    assert res.returncode == 0, res.stderr
+    return out
+
+
 @pytest.fixture
 def stream_file(tmp_path: Path) -> Path:
     return write_records(tmp_path / "s.msgpack", sample_records())

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from posetool.stream import StreamReader
-from tests.conftest import REPO, run_posetool
+from tests.conftest import REPO, synth_clip
 from tests.real_data import movenet_files  # noqa: F401  (session fixture)
 from tests.test_blazepose_weights import blazepose_files  # noqa: F401  (session fixture)
 
@@ -30,11 +30,7 @@ FRAMES = 12
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny synth clip (2 people, 12 frames, 320x240) with its ground truth."""
-    out = tmp_path_factory.mktemp("examples") / "clip"
-    res = run_posetool("synth", str(out), "--people", "2", "--frames", str(FRAMES), "--width", "320", "--height", "240",
-                       "-q")
-    assert res.returncode == 0, res.stderr
-    return out
+    return synth_clip(tmp_path_factory.mktemp("examples") / "clip", 2, FRAMES, 320, 240)
 
 
 @pytest.fixture(scope="module")

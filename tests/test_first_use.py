@@ -22,7 +22,7 @@ import pytest
 from posetool.cli.demo import demo
 from posetool.hub.registry import list_models
 from posetool.stream import make_frame, make_header, make_stage
-from tests.conftest import posetool_cmd, run_posetool, write_records
+from tests.conftest import posetool_cmd, run_posetool, synth_clip, write_records
 from tests.test_bad_inputs import one_error
 
 FRAMES = 8
@@ -48,11 +48,7 @@ def assert_fits(out: subprocess.CompletedProcess, width: int = 80) -> str:
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny synth clip with every ground-truth file (2 people, 8 frames, 160x120)."""
-    out = tmp_path_factory.mktemp("first") / "clip"
-    res = run_posetool("synth", str(out), "--people", "2", "--frames", str(FRAMES), "--width", "160", "--height", "120",
-                       "-q")
-    assert res.returncode == 0, res.stderr
-    return out
+    return synth_clip(tmp_path_factory.mktemp("first") / "clip", 2, FRAMES, 160, 120)
 
 
 @pytest.fixture(scope="module")
