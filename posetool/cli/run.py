@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -11,36 +11,8 @@ from posetool.cli.common import command, open_writer
 from posetool.cli.outputs import check_output, claim_input
 from posetool.cli.options import BatchSize, Debug, Device, Format, Output, Quiet, Runtime, StreamFormat
 
-if TYPE_CHECKING:
-    from posetool.engine.run import ChainOptions
-
 M = "Models"
 T = "Tracking"
-
-
-def _check_weights(opts: ChainOptions) -> None:
-    """Raise one error naming every chain model whose weights are not pulled, with the commands."""
-    from posetool.errors import WeightsError
-    from posetool.hub.registry import get_model_spec
-    from posetool.hub.weights import find_weights
-
-    missing = []
-    for task, name in (("detect", opts.detect_model), ("pose2d", opts.pose_model),
-                       ("correspond", opts.correspond_model), ("lift3d", opts.lift_model)):
-        if name is None:
-            continue
-        spec = get_model_spec(name, task=task)
-        try:
-            find_weights(spec)
-        except WeightsError as exc:
-            missing.append((spec, exc))
-    if len(missing) == 1:
-        raise missing[0][1]
-    if missing:
-        pulls = [f"posetool weights pull {s.name}" for s, _ in missing if s.weights.source != "user"]
-        names = ", ".join(s.name for s, _ in missing)
-        hint = f"run: {' && '.join(pulls)}" if len(pulls) == len(missing) else "; ".join(str(e) for _, e in missing)
-        raise WeightsError(f"weights not found for {names}; {hint}")
 
 
 @command("run", renamed={"similarity": "--track-similarity", "gate": "--track-gate"})
@@ -81,7 +53,7 @@ def run(
     # docs/movenet.md, Speed). A user's own OMP_WAIT_POLICY wins.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from posetool.engine.presets import PRESETS
-    from posetool.engine.run import ChainOptions, run_video
+    from posetool.engine.run import ChainOptions, check_chain_weights, run_video
     from posetool.errors import UsageError
 
     if preset not in PRESETS:
@@ -96,8 +68,8 @@ def run(
         frame_buffer=frame_buffer,
     )
     claim_input(video)
-    check_output(render)
-    _check_weights(opts)  # every missing file named at once, before any output file is opened  # an overlay written onto the input video would destroy it
+    check_output(render)  # an overlay written onto the input video would destroy it
+    check_chain_weights(opts)  # every missing file named at once, before any output file is opened
     run_video(video, lambda: open_writer(output, fmt), opts)
     if render:
         from posetool import console

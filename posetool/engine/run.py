@@ -39,6 +39,31 @@ class ChainOptions:
     frame_buffer: int = 96
 
 
+def check_chain_weights(opts: ChainOptions) -> None:
+    """Raise one error naming every chain model whose weights are not pulled, with the commands."""
+    from posetool.errors import WeightsError
+    from posetool.hub.registry import get_model_spec
+    from posetool.hub.weights import find_weights
+
+    missing = []
+    for task, name in (("detect", opts.detect_model), ("pose2d", opts.pose_model),
+                       ("correspond", opts.correspond_model), ("lift3d", opts.lift_model)):
+        if name is None:
+            continue
+        spec = get_model_spec(name, task=task)
+        try:
+            find_weights(spec)
+        except WeightsError as exc:
+            missing.append((spec, exc))
+    if len(missing) == 1:
+        raise missing[0][1]
+    if missing:
+        pulls = [f"posetool weights pull {s.name}" for s, _ in missing if s.weights.source != "user"]
+        names = ", ".join(s.name for s, _ in missing)
+        hint = f"run: {' && '.join(pulls)}" if len(pulls) == len(missing) else "; ".join(str(e) for _, e in missing)
+        raise WeightsError(f"weights not found for {names}; {hint}")
+
+
 def build_steps(o: ChainOptions) -> list[Step]:
     """The chain's steps for ``o``, the source (detect) first."""
     from posetool.correspond.stage import CorrespondStep
