@@ -172,6 +172,24 @@ class ExportEmbedder(Hook):
         export_embedder(self.model, self.path)
 
 
+class KeepBestEmbedder(Hook):
+    """Writes ``best.safetensors`` whenever the validation tau beats every earlier epoch's (the
+    checkpoint to ship when a long schedule overshoots: selection on --val, never on test takes).
+
+    ``best`` starts from a resumed run's history, so resuming keeps the same choice."""
+
+    def __init__(self, model: PoseTCC, path: Path, history: list[dict[str, Any]]) -> None:
+        self.model, self.path = model, path
+        self.best = max((float(r.get("val_tau", -1.0)) for r in history), default=-1.0)
+
+    def after_epoch(self, end: EpochEnd) -> None:
+        value = float(end.row.get("val_tau", -1.0))
+        if value > self.best:
+            self.best = value
+            export_embedder(self.model, self.path)
+            end.row["best"] = True
+
+
 def _fit_epoch(model: PoseTCC, batches: AlignBatches, optimizer: torch.optim.Optimizer, epoch: int,
                cfg: AlignTrainConfig, device: torch.device) -> float:
     model.train()
@@ -250,7 +268,7 @@ def train_align(cfg: AlignTrainConfig, resume: str | None = None) -> dict[str, A
 
         hooks: list[Hook] = [StampTime()]
         if val:
-            hooks.append(Validate(validation))
+            hooks += [Validate(validation), KeepBestEmbedder(model, out / "best.safetensors", history)]
         hooks += [RecordHistory(), ExportEmbedder(model, out / "model.safetensors"),
                   Checkpoint(checkpoint, out / "checkpoint.pth"), JsonLog(out / "log.jsonl"), ConsoleLine(line)]
         run_epochs(range(start, min(cfg.epochs, cfg.stop_after or cfg.epochs)), train_epoch, hooks, info, history)

@@ -73,24 +73,31 @@ def _numpy_default(value: Any) -> Any:
     raise TypeError(f"cannot encode a {type(value).__name__} in a pose stream")
 
 
+def new_packer() -> msgpack.Packer:
+    """A msgpack packer as the stream uses it (binary type for bytes, numpy values through the hook)."""
+    return msgpack.Packer(use_bin_type=True, default=_numpy_default)
+
+
 def _dump_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False, default=_numpy_default)
 
 
-def encode(record: dict[str, Any], encoding: str) -> bytes:
+def encode(record: dict[str, Any], encoding: str, packer: msgpack.Packer | None = None) -> bytes:
     """Encode one record; JSON Lines records end with a newline.
 
     The encoders' C code converts numpy values (through a hook) and finds non-finite floats: JSON
     refuses them, and in msgpack a byte pattern can only be there if one is (a look-alike inside
     other data is rare and only costs time). Only then is the record walked in Python
     (:func:`to_plain`, NaN/Infinity -> null), which used to be done for every record and cost 2-3x
-    the packing itself (issue #18).
+    the packing itself (issue #18). A writer passes its own ``packer`` (:func:`new_packer`):
+    reusing one saves a tenth of the packing time of a frame record.
     """
     if encoding == MSGPACK:
-        data = msgpack.packb(record, use_bin_type=True, default=_numpy_default)
+        packer = packer or new_packer()
+        data = packer.pack(record)
         if _NON_FINITE_FLOAT64.search(data) is None:
             return data
-        return msgpack.packb(to_plain(record), use_bin_type=True)
+        return packer.pack(to_plain(record))
     if encoding == JSONL:
         try:
             text = _dump_json(record)

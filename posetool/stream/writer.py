@@ -13,7 +13,7 @@ import sys
 from typing import IO, Any
 
 from posetool.errors import OutputError, PosetoolError
-from posetool.stream.encoding import ENCODINGS, encode, encoding_for_path
+from posetool.stream.encoding import ENCODINGS, encode, encoding_for_path, new_packer
 from posetool.stream.records import make_end
 
 
@@ -53,6 +53,7 @@ class StreamWriter:
             self.encoding = fmt if fmt in ENCODINGS else "msgpack"
             self._file = target
             self.name = getattr(target, "name", "stream")
+        self._packer = new_packer()
         self.frames = 0
         self.instances = 0
         self.ended = False
@@ -60,7 +61,7 @@ class StreamWriter:
 
     def write(self, record: dict[str, Any]) -> None:
         """Encode and write one record, then flush."""
-        data = encode(record, self.encoding)
+        data = encode(record, self.encoding, self._packer)
         try:
             self._file.write(data)
             self._file.flush()
