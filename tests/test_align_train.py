@@ -79,3 +79,21 @@ def test_missing_shipped_weights_fail_instead_of_running_initial_weights(tmp_pat
     # a torch model cannot even be registered without naming its weights
     with pytest.raises(ValueError, match="declares no weights"):
         register_model(ModelSpec(name="align_unweighted_test", task="align", builder=TINY.builder))
+
+
+def test_init_starts_from_a_trained_file_and_best_keeps_the_best_validation(takes: list[str], tmp_path: Path):
+    first = train_align(replace(_cfg(takes, tmp_path / "first"), epochs=3))
+    start = tmp_path / "first" / "model.safetensors"
+    # learning rate 0: the run's weights stay what it started from
+    train_align(replace(_cfg(takes, tmp_path / "still", init=str(start)), epochs=1, lr=0.0))
+    train_align(replace(_cfg(takes, tmp_path / "fresh"), epochs=1, lr=0.0))
+    a, b = load_file(str(start)), load_file(str(tmp_path / "still" / "model.safetensors"))
+    fresh = load_file(str(tmp_path / "fresh" / "model.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], fresh[k]) for k in a)
+    # best.safetensors is written at every new best validation tau, so its last write is the best epoch
+    taus = [r["val_tau"] for r in first["history"]]
+    marked = [i for i, r in enumerate(first["history"]) if r.get("best")]
+    assert marked[0] == 0 and marked[-1] == taus.index(max(taus))
+    assert all(taus[i] > max(taus[:i], default=-1.0) for i in marked)
+    assert (tmp_path / "first" / "best.safetensors").is_file()

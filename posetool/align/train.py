@@ -71,6 +71,7 @@ class AlignTrainConfig:
     device: str = "cpu"
     threads: int = 0
     stop_after: int | None = None  # end this run after that many epochs (continue with --resume)
+    init: str | None = None  # weights the run starts from: a trained embedder file, or a registered model's name
 
     def validate(self) -> AlignTrainConfig:
         if self.loss not in LOSSES:
@@ -190,6 +191,19 @@ class KeepBestEmbedder(Hook):
             end.row["best"] = True
 
 
+def start_from(model: PoseTCC, init: str, spec: Any) -> None:
+    """``--init``: load a trained embedder file, or the shipped weights of the model named ``init``
+    (e.g. ``align_synth``: adapt it to takes of another movement), into ``model``."""
+    from posetool.hub.checkpoint import load_into, load_state
+    from posetool.hub.registry import get_model_spec
+    from posetool.hub.weights import find_weights
+
+    path = find_weights(get_model_spec(init, "align")) if not Path(init).suffix else find_weights(spec, init)
+    if path is None:
+        raise UsageError(f"--init {init}: the model has no weights")
+    load_into(model, load_state(path), str(path))
+
+
 def _fit_epoch(model: PoseTCC, batches: AlignBatches, optimizer: torch.optim.Optimizer, epoch: int,
                cfg: AlignTrainConfig, device: torch.device) -> float:
     model.train()
@@ -221,6 +235,8 @@ def train_align(cfg: AlignTrainConfig, resume: str | None = None) -> dict[str, A
     out = Path(cfg.out)
     try:
         model = build_network(spec.kwargs, cfg.dims).to(info.device)
+        if cfg.init and state is None:
+            start_from(model, cfg.init, spec)
         skeleton, dims = str(model.config["skeleton"]), int(model.config["dims"])
         perfs = load_performances(cfg.data, dims)
         features = [model_input(p, skeleton, dims) for p in perfs]

@@ -216,6 +216,7 @@ def train_align(
     augment: Annotated[bool, typer.Option("--augment/--no-augment", help="Mirror, rotation, noise and dropped keypoints.")] = True,
     threads: Threads = None,
     stop_after: Annotated[int | None, typer.Option("--stop-after", min=1, help="End this run after N epochs (continue with --resume).")] = None,
+    init: Annotated[str | None, typer.Option("--init", help="Start from these weights: a trained embedder file, or a registered embedder's name (align_synth) to adapt it to takes of another movement.")] = None,
     resume: Resume = None,
     seed: Seed = 0,
     device: Device = "cpu",
@@ -227,5 +228,5 @@ def train_align(
     cfg = AlignTrainConfig(data=list(data), val=list(val or []), out=out, model=model, loss=loss, dims=dims,
                            epochs=epochs, iterations=iterations, batch_size=batch_size, frames=frames, lr=lr,
                            temperature=temperature, variance_lambda=variance_lambda, augment=augment, seed=seed,
-                           device=device, threads=threads or 0, stop_after=stop_after)
+                           device=device, threads=threads or 0, stop_after=stop_after, init=init)
     run(cfg, resume=resume)
