@@ -34,8 +34,10 @@ def _pair(q_emb: np.ndarray, q: Performance, r_emb: np.ndarray, r: Performance, 
     return out
 
 
-def _labelled_split(embs: list[np.ndarray], perfs: list[Performance], labelled: int) -> dict[str, float]:
-    """Phase progression and classification with the first ``labelled`` takes as the labelled ones."""
+def _labelled_split(embs: list[np.ndarray], perfs: list[Performance], labelled: int,
+                    classification: bool = True) -> dict[str, float]:
+    """Phase progression and (unless ``classification`` is False: the SVMs take most of the time)
+    classification with the first ``labelled`` takes as the labelled ones."""
     def stack(idx: range) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         xs, cls, prog = [], [], []
         for k in idx:
@@ -49,12 +51,14 @@ def _labelled_split(embs: list[np.ndarray], perfs: list[Performance], labelled: 
     train, test = range(labelled), range(labelled, len(perfs))
     x_tr, c_tr, p_tr = stack(train)
     x_te, c_te, p_te = stack(test)
-    return {"progression": phase_progression(x_tr, p_tr, x_te, p_te),
-            "classification": phase_classification(x_tr, c_tr, x_te, c_te)}
+    out = {"progression": phase_progression(x_tr, p_tr, x_te, p_te)}
+    if classification:
+        out["classification"] = phase_classification(x_tr, c_tr, x_te, c_te)
+    return out
 
 
 def evaluate_performances(perfs: list[Performance], embedder: Embedder, *, labelled: int = 2,
-                          use_dtw: bool = True) -> dict[str, Any]:
+                          use_dtw: bool = True, classification: bool = True) -> dict[str, Any]:
     """Per-action and overall (mean over actions) figures of ``embedder`` on ``perfs``."""
     groups: dict[str, list[Performance]] = defaultdict(list)
     for p in perfs:
@@ -70,7 +74,7 @@ def evaluate_performances(perfs: list[Performance], embedder: Embedder, *, label
         pairs = [_pair(embs[i], members[i], embs[j], members[j], use_dtw)
                  for i in range(len(members)) for j in range(len(members)) if i != j]
         row: dict[str, Any] = {k: float(np.nanmean([p[k] for p in pairs])) for k in pairs[0]}
-        row.update(_labelled_split(embs, members, labelled) if labelled > 0 else {})
+        row.update(_labelled_split(embs, members, labelled, classification) if labelled > 0 else {})
         row.update(takes=len(members), pairs=len(pairs))
         actions[action] = row
     keys = [k for k in next(iter(actions.values())) if k not in ("takes", "pairs")]

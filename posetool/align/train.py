@@ -26,7 +26,7 @@ so ``--resume`` continues exactly as an uninterrupted run (engine/trainer.py).
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,7 @@ class AlignTrainConfig:
     variance_lambda: float = 0.001
     label_smoothing: float = 0.1
     augment: bool = True
+    flip: bool = True  # mirror augmentation; off for movements whose halves mirror each other (walking)
     seed: int = 0
     device: str = "cpu"
     threads: int = 0
@@ -93,10 +94,15 @@ def build_network(spec_kwargs: dict[str, Any], dims: int) -> PoseTCC:
     return build_pose_tcc(**kwargs)
 
 
-def augment(x: np.ndarray, rng: np.random.Generator, flip_perm: np.ndarray, dims: int) -> np.ndarray:
-    """A randomly perturbed copy of (T, K, F) normalised features (see the module docstring)."""
+def augment(x: np.ndarray, rng: np.random.Generator, flip_perm: np.ndarray, dims: int,
+            flip: bool = True) -> np.ndarray:
+    """A randomly perturbed copy of (T, K, F) normalised features (see the module docstring).
+
+    ``flip=False`` never mirrors (the draw is made all the same, so other draws do not move): a
+    mirrored walk is the same walk half a cycle later, which would teach the embedder to confuse
+    the two halves."""
     x = x.copy()
-    if rng.random() < 0.5:
+    if rng.random() < 0.5 and flip:
         x = x[:, flip_perm]
         x[..., 0] *= -1
     xyz = x[..., :dims]
@@ -144,7 +150,7 @@ class AlignBatches:
         inputs, steps, sampled = [], [], []
         for i, r in zip(chosen, rows):
             x = self.features[i]
-            inputs.append(augment(x, rng, self.flip_perm, self.cfg.dims) if self.cfg.augment else x)
+            inputs.append(augment(x, rng, self.flip_perm, self.cfg.dims, self.cfg.flip) if self.cfg.augment else x)
             steps.append(frame_step(self.perfs[i].fps, self.model_fps))
             sampled.append(np.sort(rng.choice(r, size=n, replace=False)))
         lengths = np.array([len(self.perfs[i]) for i in chosen])
@@ -163,6 +169,13 @@ def check_validation(val: list[Performance]) -> None:
         raise UsageError(f"--val: action {few[0]} has a single take; validation aligns pairs of takes")
 
 
+def labelled_count(val: list[Performance]) -> int:
+    """Validation takes per action that play the labelled ones of phase progression: half of the
+    smallest action's (0, no progression, when an action has fewer than 4 takes)."""
+    counts = Counter(p.group for p in val)
+    return min(counts.values()) // 2 if counts and min(counts.values()) >= 4 else 0
+
+
 class ExportEmbedder(Hook):
     """Writes ``model.safetensors`` (with the architecture metadata) after every epoch."""
 
@@ -174,17 +187,21 @@ class ExportEmbedder(Hook):
 
 
 class KeepBestEmbedder(Hook):
-    """Writes ``best.safetensors`` whenever the validation tau beats every earlier epoch's (the
+    """Writes ``best.safetensors`` whenever the validation score beats every earlier epoch's (the
     checkpoint to ship when a long schedule overshoots: selection on --val, never on test takes).
 
-    ``best`` starts from a resumed run's history, so resuming keeps the same choice."""
+    The score is Kendall's tau plus phase progression (R²) on the validation takes, the two figures
+    an alignment embedder is judged by (tau alone where --val has too few takes per action for
+    progression): tau alone picked epochs whose nearest neighbours keep time's order but whose
+    embeddings progress less linearly with the phase. ``best`` starts from a resumed run's history,
+    so resuming keeps the same choice."""
 
     def __init__(self, model: PoseTCC, path: Path, history: list[dict[str, Any]]) -> None:
         self.model, self.path = model, path
-        self.best = max((float(r.get("val_tau", -1.0)) for r in history), default=-1.0)
+        self.best = max((float(r.get("val_score", -1.0)) for r in history), default=-1.0)
 
     def after_epoch(self, end: EpochEnd) -> None:
-        value = float(end.row.get("val_tau", -1.0))
+        value = float(end.row.get("val_score", -1.0))
         if value > self.best:
             self.best = value
             export_embedder(self.model, self.path)
@@ -231,7 +248,7 @@ def train_align(cfg: AlignTrainConfig, resume: str | None = None) -> dict[str, A
         raise UsageError("no training data; pass pose streams or posetool synth --action folders")
     spec = training_spec(cfg.model, "align")
     info, state = begin_run(cfg, spec.name, resume, ("data", "seed", "batch_size", "lr", "loss", "dims", "frames",
-                                                      "iterations", "epochs", "augment"))
+                                                      "iterations", "epochs", "augment", "flip"))
     out = Path(cfg.out)
     try:
         model = build_network(spec.kwargs, cfg.dims).to(info.device)
@@ -244,6 +261,7 @@ def train_align(cfg: AlignTrainConfig, resume: str | None = None) -> dict[str, A
                                float(model.config["fps"]))
         val = load_performances(cfg.val, dims) if cfg.val else []
         check_validation(val)
+        val_labelled = labelled_count(val)
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs)
         history: list[dict[str, Any]] = []
@@ -269,8 +287,13 @@ def train_align(cfg: AlignTrainConfig, resume: str | None = None) -> dict[str, A
             from posetool.align.evaluate import evaluate_performances
 
             model.eval()
-            res = evaluate_performances(val, AlignEmbedder(model, info.device, spec.name), labelled=0, use_dtw=False)
-            return {"val_tau": res["overall"]["tau"], "val_phase_error": res["overall"]["phase_error_nn"]}
+            res = evaluate_performances(val, AlignEmbedder(model, info.device, spec.name), labelled=val_labelled,
+                                        use_dtw=False, classification=False)["overall"]
+            row = {"val_tau": res["tau"], "val_phase_error": res["phase_error_nn"]}
+            if val_labelled:
+                row["val_progression"] = res["progression"]
+            row["val_score"] = row["val_tau"] + row.get("val_progression", 0.0)
+            return row
 
         def checkpoint(end: EpochEnd) -> dict[str, Any]:
             return {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
@@ -280,6 +303,7 @@ def train_align(cfg: AlignTrainConfig, resume: str | None = None) -> dict[str, A
         def line(end: EpochEnd) -> str:
             r = end.row
             val_text = f", val tau {r['val_tau']:.3f} phase error {r['val_phase_error']:.3f}" if "val_tau" in r else ""
+            val_text += f" progression {r['val_progression']:.3f}" if "val_progression" in r else ""
             return f"epoch {end.epoch}/{cfg.epochs}: loss {r['loss']:.4f}{val_text} ({r['seconds']} s)"
 
         hooks: list[Hook] = [StampTime()]

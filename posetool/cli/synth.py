@@ -36,8 +36,8 @@ def synth(
         "--scene", help="mix (random actions), or a scripted test scene: reenter (leave the view and come back "
                         "after 1–5 s), crossing, turn (turn round on the spot), run.")] = "mix",
     action: Annotated[str | None, typer.Option(
-        "--action", help="Write a take instead: one person performing this action once (squat, jump, lunge), "
-        "with the phase of every frame in gt.jsonl.", rich_help_panel="Take")] = None,
+        "--action", help="Write a take instead: one person performing this action once (squat, jump, lunge, "
+        "walk: one gait cycle in place), with the phase of every frame in gt.jsonl.", rich_help_panel="Take")] = None,
     tempo: Annotated[float | None, typer.Option(
         "--tempo", help="Take speed against the nominal duration (1.5: 1.5x faster) [default: sampled 0.7–1.4].",
         rich_help_panel="Take")] = None,
@@ -51,7 +51,8 @@ def synth(
         "--view", help="Camera azimuth around the performer, degrees (0: facing the camera) [default: sampled].",
         rich_help_panel="Take")] = None,
     lead: Annotated[float, typer.Option(
-        "--lead", help="Seconds of standing still before and after the movement.", rich_help_panel="Take")] = 0.0,
+        "--lead", help="Seconds of holding still before and after the movement (standing; a walk holds its first "
+        "and last pose).", rich_help_panel="Take")] = 0.0,
     takes: Annotated[int, typer.Option(
         "--takes", min=1, help="Write this many takes, seeds SEED, SEED+1, ..., into OUTDIR/ACTION-sSEED "
         "(a training set in one call).", rich_help_panel="Take")] = 1,

@@ -214,6 +214,7 @@ def train_align(
     temperature: Annotated[float, typer.Option("--temperature", min=1e-6, help="Softmax temperature of the similarities (paper: 0.1).")] = 0.1,
     variance_lambda: Annotated[float, typer.Option("--variance-lambda", min=0.0, help="Weight of log sigma in the regression loss (paper: 0.001).")] = 0.001,
     augment: Annotated[bool, typer.Option("--augment/--no-augment", help="Mirror, rotation, noise and dropped keypoints.")] = True,
+    flip: Annotated[bool, typer.Option("--flip/--no-flip", help="Mirror augmentation; --no-flip for movements whose two halves mirror each other (a walk mirrored is the same walk half a cycle later).")] = True,
     threads: Threads = None,
     stop_after: Annotated[int | None, typer.Option("--stop-after", min=1, help="End this run after N epochs (continue with --resume).")] = None,
     init: Annotated[str | None, typer.Option("--init", help="Start from these weights: a trained embedder file, or a registered embedder's name (align_synth) to adapt it to takes of another movement.")] = None,
@@ -227,6 +228,6 @@ def train_align(
 
     cfg = AlignTrainConfig(data=list(data), val=list(val or []), out=out, model=model, loss=loss, dims=dims,
                            epochs=epochs, iterations=iterations, batch_size=batch_size, frames=frames, lr=lr,
-                           temperature=temperature, variance_lambda=variance_lambda, augment=augment, seed=seed,
+                           temperature=temperature, variance_lambda=variance_lambda, augment=augment, flip=flip, seed=seed,
                            device=device, threads=threads or 0, stop_after=stop_after, init=init)
     run(cfg, resume=resume)

@@ -4,7 +4,8 @@ An :class:`Action` is a short list of key poses at fixed phases (its key events)
 joint-angle changes from the performer's relaxed standing pose (degrees, with the sign conventions
 of :mod:`posetool.synth.motion`), plus a vertical lift for jumps. Between key events every joint
 follows a monotone piecewise cubic (PCHIP), so it never overshoots its key values and comes to
-rest exactly at a key pose where that pose is an extreme (the bottom of a squat).
+rest exactly at a key pose where that pose is an extreme (the bottom of a squat). In-between key
+poses (``event=False``) shape a curve between two key events without being events themselves.
 
 The first and second halves of every action differ on purpose (arms rise forward on the way down
 and stay up on the way back, a jump swings the arms back before take-off and forward on landing),
@@ -14,6 +15,12 @@ so the phase of a frame is defined by the body alone, not only by the direction 
 Phase classes are the intervals between consecutive key events (class k covers
 ``[key[k], key[k + 1])``, the last class includes phase 1); the paper's phase classification and
 phase progression measures use them (:mod:`posetool.eval.align`).
+
+``walk`` is one gait cycle walked in place (as on a treadmill: the root does not travel). Its two
+halves are each other's mirror image, left for right, which is what tells them apart; it is
+``cyclic``: every joint is interpolated through the key poses of the cycles before and after, so
+phase 0 and phase 1 show the same pose and each half's key poses mirror the other's exactly (the
+performer's small involuntary motion is the only asymmetry).
 """
 
 from __future__ import annotations
@@ -36,12 +43,15 @@ _ANKLES = ("l_ankle", "r_ankle")
 class KeyPose:
     """The pose at one key event: ``phase`` in [0, 1], a ``name``, joint-angle changes ``dofs``
     (degrees, from standing; ankle entries are added after the feet are levelled) and ``lift``,
-    the root's height above the ground as a fraction of the take's jump height."""
+    the root's height above the ground as a fraction of the take's jump height. ``event=False``
+    makes it an in-between pose: it shapes the motion but is no key event (no phase-class
+    boundary, not in the take's ``key_events``)."""
 
     phase: float
     name: str
     dofs: dict[str, float] = field(default_factory=dict)
     lift: float = 0.0
+    event: bool = True
 
 
 @dataclass(frozen=True)
@@ -51,9 +61,14 @@ class Action:
     Attributes:
         name: what ``posetool synth --action`` takes.
         duration: seconds at tempo 1.
-        keys: the key poses, phases increasing from 0 to 1.
+        keys: the key poses, phases increasing from 0 to 1 (key events and in-between poses).
         pause_windows: phase ranges where a performer may hold still (never mid-air).
         flat_feet: level the feet on the ground (off during a jump's flight by the ankle keys).
+        depth_joints: the joint-name prefixes the performer's ``depth`` amplitude scales (see
+            :class:`Amplitudes`); the rest keep their key values.
+        cyclic: one cycle of a repeating movement (the pose at phase 1 is the pose at phase 0):
+            joints are interpolated through the neighbouring cycles' keys too, so they do not
+            stop at phases 0 and 1 unless those are extremes.
     """
 
     name: str
@@ -61,20 +76,27 @@ class Action:
     keys: tuple[KeyPose, ...]
     pause_windows: tuple[tuple[float, float], ...]
     flat_feet: bool = True
+    depth_joints: tuple[str, ...] = _LEG_PREFIXES
+    cyclic: bool = False
+
+    @property
+    def events(self) -> tuple[KeyPose, ...]:
+        """The key poses that are key events (all but the in-between poses)."""
+        return tuple(k for k in self.keys if k.event)
 
     @property
     def key_phases(self) -> np.ndarray:
         """(E,) the phases of the key events."""
-        return np.array([k.phase for k in self.keys])
+        return np.array([k.phase for k in self.events])
 
     @property
     def key_names(self) -> list[str]:
-        return [k.name for k in self.keys]
+        return [k.name for k in self.events]
 
     @property
     def num_classes(self) -> int:
         """Number of phase classes: the intervals between key events."""
-        return len(self.keys) - 1
+        return len(self.events) - 1
 
     def phase_class(self, phase: np.ndarray) -> np.ndarray:
         """(T,) int phase class of every phase in (T,) ``phase``; NaN phases get -1."""
@@ -87,6 +109,8 @@ def _keys(*poses: KeyPose) -> tuple[KeyPose, ...]:
     phases = [p.phase for p in poses]
     if phases[0] != 0.0 or phases[-1] != 1.0 or np.any(np.diff(phases) <= 0):
         raise ValueError("key poses must start at phase 0, end at phase 1 and increase")
+    if not (poses[0].event and poses[-1].event):
+        raise ValueError("the key poses at phases 0 and 1 must be key events")
     return poses
 
 
@@ -99,6 +123,43 @@ def _both(**deltas: float) -> dict[str, float]:
         else:
             out[name] = value
     return out
+
+
+# A gait cycle from right heel strike to the next (Perry's phases of normal walking): left toe-off
+# ends the first double support, the right foot is flat under the body in mid-stance while the
+# left swings past it, left heel strike starts the second double support, right toe-off ends it,
+# the right foot swings past the left in the left's mid-stance. The second half is the first
+# with left and right swapped. In-between poses (no key events) shape the curves between them:
+# the swing knee's peak, for one, falls between toe-off and the other foot's mid-stance.
+_GAIT_POSES = ((0.0, "right_heel_strike"), (0.06, ""), (0.12, "left_toe_off"), (0.2, ""),
+               (0.3, "right_mid_stance"), (0.4, ""), (0.5, "left_heel_strike"), (0.56, ""),
+               (0.62, "right_toe_off"), (0.7, ""), (0.8, "left_mid_stance"), (0.9, ""))
+
+
+def _gait_cycle(right: dict[str, tuple[float, ...]], even: dict[str, tuple[float, ...]],
+                odd: dict[str, tuple[float, ...]]) -> tuple[KeyPose, ...]:
+    """Key poses of one gait cycle at the phases of :data:`_GAIT_POSES`, and phase 1 (the first
+    pose again).
+
+    Args:
+        right: the right side's angles at the twelve poses (``hip_flex`` -> r_hip_flex); the left
+            side does the same half a cycle later.
+        even: midline angles at the first six poses, the same again half a cycle later.
+        odd: midline angles at the first six poses (twists, side bends), negated half a cycle later.
+    """
+    half = len(_GAIT_POSES) // 2
+    poses = []
+    for i, (phase, name) in enumerate(_GAIT_POSES):
+        dofs = {}
+        for joint, values in right.items():
+            dofs[f"r_{joint}"] = values[i]
+            dofs[f"l_{joint}"] = values[(i + half) % len(_GAIT_POSES)]
+        for joint, values in even.items():
+            dofs[joint] = values[i % half]
+        for joint, values in odd.items():
+            dofs[joint] = values[i % half] * (1 if i < half else -1)
+        poses.append(KeyPose(phase, name or f"in_between_{phase:g}", dofs, event=bool(name)))
+    return _keys(*poses, KeyPose(1.0, "right_heel_strike_again", poses[0].dofs))
 
 
 ACTIONS: dict[str, Action] = {
@@ -134,6 +195,30 @@ ACTIONS: dict[str, Action] = {
                                     **_both(sh_flex=10, sh_abd=80)}),
         KeyPose(1.0, "end"),
     ), pause_windows=((0.35, 0.65),)),
+    # One gait cycle walked in place (Perry; Winter's normative sagittal angles). Changes from
+    # standing (hip 3, knee 4, elbow 12 degrees, pelvis pitched ~1 forward, 2 more here): the
+    # thigh goes from ~21 degrees forward of vertical at heel strike to ~-14 just before toe-off
+    # (the clinical +30 / -10 hip flexion, which is measured against a pelvis tilted ~10 forward);
+    # the knee 3 at heel strike, 18 in loading response, ~5 late in stance, 44 at toe-off, 62
+    # early in swing. The ankle entries pitch the levelled foot (toes up > 0): 18 at heel strike,
+    # flat from loading response through mid-stance, rolling onto the toes to -58 at toe-off,
+    # -28 in mid-swing: anatomical ankle angles of about 0 at heel strike, -3 in loading
+    # response, +3 to +13 through stance, -5 at toe-off (normal gait: -15; with this body's feet
+    # the toes would stay on the ground) and +10 in swing. The swing foot clears the ground by
+    # ~1-2 cm. Arms swing against the legs (shoulder -20 to +12, elbow 12 to 28), the thorax
+    # turns a little with the forward arm, the head keeps looking ahead, and the trunk leans ~2
+    # degrees over the stance leg. The performer's depth scales the step (hips, foot pitch), not
+    # the knees, which would drag the swing foot. No pauses: a walker does not stop mid-stride.
+    "walk": Action("walk", 1.1, _gait_cycle(
+        right={"hip_flex": (21, 20, 18, 12, 4, -5, -13, -14, -9, 4, 20, 23),
+               "knee": (-1, 8, 14, 11, 4, 1, 8, 22, 40, 58, 54, 16),
+               "ankle": (18, 5, 0, 0, 0, -3, -12, -30, -58, -54, -28, 2),
+               "sh_flex": (-20, -19, -16, -11, -3, 5, 12, 11.5, 10, 4, -6, -15),
+               "elbow": (0, 0, 1, 3, 7, 12, 16, 16, 14, 10, 5, 1)},
+        even={"root_pitch": (2, 2, 2, 2, 2, 2)},
+        odd={"lumbar_twist": (-5, -4.8, -4, -2.5, 0, 3), "neck_twist": (5, 4.8, 4, 2.5, 0, -3),
+             "lumbar_lat": (0, 0.8, 1.5, 2, 2, 1.2)},
+    ), pause_windows=(), depth_joints=("l_hip", "r_hip", "l_ankle", "r_ankle"), cyclic=True),
 }
 
 
@@ -147,18 +232,18 @@ def get_action(name: str) -> Action:
 
 @dataclass(frozen=True)
 class Amplitudes:
-    """How one performer moves: ``depth`` scales the legs and trunk, ``arms`` the arms, ``jump``
-    is the jump height in metres."""
+    """How one performer moves: ``depth`` scales the legs and trunk (of a walk: the hips and the
+    feet's pitch, the length of the step), ``arms`` the arms, ``jump`` is the jump height in metres."""
 
     depth: float = 1.0
     arms: float = 1.0
     jump: float = 0.3
 
 
-def _scale(name: str, amp: Amplitudes) -> float:
+def _scale(name: str, action: Action, amp: Amplitudes) -> float:
     if name.startswith(_ARM_PREFIXES):
         return amp.arms
-    if name.startswith(_LEG_PREFIXES):
+    if name.startswith(action.depth_joints):
         return amp.depth
     return 1.0
 
@@ -175,17 +260,23 @@ def action_dofs(action: Action, phase: np.ndarray, t: np.ndarray, st: Style,
     Returns:
         dofs (T, NUM_DOFS) in degrees, clipped to the anatomical limits, and lift (T,) in metres.
     """
-    kp = action.key_phases
+    kp = np.array([k.phase for k in action.keys])  # key events and in-between poses
+
+    def interpolate(values: np.ndarray) -> np.ndarray:
+        if not action.cyclic:
+            return PchipInterpolator(kp, values)(phase)
+        # through the cycles before and after too (the pose at phase 1 is the one at phase 0)
+        return PchipInterpolator(np.concatenate([kp[:-1] - 1, kp[:-1], kp[:-1] + 1]), np.tile(values[:-1], 3))(phase)
+
     names = sorted({n for k in action.keys for n in k.dofs})
     pose = standing_pose(len(phase), st)
     ankles = np.zeros((len(phase), NUM_DOFS))
     for name in names:
-        values = np.array([k.dofs.get(name, 0.0) for k in action.keys]) * _scale(name, amp)
-        curve = PchipInterpolator(kp, values)(phase)
-        (ankles if name in _ANKLES else pose)[:, D[name]] += curve
+        values = np.array([k.dofs.get(name, 0.0) for k in action.keys]) * _scale(name, action, amp)
+        (ankles if name in _ANKLES else pose)[:, D[name]] += interpolate(values)
     if action.flat_feet:
         level_feet(pose)
     pose += ankles
-    lift = PchipInterpolator(kp, np.array([k.lift for k in action.keys]))(phase) * amp.jump
+    lift = interpolate(np.array([k.lift for k in action.keys])) * amp.jump
     dofs = clip_to_limits(pose + joint_noise(st, t))
     return dofs, np.maximum(lift, 0.0)

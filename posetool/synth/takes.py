@@ -181,6 +181,8 @@ def _take_camera(rng: np.random.Generator, cfg: TakeConfig, view_deg: float, hea
 
 def _sample_pauses(rng: np.random.Generator, action: Action) -> tuple[tuple[float, float], ...]:
     count = int(rng.choice(3, p=[0.35, 0.45, 0.2]))
+    if not action.pause_windows:  # an action performed without holds (walk)
+        return ()
     out = []
     for _ in range(count):
         lo, hi = action.pause_windows[int(rng.integers(len(action.pause_windows)))]
@@ -229,7 +231,7 @@ def build_take_world(cfg: TakeConfig) -> TakeWorld:
         **asdict(cfg), "tempo": round(tempo, 6), "tempo_change": round(change, 6), "view": round(view, 4),
         "pauses": [list(p) for p in pauses], "duration_s": round(timing.duration, 6),
         "wobble": round(wobble, 6), "depth": round(amp.depth, 6), "arms": round(amp.arms, 6),
-        "jump_m": round(amp.jump, 6), "key_events": [{"name": k.name, "phase": k.phase} for k in action.keys],
+        "jump_m": round(amp.jump, 6), "key_events": [{"name": k.name, "phase": k.phase} for k in action.events],
     }
     joints = pos[None]
     assert joints.shape == (1, frames, NUM_JOINTS, 3)
