@@ -72,10 +72,12 @@ def _forward(spec: ModelSpec, module: torch.nn.Module) -> list[tuple[tuple[int, 
 
 
 def test_every_torch_model_is_covered():
-    # Models without weights run elsewhere (OpenCV HOG, the ground-truth oracle); all else is torch.
+    # Models without weights run elsewhere (OpenCV HOG, the ground-truth oracle, the optical-flow
+    # correspondence baselines); all else is torch.
     others = {s.name: s.runtime for s in list_models() if s.runtime != "torch"}
-    assert others == {"hog": "opencv", "gt": "ground-truth"}
-    assert len(TORCH_MODELS) == len(list_models()) - 2
+    assert others == {"hog": "opencv", "gt": "ground-truth", "lk": "opencv", "dis": "opencv"}
+    assert all(s.weights is None for s in list_models() if s.runtime != "torch")
+    assert len(TORCH_MODELS) == len(list_models()) - 4
 
 
 @pytest.mark.parametrize("name", TORCH_MODELS)

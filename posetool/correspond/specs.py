@@ -1,6 +1,8 @@
-"""The correspond models: keypoint correspondence networks (Rafi et al., ECCV 2020).
+"""The correspond models: keypoint correspondence networks (Rafi et al., ECCV 2020) and two
+optical-flow baselines (``lk``, ``dis``) that run in OpenCV without weights.
 
 Plain data only (no torch): the registry imports this module on its first lookup.
+:func:`posetool.correspond.backends.build_estimator` builds the estimator a name stands for.
 """
 
 from __future__ import annotations
@@ -39,4 +41,18 @@ register_model(ModelSpec(
     input=InputSpec(256, 256, channel_order="RGB"), skeleton="coco17",
     weights=WeightsSpec("correspond_bninception.safetensors", sha256=None, source="user", licence="Apache-2.0",
                         url="posetool train correspond DATA --model correspond_bninception"),
+))
+
+# --- optical-flow baselines (OpenCV, no weights) ------------------------------------------------
+# Each keypoint is carried from frame t-1 to frame t by the flow; the affinity comes from the
+# forward-backward error (posetool/correspond/flow.py, docs/correspond.md).
+register_model(ModelSpec(
+    name="lk", task="correspond", builder="posetool.correspond.flow:LucasKanade", runtime="opencv",
+    description="Optical-flow baseline: pyramidal Lucas-Kanade (OpenCV, 21x21 window, 3 levels) with a "
+                "forward-backward check as affinity; no weights",
+))
+register_model(ModelSpec(
+    name="dis", task="correspond", builder="posetool.correspond.flow:DisFlow", runtime="opencv",
+    description="Optical-flow baseline: DIS dense flow (OpenCV, medium preset) read bilinearly at each keypoint, "
+                "forward-backward check as affinity; no weights",
 ))

@@ -7,7 +7,9 @@ is queried; frame t's record gets ``correspondences``: a list of entries
 "at_instances": N×K}`` — each refined map read at the same keypoint of each instance j of frame t
 (null where j lacks the keypoint, a row of nulls for an instance without keypoints) —
 
-the contract :mod:`posetool.track.similarity` reads. The first frame, and a frame after a gap in
+the contract :mod:`posetool.track.similarity` reads. The optical-flow baselines (``--model lk``,
+``dis``: :mod:`posetool.correspond.flow`) write the same entries, with the forward–backward
+affinity and a modelled map for ``at_instances``. The first frame, and a frame after a gap in
 the stream, get an empty list. Memory: one frame of look-back (record, image, and in ``frame``
 mode its features).
 """
@@ -20,7 +22,6 @@ from typing import Any
 
 import numpy as np
 
-from posetool.correspond.infer import CorrespondenceEstimator
 from posetool.engine.presets import SYNTH
 from posetool.stream import make_stage, to_plain
 from posetool.stream.encoding import points_array
@@ -67,11 +68,13 @@ def people_keypoints(rec: Record, k: int) -> np.ndarray:
     return out
 
 
-def correspondence_entries(estimator: CorrespondenceEstimator, prev: Record, prev_image: np.ndarray, rec: Record,
+def correspondence_entries(estimator: Any, prev: Record, prev_image: np.ndarray, rec: Record,
                            image: np.ndarray, min_confidence: float = 0.0,
                            sources: list[int] | None = None) -> list[Record]:
     """The ``correspondences`` list of ``rec`` (frame t) for the instances of ``prev`` (frame t−1).
 
+    ``estimator`` is a network's :class:`~posetool.correspond.infer.CorrespondenceEstimator` or an
+    optical-flow :class:`~posetool.correspond.flow.FlowCorrespondence` (same ``correspond`` call).
     ``sources`` restricts the queried instances of ``prev`` (default: all with keypoints).
     """
     idx, kps, boxes = query_people(prev, min_confidence)
@@ -91,7 +94,7 @@ def correspondence_entries(estimator: CorrespondenceEstimator, prev: Record, pre
     return entries
 
 
-def correspond_frames(records: Iterable[Record], video: Any, estimator: CorrespondenceEstimator,
+def correspond_frames(records: Iterable[Record], video: Any, estimator: Any,
                       min_confidence: float = 0.0) -> Iterator[Record]:
     """``records`` with ``correspondences`` added (see module docstring); ``video`` gives their images."""
     prev: Record | None = None
@@ -107,7 +110,11 @@ def correspond_frames(records: Iterable[Record], video: Any, estimator: Correspo
 
 @dataclass
 class CorrespondStep:
-    """Keypoint correspondences from frame t−1 into frame t (a :class:`posetool.engine.chain.Step`)."""
+    """Keypoint correspondences from frame t−1 into frame t (a :class:`posetool.engine.chain.Step`).
+
+    ``model`` is a correspondence network or an optical-flow baseline (``lk``, ``dis``:
+    :mod:`posetool.correspond.flow`); ``fb_sigma`` sets the flow's affinity scale (None: its default).
+    """
 
     model: str = SYNTH.correspond
     device: str = "auto"
@@ -117,19 +124,25 @@ class CorrespondStep:
     frame_size: int = 512
     min_confidence: float = 0.0
     batch_size: int = 16
+    fb_sigma: float | None = None
     name: str = "correspond"
 
     def start(self, header: Record) -> None:
-        """Load the model and append the provenance entry (its params are what ``recover`` re-queries with)."""
-        from posetool.hub.loader import load_model
+        """Build the estimator and append the provenance entry (its params are what ``recover`` re-queries with)."""
+        from posetool.correspond.backends import build_estimator
+        from posetool.correspond.flow import FlowCorrespondence
 
-        loaded = load_model(self.model, task="correspond", weights=self.weights, device=self.device)
-        self.estimator = CorrespondenceEstimator.from_loaded(loaded, region=self.region, frame_size=self.frame_size,
-                                                             context=self.context, batch_size=self.batch_size)
-        params = {"region": self.region, "context": self.context, "frame_size": self.frame_size,
-                  "min_confidence": self.min_confidence, "batch_size": self.batch_size}
+        self.estimator, sha256 = build_estimator(self.model, device=self.device, weights=self.weights,
+                                                 region=self.region, context=self.context,
+                                                 frame_size=self.frame_size, batch_size=self.batch_size,
+                                                 fb_sigma=self.fb_sigma)
+        if isinstance(self.estimator, FlowCorrespondence):  # its own settings; region, context, frame size do not apply
+            params = {**self.estimator.params(), "min_confidence": self.min_confidence}
+        else:
+            params = {"region": self.region, "context": self.context, "frame_size": self.frame_size,
+                      "min_confidence": self.min_confidence, "batch_size": self.batch_size}
         header.setdefault("stages", []).append(
-            make_stage("correspond", model=self.model, weights_sha256=loaded.weights_sha256, params=params))
+            make_stage("correspond", model=self.model, weights_sha256=sha256, params=params))
 
     def frames(self, records: Iterator[Record], video: Any) -> Iterator[Record]:
         return correspond_frames(records, frames_of(video), self.estimator, self.min_confidence)

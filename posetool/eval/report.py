@@ -136,4 +136,9 @@ def correspond_table(result: dict[str, Any], label: str) -> Table:
     rows = [(label, [100 * result["model_pckh"], 100 * result["model_px"]]),
             ("previous position (baseline)", [100 * result["base_pckh"], 100 * result["base_px"]])]
     title = f"Correspondences, frame t-{result.get('step', 1)} -> t ({result['keypoints']} keypoints)"
-    return metric_table(title, cols, rows)
+    table = metric_table(title, cols, rows)
+    if "kp_thr" in result:  # real video: scored against the stream's own keypoints
+        table.caption = (f"pseudo ground truth: the stream's tracked keypoints with confidence >= {result['kp_thr']:g} "
+                         "in both frames; head size 0.365 x torso length")
+        table.caption_justify = "left"
+    return table

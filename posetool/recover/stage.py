@@ -2,7 +2,8 @@
 
 :class:`RecoverStep` sets the stage up as its CLI and ``posetool run`` both do: the pose model
 that re-estimates recovered people inside their box and, when recovered people are re-queried,
-the correspondence model with the settings the upstream ``correspond`` stage recorded.
+the correspondence model (by default the one the upstream ``correspond`` stage ran, a network or
+an optical-flow baseline) with the settings that stage recorded.
 """
 
 from __future__ import annotations
@@ -20,9 +21,23 @@ from posetool.video.tee import frames_of
 Record = dict[str, Any]
 
 
+def upstream_correspond(header: Record) -> Record:
+    """The provenance entry of the last ``correspond`` stage in the stream ({} if none ran)."""
+    return next((s for s in reversed(header.get("stages") or []) if s.get("stage") == "correspond"), {})
+
+
 def upstream_correspond_params(header: Record) -> Record:
     """The parameters of the last ``correspond`` stage in the stream's provenance ({} if none ran)."""
-    return next((s.get("params") or {} for s in reversed(header.get("stages") or []) if s.get("stage") == "correspond"), {})
+    return upstream_correspond(header).get("params") or {}
+
+
+def requery_model(header: Record) -> str:
+    """The correspondence model recover re-queries with by default: the upstream stage's when it is
+    a registered correspondence model (a network or lk/dis), else the synth preset's."""
+    from posetool.hub.registry import list_models
+
+    name = upstream_correspond(header).get("model")
+    return name if name in {s.name for s in list_models("correspond")} else SYNTH.correspond
 
 
 @dataclass
@@ -32,7 +47,7 @@ class RecoverStep:
     model: str = SYNTH.pose
     device: str = "auto"
     weights: str | None = None
-    corr_model: str = SYNTH.correspond
+    corr_model: str | None = None  # None: the upstream correspond stage's model (requery_model)
     corr_weights: str | None = None
     batch_size: int = 16
     options: RecoverOptions | None = None  # default: the authors' thresholds
@@ -50,21 +65,21 @@ class RecoverStep:
         estimator = TopDownEstimator.from_loaded(loaded, TopDownOptions(rescore=False, oks_thre=1.0),
                                                  batch_size=self.batch_size)
         corr, corr_sha = None, None
+        corr_model = self.corr_model or requery_model(header)
         if opts.requery and opts.people:
-            from posetool.correspond.infer import CorrespondenceEstimator
+            from posetool.correspond.backends import build_estimator
 
             params = upstream_correspond_params(header)
-            cl = load_model(self.corr_model, task="correspond", weights=self.corr_weights, device=self.device)
-            corr = CorrespondenceEstimator.from_loaded(cl, region=params.get("region", "person"),
-                                                       context=float(params.get("context", 2.0)),
-                                                       frame_size=int(params.get("frame_size", 512)),
-                                                       batch_size=self.batch_size)
-            corr_sha = cl.weights_sha256
+            corr, corr_sha = build_estimator(corr_model, device=self.device, weights=self.corr_weights,
+                                             region=params.get("region", "person"),
+                                             context=float(params.get("context", 2.0)),
+                                             frame_size=int(params.get("frame_size", 512)),
+                                             batch_size=self.batch_size, flow_params=params)
         skel = get_skeleton(header.get("skeleton") or loaded.spec.skeleton or "coco17")
         self.recoverer = Recoverer(estimator, opts, corr, skel.sigmas_array() if skel.sigmas is not None else None)
         header.setdefault("stages", []).append(make_stage(
             "recover", model=self.model, weights_sha256=loaded.weights_sha256,
-            params={**opts.as_params(), "corr_model": self.corr_model if corr else None,
+            params={**opts.as_params(), "corr_model": corr_model if corr else None,
                     "corr_weights_sha256": corr_sha, "batch_size": self.batch_size}))
 
     def frames(self, records: Iterator[Record], video: Any) -> Iterator[Record]:

@@ -1,0 +1,57 @@
+"""Build the correspondence estimator a registered model name stands for (``posetool weights list --task correspond``).
+
+Torch models load through the shared loader (:func:`posetool.hub.loader.load_model`) into a
+:class:`~posetool.correspond.infer.CorrespondenceEstimator`; the optical-flow baselines (``runtime
+= "opencv"``: ``lk``, ``dis``) are built from their spec into a
+:class:`~posetool.correspond.flow.FlowCorrespondence`. Both answer ``correspond(image_a, image_b,
+queries, boxes, people, frame_ids)`` the same way, so every user (the ``correspond`` stage,
+``recover``'s re-queries, ``eval correspond``) runs either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from posetool.errors import UsageError
+from posetool.hub.registry import get_model_spec
+
+
+def is_flow(model: str) -> bool:
+    """Whether ``model`` is an optical-flow baseline (no network, no weights)."""
+    return get_model_spec(model, task="correspond").runtime == "opencv"
+
+
+def build_estimator(model: str, *, device: str = "auto", weights: str | None = None, region: str = "person",
+                    context: float = 2.0, frame_size: int = 512, batch_size: int = 16, maps: str = "refined",
+                    fb_sigma: float | None = None,
+                    flow_params: Mapping[str, Any] | None = None) -> tuple[Any, str | None]:
+    """The estimator for ``--model`` and the sha256 of its weights (``None`` for the flow baselines).
+
+    ``region``, ``context``, ``frame_size``, ``batch_size`` and ``maps`` configure a network;
+    ``fb_sigma`` (an explicit option) and ``flow_params`` (a stream's recorded parameters; keys
+    the flow does not take are ignored) configure a flow baseline. Options that do not apply to
+    the chosen kind are usage errors naming the flag.
+    """
+    spec = get_model_spec(model, task="correspond")
+    if spec.runtime == "opencv":
+        from posetool.hub.device import check_device
+
+        check_device(device)  # runs on the CPU, but an absent device fails as for the networks
+        if weights:
+            raise UsageError(f"--model {model} is optical flow and needs no weights; drop --weights")
+        if maps != "refined":
+            raise UsageError(f"--maps {maps} applies to the correspondence networks, not to {model}")
+        params = {**spec.kwargs, **(flow_params or {})}
+        if fb_sigma is not None:
+            params["fb_sigma"] = fb_sigma
+        return spec.resolve_builder().from_params(params), None
+    if fb_sigma is not None:
+        raise UsageError(f"--fb-sigma applies to the optical-flow models (lk, dis), not to {model}")
+    from posetool.correspond.infer import CorrespondenceEstimator
+    from posetool.hub.loader import load_model
+
+    loaded = load_model(model, task="correspond", weights=weights, device=device)
+    estimator = CorrespondenceEstimator.from_loaded(loaded, region=region, frame_size=frame_size, context=context,
+                                                    batch_size=batch_size, maps=maps)
+    return estimator, loaded.weights_sha256
