@@ -40,6 +40,34 @@ def requery_model(header: Record) -> str:
     return name if name in {s.name for s in list_models("correspond")} else SYNTH.correspond
 
 
+class LandmarksInBoxes:
+    """A landmark model with its own runner (``blazepose_full``) behind the ``estimate(image, boxes,
+    scores)`` of :class:`~posetool.pose2d.estimator.TopDownEstimator` that :class:`Recoverer` calls.
+
+    Each box is cropped as ``posetool pose2d --model blazepose_full`` crops a plain box (its upright
+    square × 1.25, :func:`posetool.detect.roi.roi_from_box`); as MediaPipe (and that stage), a pose
+    whose presence is below ``min_presence`` is no pose: it is left out of the result's ``indices``.
+    Keypoints are coco17 (confidence = landmark visibility).
+    """
+
+    def __init__(self, landmarks: Any, min_presence: float = 0.5) -> None:
+        self.landmarks = landmarks
+        self.min_presence = min_presence
+
+    def estimate(self, image: Any, boxes: Any, box_scores: Any) -> Any:
+        import numpy as np
+
+        from posetool.detect.roi import roi_from_box
+        from posetool.pose2d.estimator import PoseResult
+
+        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        res = self.landmarks.estimate([image], [[roi_from_box(b) for b in boxes]])[0]
+        ok = np.nonzero(res.score >= self.min_presence)[0]
+        areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+        return PoseResult(res.coco17[ok], res.score[ok], np.asarray(box_scores, dtype=np.float64).reshape(-1)[ok],
+                          areas[ok], ok, list(range(len(ok))))
+
+
 @dataclass
 class RecoverStep:
     """Missed people and keypoints recovered from correspondences (a :class:`posetool.engine.chain.Step`)."""
@@ -60,10 +88,16 @@ class RecoverStep:
         from posetool.skeletons import get_skeleton
 
         opts = self.options or RecoverOptions()
+        if self.model == "blazepose":  # the detector's name; its landmark model is blazepose_full
+            self.model = "blazepose_full"
         loaded = load_model(self.model, task="pose2d", weights=self.weights, device=self.device)
-        # every box is estimated as given: no rescoring, no NMS inside the estimator (recover does its own)
-        estimator = TopDownEstimator.from_loaded(loaded, TopDownOptions(rescore=False, oks_thre=1.0),
-                                                 batch_size=self.batch_size)
+        if loaded.spec.runner is not None:  # BlazePose landmarks: a model with its own runner
+            runner = loaded.spec.resolve_runner().from_loaded(loaded, batch_size=self.batch_size)
+            estimator: Any = LandmarksInBoxes(runner)
+        else:
+            # every box is estimated as given: no rescoring, no NMS inside the estimator (recover does its own)
+            estimator = TopDownEstimator.from_loaded(loaded, TopDownOptions(rescore=False, oks_thre=1.0),
+                                                     batch_size=self.batch_size)
         corr, corr_sha = None, None
         corr_model = self.corr_model or requery_model(header)
         if opts.requery and opts.people:
@@ -75,7 +109,8 @@ class RecoverStep:
                                              context=float(params.get("context", 2.0)),
                                              frame_size=int(params.get("frame_size", 512)),
                                              batch_size=self.batch_size, flow_params=params)
-        skel = get_skeleton(header.get("skeleton") or loaded.spec.skeleton or "coco17")
+        own_skel = "coco17" if isinstance(estimator, LandmarksInBoxes) else loaded.spec.skeleton  # coco17 out
+        skel = get_skeleton(header.get("skeleton") or own_skel or "coco17")
         self.recoverer = Recoverer(estimator, opts, corr, skel.sigmas_array() if skel.sigmas is not None else None)
         header.setdefault("stages", []).append(make_stage(
             "recover", model=self.model, weights_sha256=loaded.weights_sha256,
