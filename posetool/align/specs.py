@@ -18,7 +18,7 @@ register_model(ModelSpec(
     description="TCC embedder of 2D pose sequences (coco17, 128-d), cycle-back regression on posetool synth takes",
     skeleton="coco17", runner="posetool.align.embedder:AlignEmbedder",
     weights=WeightsSpec(
-        "align_synth.safetensors", sha256="1d146412cc0e70a81ca59d242ab0f4e5733e4ae23a95d35a6beafa1bd4d9d92e",
+        "align_synth.safetensors", sha256="0d0e808d20fd76a1189dab352c1b8d4d02457006bfd33e3cc6d1c81ff64dcc46",
         source="package", licence="Apache-2.0",
         command="for a in squat jump lunge; do posetool synth train/$a --action $a --takes 96 --seed 100 --no-render; "
         "posetool synth val/$a --action $a --takes 6 --seed 500 --no-render; done; "
