@@ -44,6 +44,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -244,7 +245,7 @@ def posetool(*args: str) -> None:
 
 def measure(stream: str, models: list[str], schemes: list[str], carries: list[int], fraction: float, seed: int,
             pose_model: str, device: str, kp_thr: float, oks_thr: float, workdir: Path,
-            video: str | None = None) -> list[dict[str, Any]]:
+            video: str | None = None, recover_args: list[str] | None = None) -> list[dict[str, Any]]:
     from posetool.stream import read_stream
 
     header, frames = _frames_of(read_stream(stream))
@@ -266,7 +267,7 @@ def measure(stream: str, models: list[str], schemes: list[str], carries: list[in
             for carry in carries:
                 rec = workdir / f"rec_{scheme}_{model}_{carry}.msgpack"
                 posetool("recover", str(corr), "--model", pose_model, "--device", device, "--max-carry", str(carry),
-                         "-o", str(rec))
+                         *(recover_args or []), "-o", str(rec))
                 _, out = _frames_of(read_stream(str(rec)))
                 row = {"model": model, "scheme": scheme, "max_carry": carry, "person_frames": total,
                        **count(gt, dropped, out, kp_thr, oks_thr)}
@@ -300,6 +301,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--kp-thr", type=float, default=0.5)
     ap.add_argument("--oks-thr", type=float, default=0.5)
     ap.add_argument("--workdir", default=None)
+    ap.add_argument("--recover-args", default="", help="more options for recover, e.g. \"--joint-thr 0.5\"")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     split = lambda s: [x for x in s.split(",") if x]  # noqa: E731
@@ -307,7 +309,7 @@ def main(argv: list[str] | None = None) -> None:
         workdir = Path(a.workdir or tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         rows = measure(a.stream, split(a.models), split(a.schemes), [int(c) for c in split(a.max_carry)], a.fraction,
-                       a.seed, a.pose_model, a.device, a.kp_thr, a.oks_thr, workdir, a.video)
+                       a.seed, a.pose_model, a.device, a.kp_thr, a.oks_thr, workdir, a.video, shlex.split(a.recover_args))
     print(json.dumps(rows, indent=1) if a.json else table(rows))
 
 
