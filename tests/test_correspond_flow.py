@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -259,3 +260,15 @@ def test_weights_pull_of_a_flow_model_says_it_needs_none() -> None:
     assert res.returncode == 0, res.stderr.decode()
     assert res.stdout.decode().strip() == "(no weights needed)"
     assert "needs no weights" in res.stderr.decode()
+
+
+def test_flow_models_run_without_importing_torch(clip: dict) -> None:
+    """lk and dis need no network: the stage must not pay torch's import (about 2 s a pipe stage)."""
+    out = clip["root"] / "lk_no_torch.msgpack"
+    code = ("import sys\nfrom posetool.cli import main\n"
+            f"sys.argv = ['posetool', 'correspond', {str(clip['stream'])!r}, '--model', 'lk', '-o', {str(out)!r}, '-q']\n"
+            "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+            "print('torch' in sys.modules)\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "False" and out.is_file()

@@ -57,7 +57,7 @@ def correspond(
     --model lk or dis, OpenCV's optical flow carries the keypoints and the forward-backward error
     gives the affinity (docs/correspond.md).
     """
-    from posetool.correspond.infer import check_region
+    from posetool.correspond.common import check_region
     from posetool.engine.chain import run_step
     from posetool.correspond.stage import CorrespondStep
     from posetool.video.sources import video_for_stream

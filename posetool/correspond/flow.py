@@ -49,7 +49,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from posetool.correspond.infer import Correspondence
+from posetool.correspond.common import Correspondence
 from posetool.correspond.pairs import person_window
 from posetool.errors import OptionError
 

@@ -21,38 +21,18 @@ The image region given to the network (``region``):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import torch
 
+from posetool.correspond.common import REGIONS, Correspondence, check_region  # noqa: F401 (re-exported)
 from posetool.correspond.pairs import person_window, window_matrix
-from posetool.errors import OptionError
 from posetool.pose2d.crop import affine_points
 from posetool.pose2d.heatmaps import local_mean
 from posetool.preprocess import letterbox_matrix, normalize
 
-REGIONS = ("person", "frame")
 MAPS = ("refined", "affinity")
-
-
-def check_region(region: str, frame_size: int) -> None:
-    """Raise :class:`OptionError` naming ``region`` or ``frame_size`` if the estimator cannot use them."""
-    if region not in REGIONS:
-        raise OptionError("region", f"must be person or frame, got {region!r}")
-    if frame_size % 32:  # the network downsamples by 32
-        raise OptionError("frame_size", f"must be a multiple of 32, got {frame_size}")
-
-
-@dataclass
-class Correspondence:
-    """Result for one query person: ``keypoints`` (K, 3) x, y (frame-t pixels, NaN where not queried)
-    and affinity; ``at_instances`` (M, K) map values at the keypoints of frame t's M people (NaN where
-    the person lacks that keypoint)."""
-
-    keypoints: np.ndarray
-    at_instances: np.ndarray
 
 
 def invert(m: np.ndarray) -> np.ndarray:
