@@ -97,3 +97,6 @@ def test_init_starts_from_a_trained_file_and_best_keeps_the_best_validation(take
     assert marked[0] == 0 and marked[-1] == taus.index(max(taus))
     assert all(taus[i] > max(taus[:i], default=-1.0) for i in marked)
     assert (tmp_path / "first" / "best.safetensors").is_file()
+    from posetool.errors import UsageError
+    with pytest.raises(UsageError, match="--init .*no such file"):
+        train_align(replace(_cfg(takes, tmp_path / "missing", init=str(tmp_path / "nope.safetensors")), epochs=1))

@@ -215,6 +215,8 @@ def start_from(model: PoseTCC, init: str, spec: Any) -> None:
     from posetool.hub.registry import get_model_spec
     from posetool.hub.weights import find_weights
 
+    if Path(init).suffix and not Path(init).is_file():
+        raise UsageError(f"--init {init}: no such file")
     path = find_weights(get_model_spec(init, "align")) if not Path(init).suffix else find_weights(spec, init)
     if path is None:
         raise UsageError(f"--init {init}: the model has no weights")
