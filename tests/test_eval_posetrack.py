@@ -322,3 +322,37 @@ def test_kp_thr_drops_low_confidence_keypoints_before_ap_and_mota(tmp_path):
     via_file = evaluate_posetrack([prepare_sequence(name, gframes, pframes)]).to_dict()
     d = json.loads(direct.stdout)
     assert d["mota"] == via_file["mota"] and d["ap"] == via_file["ap"] and d["mota"]["total"] == pytest.approx(100.0)
+
+
+def test_sweep_kp_thr_names_the_best_mota_threshold(tmp_path):
+    """Two GT people over 3 frames: one predicted with scores 0.9, one with 0.45, and a false person
+    at 0.3. Thresholds 0 / 0.4 / 0.5 keep 3 / 2 / 1 people per frame: MOTA 50 (3 false positives
+    over 6 objects) / 100 / 50 (3 misses), so the sweep names 0.4; a tie goes to the lower value.
+    The CLI prints the same rows, and refuses --kp-thr beside --sweep-kp-thr."""
+    from posetool.eval.kp_sweep import best_kp_threshold, parse_threshold_grid, sweep_kp_thresholds
+
+    gt = [[{"track_id": 1, "x0": 100}, {"track_id": 2, "x0": 300}]] * 3
+    pr = [[{"track_id": 1, "x0": 100, "score": 0.9}, {"track_id": 2, "x0": 300, "score": 0.45},
+           {"track_id": 3, "x0": 500, "score": 0.3}]] * 3
+    (tmp_path / "gt").mkdir()
+    (tmp_path / "pr").mkdir()
+    write_seq(tmp_path / "gt" / "seq.json", gt, gt=True)
+    write_seq(tmp_path / "pr" / "seq.json", pr, gt=False)
+    g, p = read_posetrack(tmp_path / "gt")[0], read_posetrack(tmp_path / "pr")[0]
+    rows = sweep_kp_thresholds([("seq", g.frames, p.frames)], [0.0, 0.4, 0.5])
+    assert [round(r.mota, 9) for r in rows] == [50.0, 100.0, 50.0]
+    assert [round(r.recall, 9) for r in rows] == [100.0, 100.0, 50.0]
+    assert best_kp_threshold(rows) == 0.4
+    assert best_kp_threshold(sweep_kp_thresholds([("seq", g.frames, p.frames)], [0.42, 0.35])) == 0.35
+    assert parse_threshold_grid("0:0.9:0.1")[3] == 0.3 and len(parse_threshold_grid("0:0.9:0.1")) == 10
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        parse_threshold_grid("0,1.0")
+
+    out = run_posetool("eval", "track", str(tmp_path / "pr"), "--gt", str(tmp_path / "gt"), "--json",
+                       "--sweep-kp-thr", "0,0.4,0.5")
+    assert out.returncode == 0, out.stderr.decode()
+    d = json.loads(out.stdout)
+    assert d["best_kp_thr"] == 0.4 and [r["mota"] for r in d["sweep"]] == pytest.approx([50.0, 100.0, 50.0])
+    both = run_posetool("eval", "track", str(tmp_path / "pr"), "--gt", str(tmp_path / "gt"),
+                        "--sweep-kp-thr", "0,0.4", "--kp-thr", "0.5")
+    assert both.returncode == 2 and b"--sweep-kp-thr" in both.stderr and b"Traceback" not in both.stderr

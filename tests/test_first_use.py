@@ -124,7 +124,10 @@ def test_demo_fits_80_columns_and_writes_where_asked(tmp_path: Path):
     res = run_at(80, "demo", "--out", str(out), "--people", "2", "--frames", "8", "--no-render", "--no-correspond",
                  "-q")
     text = assert_fits(res)
-    assert "MOTA" in text and str(out / "poses.msgpack") in re.sub(r"[^\w.=/-]", "", text)
+    assert "PoseTrack MOTA" in text and "box IDF1" in text and str(out / "poses.msgpack") in re.sub(r"[^\w.=/-]", "", text)
+    from posetool.demo import DEMO_KP_THR  # the validation-chosen threshold is printed with the numbers
+
+    assert f"confidence ≤ {DEMO_KP_THR:g}" in " ".join(text.split())
     for name in ("video.mp4", "poses.msgpack", "gt_coco.json"):
         assert (out / name).is_file(), name
 

@@ -14,6 +14,7 @@ import typer
 from posetool.cli.common import command
 from posetool.cli.options import Debug, Device, Quiet, Video, Weights
 from posetool.engine.presets import SYNTH
+from posetool.errors import OptionError
 
 app = typer.Typer(help="Evaluate predictions against ground truth (COCO mAP, PoseTrack, MOT, MPJPE).", no_args_is_help=True)
 
@@ -73,6 +74,7 @@ def track(
         bool, typer.Option("--poseval-compat", help="Reproduce the official poseval's numbers, quirks included.")
     ] = False,
     kp_thr: Annotated[str, typer.Option("--kp-thr", help="Drop predicted keypoints with confidence <= this before AP and MOTA (as trackers report PoseTrack results): one value, or per joint as 0.4,left_wrist=0.6 (posetrack18 names). 0: keep all (poseval on the raw predictions).")] = "0",
+    sweep_kp_thr: Annotated[str | None, typer.Option("--sweep-kp-thr", help="Evaluate each threshold of a grid (0,0.3,0.5 or start:stop:step) and name the one with the best MOTA: run it on validation sequences, then use --kp-thr with that value on test ones.")] = None,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
@@ -90,6 +92,11 @@ def track(
     from posetool.eval.report import posetrack_tables, print_tables
 
     thr = parse_kp_thresholds(kp_thr)
+    if sweep_kp_thr is not None:
+        if thr.any():
+            raise OptionError("sweep_kp_thr", "and --kp-thr exclude each other (the sweep sets the threshold)")
+        _sweep_track(pred, gt, sweep_kp_thr, poseval_compat, as_json)
+        return
     pairs = load_track_inputs(pred, gt)
     seqs = [prepare_sequence(name, g, drop_low_confidence(p, thr)) for name, g, p in pairs]
     tracking = all(pe.track_id is not None for _, _, p in pairs for fr in p for pe in fr.people)
@@ -104,6 +111,28 @@ def track(
             console.info("keypoints dropped at confidence ≤ " + (f"{thr[0]:g}" if len(set(thr)) == 1 else
                          ", ".join(f"{k}={v:g}" for k, v in cut.items())))
         print_tables(*posetrack_tables(result))
+
+
+def _sweep_track(pred: str, gt: str, grid: str, compat: bool, as_json: bool) -> None:
+    """``eval track --sweep-kp-thr``: AP and MOTA at each threshold, and the best-MOTA one."""
+    from posetool import console
+    from posetool.eval.kp_sweep import best_kp_threshold, parse_threshold_grid, sweep_kp_thresholds
+    from posetool.eval.posetrack_inputs import load_track_inputs
+    from posetool.eval.report import metric_table, print_tables
+
+    thresholds = parse_threshold_grid(grid)
+    pairs = load_track_inputs(pred, gt)
+    if not all(pe.track_id is not None for _, _, p in pairs for fr in p for pe in fr.people):
+        raise OptionError("sweep_kp_thr", "needs track ids in the predictions (run `posetool track` first): it chooses by MOTA")
+    rows = sweep_kp_thresholds(pairs, thresholds, compat=compat)
+    best = best_kp_threshold(rows)
+    if as_json:
+        _emit_json({"sweep": [vars(r) for r in rows], "best_kp_thr": best, "poseval_compat": compat})
+        return
+    print_tables(metric_table("PoseTrack totals by keypoint threshold (mean over 15 joints)", ["AP", "MOTA", "Prec", "Rec"],
+                              [(f"{r.kp_thr:g}" + (" *" if r.kp_thr == best else ""), [r.ap, r.mota, r.precision, r.recall])
+                               for r in rows]))
+    console.info(f"best MOTA at --kp-thr {best:g} (*); choose it on validation sequences, report test ones with it")
 
 
 @app.command("mot")
