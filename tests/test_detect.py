@@ -145,3 +145,28 @@ def test_tiny_centernet_training_lowers_loss_and_resumes_exactly(tmp_path: Path)
     resumed = train_detect(DetectTrainConfig(out=str(tmp_path / "b"), epochs=4, **cfg),
                            resume=str(tmp_path / "b" / "checkpoint.pth"))["history"]
     assert [r["loss"] for r in resumed] == losses
+
+
+def test_init_starts_detector_training_from_given_weights(tmp_path: Path):
+    """--init FILE at learning rate 0 exports the start weights unchanged (BatchNorm statistics
+    still move, so only the parameters are compared); a missing file or unknown name is one error."""
+    from safetensors.torch import load_file
+
+    from posetool.detect.train import DetectTrainConfig, train_detect
+    from posetool.errors import UsageError
+
+    synth = run_posetool("synth", str(tmp_path / "syn"), "--people", "2", "--frames", "3", "--width", "160",
+                         "--height", "120", "--seed", "4", "-q")
+    assert synth.returncode == 0, synth.stderr
+    cfg = dict(data=[str(tmp_path / "syn")], model=_tiny_spec(), batch_size=3, device="cpu", seed=2, epochs=1)
+    train_detect(DetectTrainConfig(out=str(tmp_path / "a"), lr=2e-3, **cfg))
+    start = tmp_path / "a" / "model.safetensors"
+    train_detect(DetectTrainConfig(out=str(tmp_path / "b"), lr=0.0, init=str(start), **cfg))
+    train_detect(DetectTrainConfig(out=str(tmp_path / "c"), lr=0.0, **cfg))
+    a, b, c = (load_file(str(tmp_path / d / "model.safetensors")) for d in "abc")
+    params = [k for k in a if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
+    assert all(torch.equal(a[k], b[k]) for k in params)
+    assert not all(torch.equal(a[k], c[k]) for k in params)  # without --init the run starts elsewhere
+    for bad in ("missing.safetensors", "no_such_detector"):
+        with pytest.raises(UsageError, match="--init|unknown detect model"):
+            train_detect(DetectTrainConfig(out=str(tmp_path / "d"), init=bad, **cfg))

@@ -208,18 +208,13 @@ class KeepBestEmbedder(Hook):
             end.row["best"] = True
 
 
-def start_from(model: PoseTCC, init: str, spec: Any) -> None:
+def start_from(model: PoseTCC, init: str) -> None:
     """``--init``: load a trained embedder file, or the shipped weights of the model named ``init``
     (e.g. ``align_synth``: adapt it to takes of another movement), into ``model``."""
     from posetool.hub.checkpoint import load_into, load_state
-    from posetool.hub.registry import get_model_spec
-    from posetool.hub.weights import find_weights
+    from posetool.hub.weights import init_weights
 
-    if Path(init).suffix and not Path(init).is_file():
-        raise UsageError(f"--init {init}: no such file")
-    path = find_weights(get_model_spec(init, "align")) if not Path(init).suffix else find_weights(spec, init)
-    if path is None:
-        raise UsageError(f"--init {init}: the model has no weights")
+    path = init_weights(init, "align")
     load_into(model, load_state(path), str(path))
 
 
@@ -255,7 +250,7 @@ def train_align(cfg: AlignTrainConfig, resume: str | None = None) -> dict[str, A
     try:
         model = build_network(spec.kwargs, cfg.dims).to(info.device)
         if cfg.init and state is None:
-            start_from(model, cfg.init, spec)
+            start_from(model, cfg.init)
         skeleton, dims = str(model.config["skeleton"]), int(model.config["dims"])
         perfs = load_performances(cfg.data, dims)
         features = [model_input(p, skeleton, dims) for p in perfs]

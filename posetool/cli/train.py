@@ -126,6 +126,7 @@ def train_detect(
     workers: Workers = 0,
     threads: Threads = None,
     stop_after: Annotated[int | None, typer.Option("--stop-after", min=1, help="End this run after N epochs of the schedule (continue with --resume).")] = None,
+    init: Annotated[str | None, typer.Option("--init", help="Start from these weights: a file, or a registered detector's name (centernet_r18_synth) to fine-tune it.")] = None,
     resume: Resume = None,
     seed: Seed = 0,
     device: Device = "auto",
@@ -136,7 +137,7 @@ def train_detect(
 
     cfg = DetectTrainConfig(data=list(data), val=list(val or []), out=out, model=model, epochs=epochs,
                             batch_size=batch_size, lr=lr, seed=seed, device=device, workers=workers, half=half,
-                            threads=threads or 0, stop_after=stop_after)
+                            threads=threads or 0, stop_after=stop_after, init=init)
     run(cfg, resume=resume)
 
 

@@ -56,6 +56,7 @@ class DetectTrainConfig:
     half: bool = True
     threads: int = 0
     stop_after: int | None = None  # end this run after that many epochs of the schedule (resume later)
+    init: str | None = None  # weights file or registered detector to start from (fine-tuning)
 
     def milestones(self) -> list[int]:
         return sorted({max(1, int(self.epochs * 0.7)), max(1, int(self.epochs * 0.9))})
@@ -209,6 +210,12 @@ def train_detect(cfg: DetectTrainConfig, resume: str | None = None) -> dict[str,
         loader = DataLoader(trainset, batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.workers,
                             drop_last=len(sampler) > cfg.batch_size, collate_fn=_collate)
         model = spec.build().to(info.device)
+        if cfg.init and state is None:  # a resumed run has its own weights
+            from posetool.hub.checkpoint import load_into, load_state, model_state
+            from posetool.hub.weights import init_weights
+
+            path = init_weights(cfg.init, "detect")
+            load_into(model, model_state(load_state(path), str(path)), str(path))
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
         scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, cfg.milestones(), 0.1)
         history: list[dict[str, Any]] = []

@@ -68,6 +68,26 @@ def find_weights(spec: ModelSpec, override: str | None = None) -> Path | None:
     raise WeightsError(f"weights for model {spec.name} not found at {expected}; {hint}")
 
 
+def init_weights(init: str, task: str) -> Path:
+    """The file a training run's ``--init`` names: a weights file (it has a suffix), or a registered
+    model of ``task`` whose shipped or cached weights are used (e.g. ``centernet_r18_synth``).
+
+    Raises:
+        UsageError: no such file, an unknown model name or a model without weights (one line each).
+    """
+    from posetool.errors import UsageError
+    from posetool.hub.registry import get_model_spec
+
+    if Path(init).suffix:
+        if not Path(init).expanduser().is_file():
+            raise UsageError(f"--init {init}: no such file")
+        return Path(init).expanduser()
+    path = find_weights(get_model_spec(init, task))  # an unknown name raises a UsageError listing the known ones
+    if path is None:
+        raise UsageError(f"--init {init}: the model has no weights")
+    return path
+
+
 def verify_weights(spec: ModelSpec, path: Path) -> str:
     """Check ``path`` against the registered sha256; return the file's sha256."""
     digest = sha256_file(path)
