@@ -97,3 +97,34 @@ def test_h36m_world_coordinates_go_through_camera(tmp_path):
     assert np.allclose(seqs[2].poses_3d, expect, atol=1e-5)
     assert seqs[2].keypoints.shape == (20, 17, 2)  # cut to the mocap length
     assert np.allclose(seqs[2].keypoints[0, 0] * 500 + [500, cam["res_h"] / 2], p2[2][0, 0], atol=1e-3)
+
+
+def test_keypoints_option_trains_on_a_pose_stream_instead_of_ground_truth_2d(tmp_path):
+    """-k NAME: the folder's stream replaces the ground-truth 2D (person S{n} = track_id n); a
+    frame without a pose for a person leaves training, splitting that person's sequence."""
+    from posetool.stream import StreamWriter, read_stream
+
+    folder = tmp_path / "syn"
+    res = run_posetool("synth", str(folder), "--people", "2", "--frames", "8", "--no-render", "--seed", "5", "-q")
+    assert res.returncode == 0, res.stderr
+    gt = open_dataset([str(folder)])
+    records = read_stream(str(folder / "gt.jsonl"))
+    with StreamWriter(str(folder / "pred.jsonl"), "jsonl") as w:
+        for rec in records:
+            if rec.get("type") == "frame":
+                rec = dict(rec)
+                rec["instances"] = [{**x, "keypoints": [[p[0] + 3.0, p[1], 0.9] for p in x["keypoints"]]}
+                                    for x in rec["instances"] if x.get("keypoints")
+                                    and not (x["track_id"] == 1 and rec["frame"] in (3, 4))]
+            w.write(rec)
+    det = open_dataset([str(folder)], keypoints="pred.jsonl")
+    s1 = [s for s in det.sequences() if s.subject == "S1"]
+    assert [len(s.keypoints) for s in s1] == [3, 3]  # frames 0-2 and 5-7 of eight
+    full = [s for s in gt.sequences() if s.subject == "S1"]
+    assert len(full) == 1 and len(full[0].keypoints) == 8
+    # shifted 3 px right, in the lifter's normalised screen units (2 / width per pixel)
+    shift = det.positions_2d["S1"]["synth"][0][0] - gt.positions_2d["S1"]["synth"][0][0]
+    np.testing.assert_allclose(shift[:, 0], 3.0, atol=1e-3)
+    np.testing.assert_allclose(s1[0].keypoints[0, :, 0] - full[0].keypoints[0, :, 0], 3.0 * 2 / 640, atol=1e-5)
+    bad = run_posetool("train", "lift3d", str(folder), "-k", "missing.msgpack", "--epochs", "1", "-o", str(tmp_path / "r"))
+    assert bad.returncode != 0 and b"missing.msgpack" in bad.stderr and b"Traceback" not in bad.stderr

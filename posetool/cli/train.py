@@ -74,6 +74,7 @@ def train_lift3d(
     out: OutDir = "runs/lift3d",
     valid: Annotated[list[str] | None, typer.Option("--valid", help="Held-out data (repeatable), evaluated every epoch.")] = None,
     unlabeled: Annotated[list[str] | None, typer.Option("--unlabeled", help="Tracked 2D pose stream without 3D (repeatable): semi-supervised.")] = None,
+    keypoints: Annotated[str | None, typer.Option("--keypoints", "-k", help="2D to train and validate on: a pose stream file name inside each synth folder (detect --model gt | pose2d), as VideoPose3D trains on CPN detections; default: the synth ground-truth 2D.")] = None,
     subjects_train: Annotated[str | None, typer.Option("--subjects-train", help="Training subjects, e.g. S1,S5,S6,S7,S8 (default: all).")] = None,
     subjects_test: Annotated[str | None, typer.Option("--subjects-test", help="Validation subjects, e.g. S9,S11.")] = None,
     subjects_unlabeled: Annotated[str | None, typer.Option("--subjects-unlabeled", help="Subjects used without 3D (semi-supervised).")] = None,
@@ -102,7 +103,7 @@ def train_lift3d(
     from posetool.lift3d.train import Lift3dConfig, train_lift3d as run
 
     cfg = Lift3dConfig(
-        data=list(data), out=out, valid=list(valid or []), unlabeled=list(unlabeled or []), subjects_train=subjects_train,
+        data=list(data), out=out, valid=list(valid or []), unlabeled=list(unlabeled or []), keypoints=keypoints, subjects_train=subjects_train,
         subjects_test=subjects_test, subjects_unlabeled=subjects_unlabeled, epochs=epochs, batch_size=batch_size, lr=lr,
         lr_decay=lr_decay, architecture=arch, channels=channels, dropout=dropout, causal=causal, stride=stride,
         augment=augment, trajectory=trajectory, warmup=warmup, bone_length=bone_length, projection=projection,

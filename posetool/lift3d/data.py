@@ -205,11 +205,49 @@ class NpzDataset:
                                   subjects, source=self.source, labelled=labelled, present=self.present)
 
 
-def open_dataset(paths: Sequence[str | Path]) -> NpzDataset:
+def detected_2d(data: dict, stream_path: Path) -> dict:
+    """A synth folder's data with its ground-truth 2D replaced by a pose stream's keypoints.
+
+    VideoPose3D trains its lifter on the 2D detections it will see at test time (CPN's, run on
+    ground-truth boxes); here the stream is ``detect --model gt | pose2d`` on the folder's video,
+    whose ``track_id`` n is the synth person ``S{n}``. A frame where the stream has no pose for a
+    person leaves training (``present`` false there), as the tracker would deliver it.
+
+    Returns:
+        ``data`` with ``positions_2d[S][action] = [(T, 17, 2)]`` and ``present[S][action]`` (T,) replaced.
+    """
+    from posetool.export.common import keypoints_as
+    from posetool.stream import StreamReader
+
+    if not stream_path.is_file():
+        raise PosetoolError(f"{stream_path}: no such 2D keypoint stream (make it with detect --model gt | pose2d)")
+    reader = StreamReader(str(stream_path))
+    skeleton = reader.header.get("skeleton")
+    shapes = {s: (a, np.asarray(arr[0]).shape[0]) for s, acts in data["positions_2d"].items() for a, arr in acts.items()}
+    found: dict[str, np.ndarray] = {s: np.full((n, 17, 2), np.nan, np.float32) for s, (_, n) in shapes.items()}
+    for frame in reader.frames():
+        for inst in frame["instances"]:
+            subject = f"S{inst.get('track_id')}"
+            kps = keypoints_as(inst, skeleton, "coco17")
+            if subject in found and kps is not None and int(frame["frame"]) < len(found[subject]):
+                found[subject][int(frame["frame"])] = kps[:, :2]
+    out = dict(data)
+    out["positions_2d"], out["present"] = {}, {}
+    for subject, (action, _) in shapes.items():
+        got = np.isfinite(found[subject]).all(axis=(1, 2))
+        old = (data.get("present") or {}).get(subject, {}).get(action)
+        was = np.ones(len(got), bool) if old is None else np.asarray(old[0] if isinstance(old, list) else old, bool)[: len(got)]
+        out["positions_2d"][subject] = {action: [np.nan_to_num(found[subject])]}
+        out["present"][subject] = {action: got & was}
+    return out
+
+
+def open_dataset(paths: Sequence[str | Path], keypoints: str | None = None) -> NpzDataset:
     """Load a dataset from ``.npz`` files and/or ``posetool synth`` folders (``gt_videopose3d.npz``).
 
     Several 2D sources are merged with subjects prefixed by the folder name when they clash
-    (synth folders each use their own subject names).
+    (synth folders each use their own subject names). ``keypoints``: a pose stream's file name
+    inside each synth folder whose 2D replaces the ground truth (:func:`detected_2d`).
     """
     p2: dict = {}
     p3: dict = {}
@@ -224,6 +262,8 @@ def open_dataset(paths: Sequence[str | Path]) -> NpzDataset:
             if not path.is_file():
                 raise PosetoolError(f"{raw}: folder has no gt_videopose3d.npz (make one with posetool synth)")
         data = read_npz(path)
+        if keypoints and path.name == "gt_videopose3d.npz":
+            data = detected_2d(data, path.parent / keypoints)
         names.append(str(path))
         tag = path.parent.name if path.name == "gt_videopose3d.npz" else ""
         m = data.get("metadata") or {}

@@ -58,6 +58,7 @@ class Lift3dConfig:
     out: str = "runs/lift3d"
     valid: list[str] = field(default_factory=list)
     unlabeled: list[str] = field(default_factory=list)
+    keypoints: str | None = None  # pose stream file in each synth folder whose 2D replaces the ground truth
     subjects_train: str | None = None
     subjects_test: str | None = None
     subjects_unlabeled: str | None = None
@@ -109,7 +110,7 @@ def _split(v: str | None) -> list[str] | None:
 
 def load_data(cfg: Lift3dConfig) -> Data:
     """Training / validation / unlabelled sequences from the configured sources."""
-    ds = open_dataset(cfg.data)
+    ds = open_dataset(cfg.data, cfg.keypoints)
     in_skel = cfg.in_skeleton or ds.layout
     if in_skel is None:
         # official Human3.6M ground-truth 2D has no layout_name: it is in the 3D joint order
@@ -117,7 +118,7 @@ def load_data(cfg: Lift3dConfig) -> Data:
     train = ds.sequences(_split(cfg.subjects_train))
     valid: list[LiftSequence] = []
     if cfg.valid:
-        valid = open_dataset(cfg.valid).sequences()
+        valid = open_dataset(cfg.valid, cfg.keypoints).sequences()
     elif cfg.subjects_test:
         valid = ds.sequences(_split(cfg.subjects_test))
     unl: list[LiftSequence] = []
