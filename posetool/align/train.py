@@ -39,7 +39,7 @@ from posetool.align.embedder import AlignEmbedder, export_embedder, frame_step, 
 from posetool.align.losses import LOSSES, alignment_loss
 from posetool.align.sequences import Performance, load_performances
 from posetool.engine.trainer import (
-    Checkpoint, ConsoleLine, EpochEnd, Hook, JsonLog, RecordHistory, StampTime, Validate, begin_run,
+    Checkpoint, ConsoleLine, EpochEnd, Hook, JsonLog, KeepBest, RecordHistory, StampTime, Validate, begin_run,
     cleanup_distributed, run_epochs, set_rng_state, training_spec,
 )
 from posetool.errors import PosetoolError, UsageError
@@ -186,28 +186,6 @@ class ExportEmbedder(Hook):
         export_embedder(self.model, self.path)
 
 
-class KeepBestEmbedder(Hook):
-    """Writes ``best.safetensors`` whenever the validation score beats every earlier epoch's (the
-    checkpoint to ship when a long schedule overshoots: selection on --val, never on test takes).
-
-    The score is Kendall's tau plus phase progression (R²) on the validation takes, the two figures
-    an alignment embedder is judged by (tau alone where --val has too few takes per action for
-    progression): tau alone picked epochs whose nearest neighbours keep time's order but whose
-    embeddings progress less linearly with the phase. ``best`` starts from a resumed run's history,
-    so resuming keeps the same choice."""
-
-    def __init__(self, model: PoseTCC, path: Path, history: list[dict[str, Any]]) -> None:
-        self.model, self.path = model, path
-        self.best = max((float(r.get("val_score", -1.0)) for r in history), default=-1.0)
-
-    def after_epoch(self, end: EpochEnd) -> None:
-        value = float(end.row.get("val_score", -1.0))
-        if value > self.best:
-            self.best = value
-            export_embedder(self.model, self.path)
-            end.row["best"] = True
-
-
 def start_from(model: PoseTCC, init: str) -> None:
     """``--init``: load a trained embedder file, or the shipped weights of the model named ``init``
     (e.g. ``align_synth``: adapt it to takes of another movement), into ``model``."""
@@ -305,7 +283,13 @@ def train_align(cfg: AlignTrainConfig, resume: str | None = None) -> dict[str, A
 
         hooks: list[Hook] = [StampTime()]
         if val:
-            hooks += [Validate(validation), KeepBestEmbedder(model, out / "best.safetensors", history)]
+            # best.safetensors: the epoch with the best tau + phase progression (R²) on the validation
+            # takes (tau alone where --val has too few takes per action for progression): tau alone
+            # picked epochs whose nearest neighbours keep time's order but whose embeddings progress
+            # less linearly with the phase. Selection on --val, never on test takes.
+            best = max((float(r.get("val_score", -1.0)) for r in history), default=-1.0)
+            hooks += [Validate(validation), KeepBest(model, out / "best.safetensors", False, best, metric="val_score",
+                                                     export=lambda path: export_embedder(model, path))]
         hooks += [RecordHistory(), ExportEmbedder(model, out / "model.safetensors"),
                   Checkpoint(checkpoint, out / "checkpoint.pth"), JsonLog(out / "log.jsonl"), ConsoleLine(line)]
         run_epochs(range(start, min(cfg.epochs, cfg.stop_after or cfg.epochs)), train_epoch, hooks, info, history)

@@ -370,22 +370,26 @@ class ExportWeights(Hook):
 
 class KeepBest(Hook):
     """Tracks the best value of ``metric`` in the rows and writes the weights to ``path`` whenever
-    an epoch improves on it (never when ``enabled`` is False, e.g. without validation data).
+    an epoch improves on it (never when ``enabled`` is False, e.g. without validation data); the
+    improving row gets ``"best": True``.
 
-    A row without the metric counts as -1; ``best`` starts from a resumed run's value.
+    A row without the metric counts as -1; ``best`` starts from a resumed run's value. ``export``
+    writes other formats than the state dict (default: :func:`export_weights` with ``half``).
     """
 
     def __init__(self, model: nn.Module, path: Path, half: bool, best: float = -1.0, metric: str = "AP",
-                 enabled: bool = True) -> None:
+                 enabled: bool = True, export: Callable[[Path], Any] | None = None) -> None:
         self.model, self.path, self.half = model, path, half
         self.best, self.metric, self.enabled = best, metric, enabled
+        self.export = export or (lambda path: export_weights(self.model, path, self.half))
 
     def after_epoch(self, end: EpochEnd) -> None:
-        value = end.row.get(self.metric, -1.0)
+        value = float(end.row.get(self.metric, -1.0))
         improved = self.enabled and value > self.best
         self.best = max(self.best, value)
         if improved:
-            export_weights(self.model, self.path, self.half)
+            self.export(self.path)
+            end.row["best"] = True
 
 
 class Checkpoint(Hook):
