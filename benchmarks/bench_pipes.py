@@ -45,7 +45,7 @@ from typing import Any
 import msgpack
 
 from posetool.stream import StreamReader, StreamWriter, read_stream
-from posetool.stream.encoding import _NON_FINITE_FLOAT64
+from posetool.stream.encoding import NON_FINITE_FLOAT64
 from posetool.threads import available_cores
 
 HERE = Path(__file__).resolve().parent
@@ -138,7 +138,7 @@ def stream_rates(path: Path) -> list[tuple[str, float, float]]:
         drain(rec for rec in msgpack.Unpacker(io.BytesIO(data), raw=False) if number_pass(rec))
 
     def write_floor() -> None:
-        drain(_NON_FINITE_FLOAT64.search(msgpack.packb(r, use_bin_type=True)) for r in records)
+        drain(NON_FINITE_FLOAT64.search(msgpack.packb(r, use_bin_type=True)) for r in records)
 
     def bare_read() -> None:
         drain(msgpack.Unpacker(io.BytesIO(data), raw=False))

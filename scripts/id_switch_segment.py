@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from draw_id_labels import read_labels  # noqa: E402
 
-from posetool.eval.mot import MotSequence, _stream_boxes, evaluate_mot  # noqa: E402
+from posetool.eval.mot import MotSequence, evaluate_mot, stream_boxes  # noqa: E402
 
 POSETOOL = f"{shlex.quote(sys.executable)} -m posetool"
 # name -> the stages between the landmarks and the tracker, and the tracker's similarity
@@ -54,7 +54,7 @@ def labelled_sequence(name: str, labels: dict, stream: str) -> MotSequence:
     """The tracks of ``stream`` against the labels, restricted to the labelled frames (MOT frames are 1-based)."""
     frames = sorted(labels)
     gt = [(f + 1, ident, (x1, y1, x2 - x1, y2 - y1)) for f in frames for ident, (x1, y1, x2, y2) in labels[f]]
-    pf, pi, pb, _ = _stream_boxes(stream)
+    pf, pi, pb, _ = stream_boxes(stream)
     keep = np.isin(pf, np.asarray(frames) + 1)
     return MotSequence(name, np.array([g[0] for g in gt]), np.array([g[1] for g in gt]),
                        np.array([g[2] for g in gt], dtype=np.float64).reshape(-1, 4),

@@ -198,7 +198,7 @@ def _table_to_seq(name: str, gt: MotTable, pr: MotTable) -> MotSequence:
     return MotSequence(name, gt.frames, gt.ids, gt.boxes_xywh0(), pr.frames, pr.ids, pr.boxes_xywh0())
 
 
-def _stream_boxes(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def stream_boxes(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """(frames, ids, xywh0 boxes, frame count) of a stream; frames are numbered 1.. like MOTChallenge."""
     from posetool.stream import StreamReader
 
@@ -230,7 +230,7 @@ def _load_one(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, int | None
     if Path(path).suffix.lower() == ".txt":
         t = read_mot_txt(path)
         return t.frames, t.ids, t.boxes_xywh0(), None
-    return _stream_boxes(path)
+    return stream_boxes(path)
 
 
 def _gt_files(folder: Path) -> dict[str, Path]:

@@ -61,7 +61,7 @@ def points_array(points: Any) -> np.ndarray:
 
 # A msgpack float64 is 0xcb and 8 big-endian bytes; NaN and ±Infinity have every exponent bit set,
 # so they start 0x7f or 0xff, then 0xf0-0xff. Packed bytes without this pattern hold no such float.
-_NON_FINITE_FLOAT64 = re.compile(rb"\xcb[\x7f\xff][\xf0-\xff]")
+NON_FINITE_FLOAT64 = re.compile(rb"\xcb[\x7f\xff][\xf0-\xff]")
 
 
 def _numpy_default(value: Any) -> Any:
@@ -95,7 +95,7 @@ def encode(record: dict[str, Any], encoding: str, packer: msgpack.Packer | None 
     if encoding == MSGPACK:
         packer = packer or new_packer()
         data = packer.pack(record)
-        if _NON_FINITE_FLOAT64.search(data) is None:
+        if NON_FINITE_FLOAT64.search(data) is None:
             return data
         return packer.pack(to_plain(record))
     if encoding == JSONL:
