@@ -18,10 +18,10 @@ def align(
     query: Annotated[str, typer.Argument(help="Query pose stream; written on with the matches (- for stdin).")] = "-",
     output: Output = "-",
     track: Annotated[list[int] | None, typer.Option(
-        "--track", help="Query track(s) to align (repeatable) [default: the performer: the largest of the "
+        "--track", help="Query track(s) to align (repeatable) \\[default: the performer: the largest of the "
         "longest tracks].", rich_help_panel=P)] = None,
     ref_track: Annotated[int | None, typer.Option(
-        "--ref-track", help="Reference track [default: the performer, as for --track].", rich_help_panel=P)] = None,
+        "--ref-track", help="Reference track \\[default: the performer, as for --track].", rich_help_panel=P)] = None,
     dtw: Annotated[bool, typer.Option(
         "--dtw", help="Monotonic alignment by dynamic time warping on the embedding distances "
         "(the nearest neighbour is kept as nn_frame).", rich_help_panel=P)] = False,

@@ -15,7 +15,7 @@ def synth(
     outdir: Annotated[str, typer.Argument(help="Output folder (created if missing).")],
     people: Annotated[int, typer.Option("--people", help="Number of people in the world.")] = 3,
     frames: Annotated[int | None, typer.Option(
-        "--frames", help="Number of frames [default: 100; a take's length follows its timing].")] = None,
+        "--frames", help="Number of frames \\[default: 100; a take's length follows its timing].")] = None,
     width: Annotated[int, typer.Option("--width", help="Image width in pixels.")] = 640,
     height: Annotated[int, typer.Option("--height", help="Image height in pixels.")] = 480,
     fps: Annotated[float, typer.Option("--fps", help="Frame rate.")] = 25.0,
@@ -39,16 +39,16 @@ def synth(
         "--action", help="Write a take instead: one person performing this action once (squat, jump, lunge, "
         "walk: one gait cycle in place), with the phase of every frame in gt.jsonl.", rich_help_panel="Take")] = None,
     tempo: Annotated[float | None, typer.Option(
-        "--tempo", help="Take speed against the nominal duration (1.5: 1.5x faster) [default: sampled 0.7–1.4].",
+        "--tempo", help="Take speed against the nominal duration (1.5: 1.5x faster) \\[default: sampled 0.7–1.4].",
         rich_help_panel="Take")] = None,
     tempo_change: Annotated[float | None, typer.Option(
-        "--tempo-change", help="Take speed at the end / at the start [default: sampled 1/1.5–1.5].",
+        "--tempo-change", help="Take speed at the end / at the start \\[default: sampled 1/1.5–1.5].",
         rich_help_panel="Take")] = None,
     pause: Annotated[list[str] | None, typer.Option(
         "--pause", help="Hold still at PHASE for SECONDS, e.g. 0.5:0.8 (repeatable; 'none' for no pause) "
-        "[default: sampled, 0–2 holds].", rich_help_panel="Take")] = None,
+        "\\[default: sampled, 0–2 holds].", rich_help_panel="Take")] = None,
     view: Annotated[float | None, typer.Option(
-        "--view", help="Camera azimuth around the performer, degrees (0: facing the camera) [default: sampled].",
+        "--view", help="Camera azimuth around the performer, degrees (0: facing the camera) \\[default: sampled].",
         rich_help_panel="Take")] = None,
     lead: Annotated[float, typer.Option(
         "--lead", help="Seconds of holding still before and after the movement (standing; a walk holds its first "
