@@ -46,6 +46,21 @@ def versions() -> str:
             f"({torch.get_num_threads()} threads), numpy {numpy.__version__}, OpenCV {cv2.__version__}")
 
 
+def kept_sections(path: Path, produced: set[str]) -> list[str]:
+    """Lines of the ``## `` sections of an existing results file that this script does not write
+    (the GPU check's, measured on another machine), so a rerun keeps them."""
+    if not path.is_file():
+        return []
+    kept: list[str] = []
+    keep = False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            keep = line[3:].strip() not in produced
+        if keep:
+            kept.append(line)
+    return kept
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller sizes (smoke run)")
@@ -75,6 +90,7 @@ def main() -> None:
         else:
             lines += [proc.stdout.strip(), ""]
         print(f"{name}: {'ok' if proc.returncode == 0 else 'FAILED'} ({time.time() - t0:.0f} s)", file=sys.stderr)
+    lines += kept_sections(Path(args.out), set(BENCHMARKS))
     Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)
 
