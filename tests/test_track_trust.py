@@ -181,6 +181,11 @@ def test_reid_keeps_ids_of_people_who_come_back(tmp_path: Path):
         return [[i.get("track_id") for i in r["instances"]] for r in recs if r["type"] == "frame"]
 
     assert ids(shared) == ids(tracked)
+    # the CLI's default (--reid auto) finds the video the header names and re-identifies the same way
+    proc = run_posetool("track", str(gt), "-o", str(tmp_path / "auto.msgpack"))
+    assert proc.returncode == 0, proc.stderr
+    assert [i.get("track_id") for r in read_stream(str(tmp_path / "auto.msgpack")) if r["type"] == "frame"
+            for i in r["instances"]] == [i for f in ids(tracked) for i in f]
 
 
 def _person_at(x: float, frame: int) -> dict:
@@ -238,6 +243,14 @@ def test_reid_needs_the_video(tmp_path: Path):
     gt = _gt(tmp_path, "reenter", 5000, frames=20, people=1)  # --no-render: the header names no video
     proc = run_posetool("track", str(gt), "--reid", "appearance", "-o", str(tmp_path / "t.jsonl"))
     assert proc.returncode != 0 and b"video" in proc.stderr.lower()
+    # the default, auto: no video, so no re-identification, said once on stderr, and the stream is tracked
+    proc = run_posetool("track", str(gt), "-o", str(tmp_path / "auto.jsonl"))
+    assert proc.returncode == 0 and b"re-identification off" in proc.stderr, proc.stderr
+    assert [s["params"]["reid"] for s in read_stream(str(tmp_path / "auto.jsonl"))[0]["stages"]
+            if s["stage"] == "track"] == ["none"]
+    # a --video the user names must open: an error, not a silent fallback
+    proc = run_posetool("track", str(gt), "--video", str(tmp_path / "nope.mp4"), "-o", str(tmp_path / "x.jsonl"))
+    assert proc.returncode != 0 and b"nope.mp4" in proc.stderr and b"Traceback" not in proc.stderr
     proc = run_posetool("track", str(gt), "--reid", "colour", "-o", str(tmp_path / "t.jsonl"))
     assert proc.returncode == 2 and b"--reid" in proc.stderr
 
@@ -254,8 +267,11 @@ def test_track_and_run_share_the_tracker_defaults():
     lib, chain = TrackerOptions(), ChainOptions()
     cli_track = {k: v.default for k, v in inspect.signature(track).parameters.items()}
     cli_run = {k: v.default for k, v in inspect.signature(run).parameters.items()}
-    for name in ("smooth", "lr_repair", "reid", "patience", "min_length", "interpolate"):
+    for name in ("smooth", "lr_repair", "patience", "min_length", "interpolate"):
         assert cli_track[name] == cli_run[name] == getattr(chain, name) == getattr(lib, name), name
+    # re-identification: auto in both commands (appearance whenever the video is at hand; the
+    # library's TrackerOptions has no video to look at, so it stays none)
+    assert cli_track["reid"] == cli_run["reid"] == chain.reid == "auto" and lib.reid == "none"
     assert cli_track["gate"] == cli_run["track_gate"] == chain.gate == lib.gate
     assert cli_track["similarity"] == cli_run["track_similarity"] == chain.similarity == "auto"
 

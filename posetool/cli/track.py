@@ -31,7 +31,7 @@ def track(
     smooth_beta: Annotated[float, typer.Option("--smooth-beta", min=0.0, help="One-Euro speed coefficient.", rich_help_panel=P)] = 0.007,
     smooth_window: Annotated[int, typer.Option("--smooth-window", min=1, help="Offline smoothing: half-width of the window (frames).", rich_help_panel=P)] = 3,
     lr_repair: Annotated[bool, typer.Option("--lr-repair/--no-lr-repair", help="Flip left/right limbs whose labels make the track jump.", rich_help_panel=P)] = False,
-    reid: Annotated[str, typer.Option("--reid", help="Re-identify lost tracks: none, appearance (colour descriptor of each person) or features (the correspondence network's features); both read the video.", rich_help_panel=R)] = "none",
+    reid: Annotated[str, typer.Option("--reid", help="Re-identify lost tracks: auto (appearance when the video is readable: the header's or --video; else none), none, appearance (colour descriptor of each person) or features (the correspondence network's features); appearance and features read the video and delay the output by --reid-delay.", rich_help_panel=R)] = "auto",
     reid_window: Annotated[int, typer.Option("--reid-window", min=0, help="Frames a lost track stays re-identifiable (default 250 = 10 s at 25 fps).", rich_help_panel=R)] = 250,
     reid_thr: Annotated[float, typer.Option("--reid-thr", min=0.0, max=1.0, help="Largest appearance distance of a re-identification.", rich_help_panel=R)] = 0.5,
     reid_delay: Annotated[int, typer.Option("--reid-delay", min=0, help="Frames a new track may still take a lost track's id (people enter the view partly visible); output is delayed by them.", rich_help_panel=R)] = 50,
@@ -42,15 +42,20 @@ def track(
     debug: Debug = False,
 ) -> None:
     """Link people across frames into tracks (Hungarian assignment); online, bounded memory."""
+    from dataclasses import replace
+
     from posetool.engine.chain import run_step
-    from posetool.track.stage import TrackStep
+    from posetool.engine.presets import AUTO
+    from posetool.track.stage import TrackStep, auto_reid
     from posetool.track.tracker import TrackerOptions
 
     options = TrackerOptions(similarity, gate, matcher, kp_thr, corr_thr, min_keypoints, patience, min_length,
                              interpolate, smooth, smooth_min_cutoff, smooth_beta, smooth_window=smooth_window,
-                             lr_repair=lr_repair, reid=reid, reid_window=reid_window,
+                             lr_repair=lr_repair, reid="none" if reid == AUTO else reid, reid_window=reid_window,
                              reid_thr=reid_thr, reid_delay=reid_delay)  # checked here, before input is read
     reader = open_reader(input, strict)
+    if reid == AUTO:
+        options = replace(options, reid=auto_reid(reader.header, video))
     step = TrackStep(options)
     if not step.needs_video:  # the default path reads no pixels
         run_step(reader, lambda: open_writer(output, fmt), step, progress=True)

@@ -32,7 +32,7 @@ class ChainOptions:
     interpolate: int = 0
     smooth: str = "offline"         # as `posetool track --smooth`
     lr_repair: bool = False         # as `posetool track --lr-repair`
-    reid: str = "none"              # as `posetool track --reid`
+    reid: str = AUTO                # as `posetool track --reid`; auto = appearance (run always has the video)
     device: str = "auto"
     runtime: str = "auto"           # what runs .tflite models (movenet, blazepose_full): posetool.hub.litert
     batch_size: int = 16
@@ -86,7 +86,7 @@ def build_steps(o: ChainOptions) -> list[Step]:
                                      batch_size=o.batch_size))
     steps.append(TrackStep(TrackerOptions(similarity=o.similarity, gate=o.gate, patience=o.patience,
                                           min_length=o.min_length, interpolate=o.interpolate, smooth=o.smooth,
-                                          lr_repair=o.lr_repair, reid=o.reid)))
+                                          lr_repair=o.lr_repair, reid="appearance" if o.reid == AUTO else o.reid)))
     if o.lift_model:
         steps.append(LiftStep(model=o.lift_model, device=o.device))
     return steps
