@@ -295,12 +295,22 @@ class Tracker:
     def _absorb_fragment(self, track: Track, inst: dict, t: int, busy: set[int]) -> None:
         """``track`` was re-identified in frame ``t`` at ``inst``: a young track last seen at most
         ``_STITCH_FRAMES`` frames before, within half a box height, was the same person entering the
-        view (see :meth:`_stitch_young`); its buffered instances take ``track``'s id."""
+        view (see :meth:`_stitch_young`); its buffered instances take ``track``'s id. Only a fragment
+        born after ``track`` was last seen can be it: one that overlaps ``track`` in time is someone else
+        (taking the id would put it twice in a frame)."""
         frags = [tr for tr in self.tracks.values() if 0 <= t - tr.born < self.opt.reid_delay and tr.born >= 0
+                 and tr.born > track.last_frame
                  and tr.track_id != track.track_id and tr.track_id not in busy
                  and tr.last_frame < t and t - tr.last_frame <= _STITCH_FRAMES + 1
                  and plausible_move(tr.last, inst, 0.0, 0.5)]
+        # One person's fragments follow each other: the latest and nearest first, then only those
+        # that overlap none already taken (two fragments in one frame are two people).
+        frags.sort(key=lambda tr: (-tr.last_frame, box_shift(tr.last, inst)))
+        spans: list[tuple[int, int]] = []
         for frag in frags:
+            if any(frag.born <= b and a <= frag.last_frame for a, b in spans):
+                continue
+            spans.append((frag.born, frag.last_frame))
             for frame in self.buffer:
                 for other in frame["instances"]:
                     if other.get("track_id") == frag.track_id:
@@ -410,7 +420,8 @@ class Tracker:
         start = track.last_frame
         for frame in self.buffer:
             f = frame["frame"]
-            if start < f < t:
+            # a frame the track is already in (a fragment re-identified into the gap) needs no fill
+            if start < f < t and all(other.get("track_id") != track.track_id for other in frame["instances"]):
                 new = _lerp_instance(track.last, inst, (f - start) / (t - start))
                 new["track_id"] = track.track_id
                 frame["instances"].append(new)
@@ -497,13 +508,17 @@ def track_distance(track: Track, embedding: np.ndarray) -> float:
     return min((appearance_distance(e, embedding) for e in looks), default=1.0)
 
 
+def box_shift(last: dict, inst: dict) -> float:
+    """Distance between the box centres of two instances, in box heights (the larger); 0 without boxes."""
+    a, b = last.get("bbox"), inst.get("bbox")
+    if a is None or b is None:
+        return 0.0
+    height = max(a[3] - a[1], b[3] - b[1], 1.0)
+    return float(np.hypot((a[0] + a[2] - b[0] - b[2]) / 2, (a[1] + a[3] - b[1] - b[3]) / 2) / height)
+
+
 def plausible_move(last: dict, inst: dict, seconds: float, slack: float = 1.0) -> bool:
     """Whether a person could have moved from ``last``'s box to ``inst``'s in ``seconds``: centre
     displacement ≤ (``slack`` + 3 · seconds) box heights (the larger of the two heights). True
     without boxes."""
-    a, b = last.get("bbox"), inst.get("bbox")
-    if a is None or b is None:
-        return True
-    height = max(a[3] - a[1], b[3] - b[1], 1.0)
-    shift = np.hypot((a[0] + a[2] - b[0] - b[2]) / 2, (a[1] + a[3] - b[1] - b[3]) / 2)
-    return bool(shift <= (slack + _MAX_HEIGHTS_PER_S * seconds) * height)
+    return box_shift(last, inst) <= slack + _MAX_HEIGHTS_PER_S * seconds
