@@ -68,6 +68,7 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     ap.add_argument("--iou", type=float, default=0.5, help="IoU a track's box needs to match a labelled box")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--reid", default="auto", help="posetool track --reid (auto: appearance, the video is readable)")
     args = ap.parse_args()
     labels = read_labels(args.labels)
     out = Path(args.out)
@@ -78,10 +79,10 @@ def main() -> None:
            f"-o {shlex.quote(str(poses))}")
     rows = {}
     for i, (name, (middle, similarity)) in enumerate(VARIANTS.items()):
-        tracked = out / f"tracked_{i}.msgpack"
+        tracked = out / f"tracked_{i}_{args.reid}.msgpack"
         stages = f"{POSETOOL} {middle} {shlex.quote(str(poses))} -q | {POSETOOL} track -q" if middle else \
             f"{POSETOOL} track {shlex.quote(str(poses))} -q"
-        sh(f"{stages} --similarity {similarity} -o {shlex.quote(str(tracked))}")
+        sh(f"{stages} --similarity {similarity} --reid {args.reid} -o {shlex.quote(str(tracked))}")
         res = evaluate_mot([labelled_sequence(name, labels, str(tracked))], args.iou, hota=False)["overall"]
         rows[name] = {k: res[k] for k in ("num_switches", "idf1", "mota", "recall", "precision", "num_fragmentations")}
     if args.json:
@@ -89,7 +90,7 @@ def main() -> None:
         return
     people = len({ident for boxes in labels.values() for ident, _ in boxes})
     print(f"{args.video}: {len(labels)} labelled frames ({min(labels)}-{max(labels)}), {people} people, "
-          f"{sum(map(len, labels.values()))} boxes; IoU {args.iou}\n")
+          f"{sum(map(len, labels.values()))} boxes; IoU {args.iou}; track --reid {args.reid}\n")
     print("| similarity | ID switches | IDF1 | MOTA | recall | precision |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, r in rows.items():
