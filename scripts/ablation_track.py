@@ -46,6 +46,7 @@ def main() -> None:
     ap.add_argument("--similarities", default=";".join(SIMILARITIES),
                     help="Similarities to compare, separated by ';'.")
     ap.add_argument("--kp-thr", default="0", help="eval track --kp-thr (keypoints dropped before PoseTrack AP/MOTA).")
+    ap.add_argument("--reid", default="auto", help="track --reid (auto: appearance, the clips' videos are readable).")
     args = ap.parse_args()
     out = Path(args.out)
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -76,7 +77,7 @@ def main() -> None:
     variants = [("no", "corr"), ("yes", "rec")] + [(f"yes, --max-carry {c}", f"rec_carry{c}") for c in carries]
     for recover, stem in variants:
         for sim in similarities:
-            tag = f"{sim.replace(':', '').replace(',', '_')}_{stem}"
+            tag = f"{sim.replace(':', '').replace(',', '_')}_{stem}_reid{args.reid}"
             pred_pt, pred_mot = out / f"pred_{tag}_pt", out / f"pred_{tag}_mot"
             for d in (pred_pt, pred_mot):
                 d.mkdir(exist_ok=True)
@@ -85,7 +86,7 @@ def main() -> None:
                 s = out / f"s{seed}"
                 src = s / f"{stem}.msgpack"
                 tracked = s / f"track_{tag}.msgpack"
-                sh(f"{pt} track {src} --similarity {shlex.quote(sim)} -o {tracked} -q")
+                sh(f"{pt} track {src} --similarity {shlex.quote(sim)} --reid {args.reid} -o {tracked} -q")
                 sh(f"{pt} export {tracked} --to posetrack18 --sequence {seq} -o {pred_pt}/{seq}.json -q")
                 sh(f"{pt} export {tracked} --to mot -o {pred_mot}/{seq}.txt -q")
             track = json.loads(sh(f"{pt} eval track {pred_pt} --gt {gt_pt} --kp-thr {shlex.quote(args.kp_thr)} --json -q"))
@@ -93,7 +94,8 @@ def main() -> None:
             rows.append((sim, recover, track, mot))
 
     print(f"Held-out synth seeds {', '.join(map(str, seeds))} ({args.people} people, {args.frames} frames each; "
-          "detect centernet_r18_synth → pose2d → correspond → [recover] → track):\n")
+          f"detect centernet_r18_synth → pose2d → correspond → [recover] → track --reid {args.reid}; "
+          f"eval track --kp-thr {args.kp_thr}):\n")
     print("| similarity | recover | PoseTrack mAP | PoseTrack MOTA | box MOTA | IDF1 | ID switches |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for sim, recover, track, mot in rows:
