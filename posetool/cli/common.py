@@ -31,6 +31,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 _running = "STAGE"
 
 
+def _flush_or_silence_stdout() -> None:
+    """Before an error exit: flush what stdout buffers; if stdout cannot take it (a full disk behind
+    it), silence it, so interpreter shutdown does not fail a second time (exit 120, a traceback line)."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        _silence_stdout()
+
+
 def _silence_stdout() -> None:
     """After EPIPE, point stdout at /dev/null so interpreter shutdown does not complain."""
     try:
@@ -98,6 +107,7 @@ def command(name: str, renamed: Mapping[str, str] | None = None, stage: bool = F
             except PosetoolError as exc:
                 if debug:
                     raise
+                _flush_or_silence_stdout()
                 console.error(f"posetool {name}: error: {exc}")
                 raise typer.Exit(exc.exit_code) from None
             except KeyboardInterrupt:
