@@ -46,6 +46,7 @@ def main() -> None:
     ap.add_argument("--similarities", default=";".join(SIMILARITIES),
                     help="Similarities to compare, separated by ';'.")
     ap.add_argument("--kp-thr", default="0", help="eval track --kp-thr (keypoints dropped before PoseTrack AP/MOTA).")
+    ap.add_argument("--pose-model", default="simplebaseline_r18_synth", help="pose2d and recover --model.")
     ap.add_argument("--reid", default="auto", help="track --reid (auto: appearance, the clips' videos are readable).")
     args = ap.parse_args()
     out = Path(args.out)
@@ -65,13 +66,13 @@ def main() -> None:
         (gt_mot / seq).mkdir(exist_ok=True)
         shutil.copy(s / "gt_mot.txt", gt_mot / seq / "gt.txt")
         if not (s / "corr.msgpack").is_file():
-            sh(f"{pt} detect {s}/video.mp4 --model centernet_r18_synth -q | {pt} pose2d -q "
+            sh(f"{pt} detect {s}/video.mp4 --model centernet_r18_synth -q | {pt} pose2d --model {args.pose_model} -q "
                f"| {pt} correspond -o {s}/corr.msgpack -q")
         if not (s / "rec.msgpack").is_file():
-            sh(f"{pt} recover {s}/corr.msgpack -o {s}/rec.msgpack -q")
+            sh(f"{pt} recover {s}/corr.msgpack --model {args.pose_model} -o {s}/rec.msgpack -q")
         for c in carries:
             if not (s / f"rec_carry{c}.msgpack").is_file():
-                sh(f"{pt} recover {s}/corr.msgpack --max-carry {c} -o {s}/rec_carry{c}.msgpack -q")
+                sh(f"{pt} recover {s}/corr.msgpack --model {args.pose_model} --max-carry {c} -o {s}/rec_carry{c}.msgpack -q")
 
     rows = []
     variants = [("no", "corr"), ("yes", "rec")] + [(f"yes, --max-carry {c}", f"rec_carry{c}") for c in carries]
