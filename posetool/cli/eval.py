@@ -99,7 +99,7 @@ def track(
         return
     pairs = load_track_inputs(pred, gt)
     seqs = [prepare_sequence(name, g, drop_low_confidence(p, thr)) for name, g, p in pairs]
-    tracking = all(pe.track_id is not None for _, _, p in pairs for fr in p for pe in fr.people)
+    tracking = _all_tracked(pairs)
     if not tracking:
         console.warn("some predicted people have no track_id: computing AP only (run `posetool track` for MOTA)")
     result = evaluate_posetrack(seqs, tracking=tracking, compat=poseval_compat)
@@ -113,6 +113,11 @@ def track(
         print_tables(*posetrack_tables(result))
 
 
+def _all_tracked(pairs: list) -> bool:
+    """Whether every predicted person of the (name, GT, prediction) pairs has a track id (MOTA needs them)."""
+    return all(pe.track_id is not None for _, _, p in pairs for fr in p for pe in fr.people)
+
+
 def _sweep_track(pred: str, gt: str, grid: str, compat: bool, as_json: bool) -> None:
     """``eval track --sweep-kp-thr``: AP and MOTA at each threshold, and the best-MOTA one."""
     from posetool import console
@@ -122,7 +127,7 @@ def _sweep_track(pred: str, gt: str, grid: str, compat: bool, as_json: bool) -> 
 
     thresholds = parse_threshold_grid(grid)
     pairs = load_track_inputs(pred, gt)
-    if not all(pe.track_id is not None for _, _, p in pairs for fr in p for pe in fr.people):
+    if not _all_tracked(pairs):
         raise OptionError("sweep_kp_thr", "needs track ids in the predictions (run `posetool track` first): it chooses by MOTA")
     rows = sweep_kp_thresholds(pairs, thresholds, compat=compat)
     best = best_kp_threshold(rows)

@@ -6,6 +6,8 @@ Plain data only (no torch): the registry imports this module on its first lookup
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from posetool.detect.specs import MEDIAPIPE_SOURCE, MEDIAPIPE_URL
 from posetool.hub.registry import InputSpec, ModelSpec, WeightsSpec, register_model
 
@@ -35,7 +37,7 @@ for _size, (_w, _h) in (("256x192", (192, 256)), ("384x288", (288, 384))):
 # A slim ResNet-18 SimpleBaselines (trunk width 32, three 128-filter deconvolutions) at 128x96
 # (a quarter of the pixels of 256x192), trained from scratch on synth within the 30-minute CPU
 # budget, stored in float16 (see docs/pose2d.md for the command).
-register_model(ModelSpec(
+SYNTH_R18 = register_model(ModelSpec(
     name="simplebaseline_r18_synth", task="pose2d",
     builder="posetool.nn.simple_baselines:pose_resnet",
     kwargs={"depth": 18, "width": 32, "deconv_filters": (128, 128, 128)},
@@ -55,12 +57,9 @@ register_model(ModelSpec(
 # GT-box AP 0.55-0.62 against 0.31-0.45), not yet the default: with it, recover leaves a second pose
 # of a person whose detection comes back at a crossing (tests/test_recover_crossing.py), which
 # recovery's duplicate checks must learn to catch first.
-register_model(ModelSpec(
-    name="simplebaseline_r18_synth_ft", task="pose2d",
-    builder="posetool.nn.simple_baselines:pose_resnet",
-    kwargs={"depth": 18, "width": 32, "deconv_filters": (128, 128, 128)},
+register_model(replace(
+    SYNTH_R18, name="simplebaseline_r18_synth_ft",
     description="simplebaseline_r18_synth fine-tuned on 100 more synth seeds (better keypoints; not yet the default)",
-    input=InputSpec(96, 128, channel_order="RGB"), skeleton="coco17",
     weights=WeightsSpec("simplebaseline_r18_synth_ft.safetensors",
                         sha256="5239a329f68a0b4c8a3f5c17022feb72c1164217145c152921b7507f97017388",
                         source="package", licence="Apache-2.0",
