@@ -167,32 +167,49 @@ def test_min_joints() -> None:
     assert recovered(run(RecoverOptions(min_joints=K + 1), missed_b())) == []
 
 
+def test_claimed_oks_keeps_a_loosely_detected_person_from_coming_back_twice() -> None:
+    """B is detected again in frame 1, but the detector's pose of B is off by ~14 px a joint. The
+    re-estimated pose (exact) then agrees with the detection by less than ``oks_detections``, so the
+    authors' checks alone (claimed_oks=1.0) add a second B; B's correspondences are assigned to B's
+    detection (OKS 0.62 ≥ claimed_oks), so by default B is not re-estimated at all."""
+    rng = np.random.default_rng(0)
+    loose_b = B1 + rng.normal(0.0, 14.0, B1.shape)
+    f1 = {"type": "frame", "frame": 1, "t": 0.04, "instances": [detected(A1), detected(loose_b)],
+          "correspondences": [entry(0, A1), entry(1, B1)]}
+    assert len(recovered(run(RecoverOptions(claimed_oks=1.0, nms_oks=1.0), f1))) == 1
+    assert recovered(run(RecoverOptions(nms_oks=1.0), f1)) == []
+    # B missed: A's detection is A's (one-to-one), so B's correspondences stay unclaimed and B comes back
+    assert len(recovered(run(RecoverOptions(claimed_oks=0.0), missed_b()))) == 1
+    with pytest.raises(ValueError, match="claimed_oks must be in"):
+        RecoverOptions(claimed_oks=1.5)
+
+
 def both_detected() -> dict:
     return {"type": "frame", "frame": 1, "t": 0.04, "instances": [detected(A1), detected(B1)],
             "correspondences": [entry(0, A1), entry(1, B1)]}
 
 
 def test_oks_existing() -> None:
-    loose = dict(oks_detections=1.0, nms_oks=1.0)
+    loose = dict(oks_detections=1.0, nms_oks=1.0, claimed_oks=1.0)
     assert recovered(run(RecoverOptions(**loose), both_detected())) == []
     assert len(recovered(run(RecoverOptions(oks_existing=1.0, **loose), both_detected()))) == 2
 
 
 def test_oks_detections() -> None:
-    loose = dict(oks_existing=1.0, nms_oks=1.0)
+    loose = dict(oks_existing=1.0, nms_oks=1.0, claimed_oks=1.0)
     assert recovered(run(RecoverOptions(**loose), both_detected())) == []
     assert len(recovered(run(RecoverOptions(oks_detections=1.0, **loose), both_detected()))) == 2
 
 
 def test_nms_oks() -> None:
-    dup = dict(oks_existing=1.0, oks_detections=1.0)
+    dup = dict(oks_existing=1.0, oks_detections=1.0, claimed_oks=1.0)
     assert len(run(RecoverOptions(nms_oks=1.0, **dup), both_detected())["instances"]) == 4
     out = run(RecoverOptions(nms_oks=0.7, **dup), both_detected())
     assert len(out["instances"]) == 2
 
 
 def test_nms_joint_thr() -> None:
-    dup = dict(oks_existing=1.0, oks_detections=1.0, nms_oks=0.7)
+    dup = dict(oks_existing=1.0, oks_detections=1.0, nms_oks=0.7, claimed_oks=1.0)
     assert len(run(RecoverOptions(nms_joint_thr=0.05, **dup), both_detected())["instances"]) == 2
     # no joint is confident enough to count: OKS is 0 and nothing is suppressed
     assert len(run(RecoverOptions(nms_joint_thr=0.999, **dup), both_detected())["instances"]) == 4

@@ -11,8 +11,15 @@ Per frame t, with the output record of frame t−1 (one frame of look-back) and 
    ``min_joints`` joints score ≥ ``joint_thr``, its maximum OKS against the poses already in frame t
    is ≤ ``oks_existing`` and against the original detections (those with > 2 joints ≥ ``joint_thr``)
    is ≤ ``oks_detections``; it gets ``origin: "recovered"``.
+   posetool's addition, ``claimed_oks``: people of t−1 are first assigned one-to-one to frame t's
+   detections by the OKS between each detection and the person's valid correspondences (SciPy's
+   Hungarian solver); a person assigned with OKS ≥ ``claimed_oks`` was detected again and is not
+   re-estimated. The authors' duplicate checks compare the *re-estimated* pose with the detections,
+   and a pose re-estimated from a drifted box covers only part of the person re-detected there (OKS
+   0.3–0.5 at a crossing), so it came back as a second pose of that person. 1.0 turns it off.
 2. **Missed keypoints of detected people.** A detection is matched to the person of frame t−1 whose
-   valid correspondences agree best with it (OKS ≥ ``match_oks`` over the joints both have); where
+   valid correspondences agree with it (one-to-one, Hungarian, OKS ≥ ``match_oks`` over the joints
+   both have); where
    the detection's keypoint is missing or below ``joint_thr`` but a valid correspondence exists, the
    pose is re-estimated inside the enclosing box of the detection and the correspondences (+ margin)
    and the re-estimated keypoint replaces it when it is confident (≥ ``joint_thr``) and more confident
@@ -41,6 +48,7 @@ import numpy as np
 
 from posetool.pose2d.oks import keypoint_score, oks_iou, oks_nms
 from posetool.stream import to_plain
+from posetool.track.assignment import hungarian
 from posetool.stream.encoding import points_array
 
 Record = dict[str, Any]
@@ -66,12 +74,17 @@ class RecoverOptions:
     match_oks: float = 0.5
     requery: bool = True
     max_carry: int = 0  # posetool's addition: 0 = the authors' unlimited carrying
+    claimed_oks: float = 0.3  # posetool's addition: 1.0 = off (the authors' duplicate checks only)
 
     def __post_init__(self) -> None:
         if self.max_carry < 0:
             from posetool.errors import OptionError
 
             raise OptionError("max_carry", f"must be ≥ 0 (0: no cap), got {self.max_carry}")
+        if not 0.0 <= self.claimed_oks <= 1.0:
+            from posetool.errors import OptionError
+
+            raise OptionError("claimed_oks", f"must be in [0, 1] (1: off), got {self.claimed_oks}")
 
     def as_params(self) -> dict[str, Any]:
         d = asdict(self)
@@ -171,10 +184,11 @@ class Recoverer:
         prev = self.prev if self.prev is not None and int(self.prev["frame"]) == int(rec["frame"]) - 1 else None
         entries = self._entries(rec, prev, image) if prev is not None else []
         prev_insts = prev["instances"] if prev is not None else []
+        agreement = self._agreement(entries, prev_insts, insts, w, h)
         if prev is not None and self.opts.people:
-            insts += self._recover_people(entries, prev_insts, insts, image, w, h)
+            insts += self._recover_people(entries, prev_insts, insts, agreement, image, w, h)
         if prev is not None and self.opts.keypoints:
-            self._recover_keypoints(entries, prev_insts, insts, n_orig, image, w, h)
+            self._recover_keypoints(entries, prev_insts, insts, agreement, image, w, h)
         keep = self._nms(insts)
         self.counts["suppressed"] += len(insts) - len(keep)
         out_insts = [insts[i] for i in keep]
@@ -204,11 +218,36 @@ class Recoverer:
             entries.sort(key=lambda e: e["source"])
         return entries
 
-    def _recover_people(self, entries: list[Record], prev_insts: list[Record], insts: list[Record], image: np.ndarray,
-                        w: int, h: int) -> list[Record]:
+    def _agreement(self, entries: list[Record], prev_insts: list[Record], insts: list[Record], w: int,
+                   h: int) -> np.ndarray:
+        """(E, N) OKS between entry e's valid correspondences and detection n's keypoints (0: nothing to compare).
+
+        OKS over the joints both have, with the detection's area (its box, else its keypoints' extent).
+        """
         o = self.opts
+        agree = np.zeros((len(entries), len(insts)))
+        dets = [(n, k, _area(x, k)) for n, x in enumerate(insts) if (k := _kps(x)) is not None]
+        for r, e in enumerate(entries):
+            q = _kps(prev_insts[e["source"]])
+            if q is None:
+                continue
+            ok = valid_correspondences(e, q, w, h, o)
+            if not ok.any():
+                continue
+            cand = _clean(np.concatenate([_entry_points(e)[:, :2], ok[:, None].astype(np.float64)], 1))
+            for n, kps, area in dets:
+                agree[r, n] = oks_iou(_clean(kps), cand[None], area, np.array([area]), self.sigmas,
+                                      in_vis_thre=o.joint_thr)[0]
+        return agree
+
+    def _recover_people(self, entries: list[Record], prev_insts: list[Record], insts: list[Record],
+                        agreement: np.ndarray, image: np.ndarray, w: int, h: int) -> list[Record]:
+        o = self.opts
+        claimed = {r for r, _ in hungarian(agreement, o.claimed_oks)} if o.claimed_oks < 1.0 else set()
         boxes, sources = [], []
-        for e in entries:
+        for r, e in enumerate(entries):
+            if r in claimed:
+                continue  # detected again in frame t: nothing to recover
             q = _kps(prev_insts[e["source"]])
             if q is None:
                 continue
@@ -248,35 +287,15 @@ class Recoverer:
             self.counts["people"] += 1
         return new
 
-    def _recover_keypoints(self, entries: list[Record], prev_insts: list[Record], insts: list[Record], n_orig: int,
-                           image: np.ndarray, w: int, h: int) -> None:
+    def _recover_keypoints(self, entries: list[Record], prev_insts: list[Record], insts: list[Record],
+                           agreement: np.ndarray, image: np.ndarray, w: int, h: int) -> None:
         o = self.opts
-        valid = []
-        for e in entries:
-            q = _kps(prev_insts[e["source"]])
-            if q is not None:
-                valid.append((e, valid_correspondences(e, q, w, h, o)))
-        if not valid:
-            return
         jobs: list[tuple[int, np.ndarray, np.ndarray]] = []  # (instance, weak joints, box)
-        for j in range(n_orig):
+        for r, j in hungarian(agreement, o.match_oks):
+            e = entries[r]
             kps = _kps(insts[j])
-            if kps is None:
-                continue
+            ok = valid_correspondences(e, _kps(prev_insts[e["source"]]), w, h, o)
             conf = np.nan_to_num(kps[:, 2], nan=0.0)
-            best, best_oks = None, o.match_oks
-            for e, ok in valid:
-                if not ok.any():
-                    continue
-                pts = _entry_points(e)
-                cand = _clean(np.concatenate([pts[:, :2], ok[:, None].astype(np.float64)], 1))
-                s = oks_iou(_clean(kps), cand[None], _area(insts[j], kps), np.array([_area(insts[j], kps)]),
-                            self.sigmas, in_vis_thre=o.joint_thr)[0]
-                if s >= best_oks:
-                    best, best_oks = (e, ok), s
-            if best is None:
-                continue
-            e, ok = best
             weak = ok & ((conf < o.joint_thr) | ~np.isfinite(kps[:, :2]).all(1))
             if not weak.any():
                 continue
