@@ -23,6 +23,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from posetool.engine.presets import SYNTH
+
 SEEDS = (931, 932, 933)
 SIMILARITIES = ("corr", "oks", "iou", "corr:0.5,oks:0.5")
 
@@ -46,7 +48,7 @@ def main() -> None:
     ap.add_argument("--similarities", default=";".join(SIMILARITIES),
                     help="Similarities to compare, separated by ';'.")
     ap.add_argument("--kp-thr", default="0", help="eval track --kp-thr (keypoints dropped before PoseTrack AP/MOTA).")
-    ap.add_argument("--pose-model", default="simplebaseline_r18_synth", help="pose2d and recover --model.")
+    ap.add_argument("--pose-model", default=SYNTH.pose, help="pose2d and recover --model (default: the synth preset's).")
     ap.add_argument("--reid", default="auto", help="track --reid (auto: appearance, the clips' videos are readable).")
     args = ap.parse_args()
     out = Path(args.out)

@@ -33,15 +33,15 @@ for _size, (_w, _h) in (("256x192", (192, 256)), ("384x288", (288, 384))):
             weights=WeightsSpec(f"pose_hrnet_w{_width}_{_size}.pth", source="user", licence="MIT", url=_HR_ZOO),
         ))
 
-# --- the shipped default ------------------------------------------------------------------------
-# A slim ResNet-18 SimpleBaselines (trunk width 32, three 128-filter deconvolutions) at 128x96
+# --- the shipped synth models ---------------------------------------------------------------------
+# Stage 1: a slim ResNet-18 SimpleBaselines (trunk width 32, three 128-filter deconvolutions) at 128x96
 # (a quarter of the pixels of 256x192), trained from scratch on synth within the 30-minute CPU
 # budget, stored in float16 (see docs/pose2d.md for the command).
 SYNTH_R18 = register_model(ModelSpec(
     name="simplebaseline_r18_synth", task="pose2d",
     builder="posetool.nn.simple_baselines:pose_resnet",
     kwargs={"depth": 18, "width": 32, "deconv_filters": (128, 128, 128)},
-    description="SimpleBaselines slim ResNet-18 128x96 trained on posetool synth (CPU default)",
+    description="SimpleBaselines slim ResNet-18 128x96 trained on posetool synth (stage 1)",
     input=InputSpec(96, 128, channel_order="RGB"), skeleton="coco17",
     weights=WeightsSpec("simplebaseline_r18_synth.safetensors",
                         sha256="c19c691c0bc5be10f4b9988f657b8f03e160572f6d1d0a839e5bfdaebab37460",
@@ -53,13 +53,11 @@ SYNTH_R18 = register_model(ModelSpec(
                                 "(then copy runs/pose2d_r18_synth/model.safetensors)"),
 ))
 
-# The same network fine-tuned on 100 more synth seeds (docs/pose2d.md): better keypoints (held-out
-# GT-box AP 0.55-0.62 against 0.31-0.45), not yet the default: with it, recover leaves a second pose
-# of a person whose detection comes back at a crossing (tests/test_recover_crossing.py), which
-# recovery's duplicate checks must learn to catch first.
+# Stage 2, the default (posetool.engine.presets.SYNTH): the same network fine-tuned on 100 more synth
+# seeds (docs/pose2d.md): better keypoints (held-out GT-box AP 0.55-0.62 against 0.31-0.45).
 register_model(replace(
     SYNTH_R18, name="simplebaseline_r18_synth_ft",
-    description="simplebaseline_r18_synth fine-tuned on 100 more synth seeds (better keypoints; not yet the default)",
+    description="simplebaseline_r18_synth fine-tuned on 100 more synth seeds (the CPU default)",
     weights=WeightsSpec("simplebaseline_r18_synth_ft.safetensors",
                         sha256="5239a329f68a0b4c8a3f5c17022feb72c1164217145c152921b7507f97017388",
                         source="package", licence="Apache-2.0",
