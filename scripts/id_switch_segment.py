@@ -31,7 +31,7 @@ from draw_id_labels import read_labels  # noqa: E402
 from posetool.eval.mot import MotSequence, evaluate_mot, stream_boxes  # noqa: E402
 
 POSETOOL = f"{shlex.quote(sys.executable)} -m posetool"
-# name -> the stages between the landmarks and the tracker, and the tracker's similarity
+# name -> the stages between the landmarks and the tracker (" | " between two), and the tracker's similarity
 VARIANTS = {
     "oks": ("", "oks"),
     "iou": ("", "iou"),
@@ -39,6 +39,9 @@ VARIANTS = {
     "corr (lk)": ("correspond --model lk", "corr"),
     "corr (dis)": ("correspond --model dis", "corr"),
     "corr:0.5,oks:0.5 (dis)": ("correspond --model dis", "corr:0.5,oks:0.5"),
+    "corr:0.5,oks:0.5 (dis) + recover": ("correspond --model dis | recover --model blazepose_full", "corr:0.5,oks:0.5"),
+    "corr:0.5,oks:0.5 (correspond_r18_synth) + recover":
+        ("correspond --model correspond_r18_synth | recover --model blazepose_full", "corr:0.5,oks:0.5"),
 }
 
 
@@ -80,8 +83,9 @@ def main() -> None:
     rows = {}
     for i, (name, (middle, similarity)) in enumerate(VARIANTS.items()):
         tracked = out / f"tracked_{i}_{args.reid}.msgpack"
-        stages = f"{POSETOOL} {middle} {shlex.quote(str(poses))} -q | {POSETOOL} track -q" if middle else \
-            f"{POSETOOL} track {shlex.quote(str(poses))} -q"
+        between = [f"{POSETOOL} {stage} -q" for stage in middle.split(" | ")] if middle else []
+        first, *rest = between + [f"{POSETOOL} track -q"]
+        stages = " | ".join([f"{first} {shlex.quote(str(poses))}", *rest])
         sh(f"{stages} --similarity {similarity} --reid {args.reid} -o {shlex.quote(str(tracked))}")
         res = evaluate_mot([labelled_sequence(name, labels, str(tracked))], args.iou, hota=False)["overall"]
         rows[name] = {k: res[k] for k in ("num_switches", "idf1", "mota", "recall", "precision", "num_fragmentations")}
