@@ -208,6 +208,19 @@ def test_nms_oks() -> None:
     assert len(out["instances"]) == 2
 
 
+def test_nms_never_suppresses_a_detected_person_unless_asked() -> None:
+    """Two detections of A (the pose stage kept both): recover's NMS leaves them to the pose stage,
+    and still removes a recovered duplicate of a detected person."""
+    f1 = {"type": "frame", "frame": 1, "t": 0.04, "instances": [detected(A1), detected(A1), detected(B1)],
+          "correspondences": [entry(0, A1), entry(1, B1)]}
+    quiet = dict(people=False, keypoints=False)
+    assert len(run(RecoverOptions(**quiet), f1)["instances"]) == 3
+    assert len(run(RecoverOptions(nms_detected=True, **quiet), f1)["instances"]) == 2
+    dup = dict(oks_existing=1.0, oks_detections=1.0, claimed_oks=1.0)
+    out = run(RecoverOptions(**dup), both_detected())
+    assert len(out["instances"]) == 2 and recovered(out) == []
+
+
 def test_nms_joint_thr() -> None:
     dup = dict(oks_existing=1.0, oks_detections=1.0, nms_oks=0.7, claimed_oks=1.0)
     assert len(run(RecoverOptions(nms_joint_thr=0.05, **dup), both_detected())["instances"]) == 2
@@ -243,7 +256,7 @@ def test_match_oks() -> None:
 
 def test_correspondences_are_renumbered_after_nms() -> None:
     # frame 1: a duplicate of A is suppressed; frame 2's correspondence sources follow frame 1's output
-    rec = Recoverer(estimator(), RecoverOptions(people=False, keypoints=False))
+    rec = Recoverer(estimator(), RecoverOptions(people=False, keypoints=False, nms_detected=True))
     rec.push({"type": "frame", "frame": 0, "t": 0.0, "instances": [detected(A0), detected(B0)]}, render([A0, B0]))
     dup = detected(A1)
     dup["score"] = 0.5

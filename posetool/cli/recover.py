@@ -49,6 +49,7 @@ def recover(
     nms_oks: Annotated[float, typer.Option("--nms-oks", min=0.0, max=1.0, help="OKS threshold of the final pose NMS (1 disables).", rich_help_panel=_T)] = 0.7,
     nms_joint_thr: Annotated[float, typer.Option("--nms-joint-thr", min=0.0, max=1.0, help="Joints above this confidence count in the NMS OKS.", rich_help_panel=_T)] = 0.05,
     match_oks: Annotated[float, typer.Option("--match-oks", min=0.0, max=1.0, help="OKS between a detection and a person's correspondences to recover its keypoints.", rich_help_panel=_T)] = 0.5,
+    nms_detected: Annotated[bool, typer.Option("--nms-detected/--no-nms-detected", help="Let the final pose NMS suppress detected people too (the authors'); default: it only removes recovered poses.", rich_help_panel=_T)] = False,
     claimed_oks: Annotated[float, typer.Option("--claimed-oks", min=0.0, max=1.0, help="A person of frame t-1 whose correspondences are assigned (Hungarian) to a detection with this OKS is not recovered: it was detected again (1 disables: the authors' checks only).", rich_help_panel=_T)] = 0.3,
     video: Video = None,
     weights: Weights = None,
@@ -83,7 +84,8 @@ def recover(
                           skip_keypoints=skip, border=border, margin=margin, min_joints=min_joints,
                           oks_existing=oks_existing, oks_detections=oks_detections, nms_oks=nms_oks,
                           nms_joint_thr=nms_joint_thr, people=people, keypoints=keypoints, match_oks=match_oks,
-                          requery=requery, max_carry=max_carry, claimed_oks=claimed_oks)
+                          requery=requery, max_carry=max_carry, claimed_oks=claimed_oks,
+                          nms_detected=nms_detected)
     reader = open_reader(input, strict=strict)
     step = RecoverStep(model=model, device=device, weights=weights, corr_model=corr_model, corr_weights=corr_weights,
                        batch_size=batch_size, options=opts)

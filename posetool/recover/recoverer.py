@@ -24,8 +24,13 @@ Per frame t, with the output record of frame t−1 (one frame of look-back) and 
    pose is re-estimated inside the enclosing box of the detection and the correspondences (+ margin)
    and the re-estimated keypoint replaces it when it is confident (≥ ``joint_thr``) and more confident
    than before; the instance lists them in ``recovered_keypoints``.
-3. **Pose NMS** over all people of frame t (OKS ``nms_oks``, joints above ``nms_joint_thr``, highest
-   score first), as the authors' ``pose_nms.py`` after recovery.
+3. **Pose NMS** (OKS ``nms_oks``, joints above ``nms_joint_thr``, highest score first), as the
+   authors' ``pose_nms.py`` after recovery. By default (posetool's choice) it only removes recovered
+   poses: a detected person is never suppressed, since the pose stage already did its own NMS among
+   detections (the authors' detections had been through the same NMS, so for them it changed
+   nothing); the real chain's BlazePose landmarks of people standing close together reach OKS
+   > 0.7, and suppressing one removed real people (12 of 766 on vtest). ``nms_detected`` runs it
+   over all people, as the authors' code does.
 
 People recovered in frame t−1 have no correspondences in the input stream (they did not exist when
 ``correspond`` ran); with a correspondence estimator, their correspondences into frame t are computed
@@ -74,6 +79,7 @@ class RecoverOptions:
     match_oks: float = 0.5
     requery: bool = True
     max_carry: int = 0  # posetool's addition: 0 = the authors' unlimited carrying
+    nms_detected: bool = False  # True: the final pose NMS may also suppress detected people (the authors')
     claimed_oks: float = 0.3  # posetool's addition: 1.0 = off (the authors' duplicate checks only)
 
     def __post_init__(self) -> None:
@@ -189,7 +195,7 @@ class Recoverer:
             insts += self._recover_people(entries, prev_insts, insts, agreement, image, w, h)
         if prev is not None and self.opts.keypoints:
             self._recover_keypoints(entries, prev_insts, insts, agreement, image, w, h)
-        keep = self._nms(insts)
+        keep = self._nms(insts, n_orig)
         self.counts["suppressed"] += len(insts) - len(keep)
         out_insts = [insts[i] for i in keep]
         index_map = {old: new for new, old in enumerate(keep) if old < n_orig}
@@ -327,8 +333,11 @@ class Recoverer:
         areas = np.array([a for _, a in others])
         return float(oks_iou(_clean(kps), d, area, areas, self.sigmas, in_vis_thre=self.opts.joint_thr).max())
 
-    def _nms(self, insts: list[Record]) -> list[int]:
-        """Indices kept by pose NMS (instances without keypoints are kept), in input order."""
+    def _nms(self, insts: list[Record], n_detected: int) -> list[int]:
+        """Indices kept by pose NMS (instances without keypoints are kept), in input order.
+
+        ``insts[:n_detected]`` are the detected people: kept unless ``nms_detected``.
+        """
         with_kp = [i for i, x in enumerate(insts) if _kps(x) is not None]
         if len(with_kp) < 2 or self.opts.nms_oks >= 1.0:
             return list(range(len(insts)))
@@ -336,7 +345,15 @@ class Recoverer:
         scores = np.array([float(insts[i]["score"]) if insts[i].get("score") is not None
                            else float(keypoint_score(kps[n:n + 1, :, 2])[0]) for n, i in enumerate(with_kp)])
         areas = np.array([_area(insts[i], kps[n]) for n, i in enumerate(with_kp)])
-        keep = oks_nms(kps, scores, areas, self.opts.nms_oks, self.sigmas, in_vis_thre=self.opts.nms_joint_thr)
+        o = self.opts
+        if o.nms_detected:
+            keep = oks_nms(kps, scores, areas, o.nms_oks, self.sigmas, in_vis_thre=o.nms_joint_thr)
+        else:
+            keep = [n for n, i in enumerate(with_kp) if i < n_detected]
+            for n in sorted((n for n, i in enumerate(with_kp) if i >= n_detected), key=lambda n: -scores[n]):
+                if not keep or oks_iou(kps[n], kps[keep], areas[n], areas[keep], self.sigmas,
+                                       in_vis_thre=o.nms_joint_thr).max() <= o.nms_oks:
+                    keep.append(n)
         kept = {with_kp[k] for k in keep} | {i for i in range(len(insts)) if i not in set(with_kp)}
         return sorted(kept)
 
