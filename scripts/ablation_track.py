@@ -68,7 +68,7 @@ def main() -> None:
         (gt_mot / seq).mkdir(exist_ok=True)
         shutil.copy(s / "gt_mot.txt", gt_mot / seq / "gt.txt")
         if not (s / "corr.msgpack").is_file():
-            sh(f"{pt} detect {s}/video.mp4 --model centernet_r18_synth -q | {pt} pose2d --model {args.pose_model} -q "
+            sh(f"{pt} detect {s}/video.mp4 --model {SYNTH.detect} -q | {pt} pose2d --model {args.pose_model} -q "
                f"| {pt} correspond -o {s}/corr.msgpack -q")
         if not (s / "rec.msgpack").is_file():
             sh(f"{pt} recover {s}/corr.msgpack --model {args.pose_model} -o {s}/rec.msgpack -q")
@@ -97,7 +97,7 @@ def main() -> None:
             rows.append((sim, recover, track, mot))
 
     print(f"Held-out synth seeds {', '.join(map(str, seeds))} ({args.people} people, {args.frames} frames each; "
-          f"detect centernet_r18_synth → pose2d → correspond → [recover] → track --reid {args.reid}; "
+          f"detect {SYNTH.detect} → pose2d → correspond → [recover] → track --reid {args.reid}; "
           f"eval track --kp-thr {args.kp_thr}):\n")
     print("| similarity | recover | PoseTrack mAP | PoseTrack MOTA | box MOTA | IDF1 | ID switches |")
     print("|---|---|---:|---:|---:|---:|---:|")

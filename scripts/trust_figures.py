@@ -22,6 +22,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from posetool.engine.presets import SYNTH
+
 SCENES = ("reenter", "crossing", "turn", "run")
 VARIANTS: dict[str, list[str]] = {
     "all off (`--smooth none`, the old default)": ["--smooth", "none", "--no-lr-repair", "--reid", "none"],
@@ -56,7 +58,7 @@ def prepare(clip: Path, scene: str, seed: int, chain: str) -> Path:
            "--quiet")
         sh("pose2d", str(det), "-o", str(pre), "--quiet")
     else:
-        sh("detect", str(clip / "video.mp4"), "--model", "centernet_r18_synth", "-o", str(det), "--quiet")
+        sh("detect", str(clip / "video.mp4"), "--model", SYNTH.detect, "-o", str(det), "--quiet")
         p2d, corr = clip / "p2d_default.msgpack", clip / "corr_default.msgpack"
         sh("pose2d", str(det), "-o", str(p2d), "--quiet")
         sh("correspond", str(p2d), "-o", str(corr), "--quiet")

@@ -52,11 +52,11 @@ def test_readme_pipe_with_defaults_equals_run(tmp_path: Path, monkeypatch: pytes
     # progress: run's count advances frame by frame; every piped stage prints its own plain lines
     run_lines = [line.split(" (")[0] for line in res.stderr.decode().splitlines() if line.startswith("run: ")]
     assert run_lines[:10] == [f"run: {i}/10 frames" for i in range(1, 11)], res.stderr.decode()
-    for stage in ("detect (centernet_r18_synth)", "pose2d", "correspond", "recover", "track", "lift3d"):
+    for stage in ("detect (centernet_r18_synth_ft)", "pose2d", "correspond", "recover", "track", "lift3d"):
         assert f"{stage}: 10/10 frames (100 %) in ".encode() in out.stderr, out.stderr.decode()
     a, b = read_stream(str(piped)), read_stream(str(together))
     assert [s["stage"] for s in a[0]["stages"]] == ["detect", "pose2d", "correspond", "recover", "track", "lift3d"]
-    assert a[0]["stages"][0]["params"]["score_thr"] == 0.5  # centernet_r18_synth's measured default
+    assert a[0]["stages"][0]["params"]["score_thr"] == 0.4  # centernet_r18_synth_ft's measured default
     assert a[0]["stages"][4]["params"]["similarity"] == "corr:0.5,oks:0.5"  # auto, with correspondences
     assert len(a) == len(b)
     for i, (x, y) in enumerate(zip(a, b)):

@@ -21,7 +21,7 @@ def detect(
     output: Output = "-",
     model: Annotated[str, typer.Option("--model", help=f"Detector: {_MODELS} (see: posetool weights list --task detect).", rich_help_panel="Model")] = "hog",
     gt: Annotated[str | None, typer.Option("--gt", help="Ground truth for --model gt: COCO/PoseTrack18 JSON, MOT gt.txt or a pose stream.")] = None,
-    score_thr: Annotated[float | None, typer.Option("--score-thr", min=0.0, max=1.0, help="Drop boxes scoring below this (default: the model's: hog 0.5, gt 0, centernet_r18_synth 0.5, as posetool run).")] = None,
+    score_thr: Annotated[float | None, typer.Option("--score-thr", min=0.0, max=1.0, help="Drop boxes scoring below this (default: the model's: hog 0.5, gt 0, centernet_r18_synth 0.5, centernet_r18_synth_ft 0.4, as posetool run).")] = None,
     nms_thr: Annotated[float | None, typer.Option("--nms-thr", min=0.0, max=1.0, help="IoU above which the lower-scoring box is suppressed (1 disables NMS; default 0.5, none for blazepose, whose own NMS runs on face boxes).")] = None,
     max_people: Annotated[int, typer.Option("--max-people", min=1, help="Keep at most this many boxes per frame (movenet: also the number of people it decodes).")] = 20,
     input_size: Annotated[int | None, typer.Option("--input-size", min=32, help="movenet: long side of the network input in pixels, a multiple of 32 (default 512; larger finds smaller people).", rich_help_panel="Model")] = None,

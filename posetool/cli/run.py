@@ -28,7 +28,7 @@ def run(
     recover: Annotated[bool, typer.Option("--recover/--no-recover", help="Recover missed people/keypoints from correspondences.", rich_help_panel=M)] = True,
     lift_model: Annotated[str | None, typer.Option("--lift-model", help="3D lifting model (default: the preset's).", rich_help_panel=M)] = None,
     lift: Annotated[bool, typer.Option("--lift/--no-lift", help="Lift tracks to 3D.", rich_help_panel=M)] = True,
-    score_thr: Annotated[float | None, typer.Option("--score-thr", min=0.0, max=1.0, help="Detector score threshold (default: the detector's, as posetool detect; centernet_r18_synth: 0.5).", rich_help_panel=M)] = None,
+    score_thr: Annotated[float | None, typer.Option("--score-thr", min=0.0, max=1.0, help="Detector score threshold (default: the detector's, as posetool detect; centernet_r18_synth_ft: 0.4).", rich_help_panel=M)] = None,
     max_people: Annotated[int, typer.Option("--max-people", min=1, help="Boxes kept per frame.", rich_help_panel=M)] = 20,
     track_similarity: Annotated[str, typer.Option("--track-similarity", help="corr, oks, iou, a mix, or auto (as posetool track: corr:0.5,oks:0.5 with correspondences, else oks).", rich_help_panel=T)] = "auto",
     track_gate: Annotated[float, typer.Option("--track-gate", min=0.0, max=1.0, help="Minimum similarity of a match.", rich_help_panel=T)] = 0.3,

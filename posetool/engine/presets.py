@@ -35,7 +35,7 @@ class Preset:
     lift: str | None
 
 
-SYNTH = Preset(detect="centernet_r18_synth", pose="simplebaseline_r18_synth_ft", correspond="correspond_r18_synth",
+SYNTH = Preset(detect="centernet_r18_synth_ft", pose="simplebaseline_r18_synth_ft", correspond="correspond_r18_synth",
                lift="videopose3d_synth")
 REAL = Preset(detect="movenet", pose="blazepose_full", correspond=None, lift="videopose3d_synth")
 PRESETS: dict[str, Preset] = {"synth": SYNTH, "real": REAL}
