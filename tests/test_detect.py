@@ -170,3 +170,32 @@ def test_init_starts_detector_training_from_given_weights(tmp_path: Path):
     for bad in ("missing.safetensors", "no_such_detector"):
         with pytest.raises(UsageError, match="--init|unknown detect model"):
             train_detect(DetectTrainConfig(out=str(tmp_path / "d"), init=bad, **cfg))
+
+
+def test_detector_training_keeps_the_best_validation_epoch(tmp_path: Path):
+    """With --val, best.safetensors holds the epoch of the best box AP (as train pose2d); a resumed
+    run remembers that best; without --val there is no best file."""
+    from safetensors.torch import load_file
+
+    from posetool.detect.train import DetectTrainConfig, train_detect
+
+    synth = run_posetool("synth", str(tmp_path / "syn"), "--people", "2", "--frames", "6", "--width", "160",
+                         "--height", "120", "--seed", "5", "-q")
+    assert synth.returncode == 0, synth.stderr
+    cfg = dict(data=[str(tmp_path / "syn")], model=_tiny_spec(), batch_size=3, lr=2e-3, device="cpu", seed=1,
+               epochs=3)
+    history = train_detect(DetectTrainConfig(out=str(tmp_path / "a"), val=[str(tmp_path / "syn")], **cfg))["history"]
+    marked = [i for i, r in enumerate(history) if r.get("best")]
+    aps = [r["AP"] for r in history]
+    assert marked and marked[0] == 0 and aps[marked[-1]] == max(aps)
+    assert all(aps[j] > aps[i] for i, j in zip(marked, marked[1:]))
+    best = load_file(str(tmp_path / "a" / "best.safetensors"))
+    last = load_file(str(tmp_path / "a" / "model.safetensors"))
+    assert all(torch.equal(best[k], last[k]) for k in best) == (marked[-1] == len(history) - 1)
+    # a resumed run starts from the saved best, so it never overwrites it with a worse epoch
+    train_detect(DetectTrainConfig(out=str(tmp_path / "b"), val=[str(tmp_path / "syn")], stop_after=2, **cfg))
+    resumed = train_detect(DetectTrainConfig(out=str(tmp_path / "b"), val=[str(tmp_path / "syn")], **cfg),
+                           resume=str(tmp_path / "b" / "checkpoint.pth"))["history"]
+    assert [r.get("best", False) for r in resumed] == [r.get("best", False) for r in history]
+    train_detect(DetectTrainConfig(out=str(tmp_path / "c"), **{**cfg, "epochs": 1}))
+    assert not (tmp_path / "c" / "best.safetensors").exists()

@@ -32,7 +32,7 @@ from posetool.nn.centernet import OUTPUT_STRIDE
 from posetool.hub.registry import InputSpec
 from posetool.preprocess import letterbox_matrix, to_input
 from posetool.engine.trainer import (
-    Checkpoint, ConsoleLine, EpochDataset, EpochEnd, EpochSampler, ExportWeights, Hook, JsonLog, RecordHistory,
+    Checkpoint, ConsoleLine, EpochDataset, EpochEnd, EpochSampler, ExportWeights, Hook, JsonLog, KeepBest, RecordHistory,
     StampTime, Validate, all_reduce_sum, begin_run, cleanup_distributed, run_epochs, set_rng_state, training_spec,
     unwrap, wrap_ddp,
 )
@@ -219,12 +219,13 @@ def train_detect(cfg: DetectTrainConfig, resume: str | None = None) -> dict[str,
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
         scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, cfg.milestones(), 0.1)
         history: list[dict[str, Any]] = []
-        start = 0
+        start, best = 0, -1.0
         if state is not None:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
             start, history = int(state["epoch"]), list(state.get("history", []))
+            best = float(state.get("best_ap", -1.0))
             set_rng_state(state["rng"])
         model = wrap_ddp(model, info)
         if info.is_main:
@@ -242,9 +243,13 @@ def train_detect(cfg: DetectTrainConfig, resume: str | None = None) -> dict[str,
             return {"epoch": epoch + 1, "loss": total / n, "hm": hm / n, "wh": wh / n,
                     "lr": optimizer.param_groups[0]["lr"]}
 
+        # best.safetensors: the epoch with the best validation box AP (as train pose2d)
+        keep_best = KeepBest(model, out / "best.safetensors", cfg.half, best, enabled=bool(val_sets))
+
         def checkpoint(end: EpochEnd) -> dict[str, Any]:
             return {"model": unwrap(model).state_dict(), "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(), "epoch": end.epoch, "history": end.history,
+                    "best_ap": keep_best.best,
                     "config": {**asdict(cfg), "model": spec.name}}
 
         def line(end: EpochEnd) -> str:
@@ -254,7 +259,7 @@ def train_detect(cfg: DetectTrainConfig, resume: str | None = None) -> dict[str,
         hooks: list[Hook] = [StampTime()]
         if val_sets:
             hooks.append(Validate(lambda end: validate(model, spec.input, val_sets, info.device, cfg.batch_size)))
-        hooks += [RecordHistory(), ExportWeights(model, out / "model.safetensors", cfg.half),
+        hooks += [RecordHistory(), ExportWeights(model, out / "model.safetensors", cfg.half), keep_best,
                   Checkpoint(checkpoint, out / "checkpoint.pth"), JsonLog(out / "log.jsonl"), ConsoleLine(line)]
         run_epochs(range(start, min(cfg.epochs, cfg.stop_after or cfg.epochs)), train_epoch, hooks, info, history)
         return {"history": history, "out": str(out)}
