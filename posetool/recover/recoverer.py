@@ -190,11 +190,13 @@ class Recoverer:
         prev = self.prev if self.prev is not None and int(self.prev["frame"]) == int(rec["frame"]) - 1 else None
         entries = self._entries(rec, prev, image) if prev is not None else []
         prev_insts = prev["instances"] if prev is not None else []
-        agreement = self._agreement(entries, prev_insts, insts, w, h)
+        valid = [None if (q := _kps(prev_insts[e["source"]])) is None else valid_correspondences(e, q, w, h, self.opts)
+                 for e in entries]
+        agreement = self._agreement(entries, valid, insts)
         if prev is not None and self.opts.people:
-            insts += self._recover_people(entries, prev_insts, insts, agreement, image, w, h)
+            insts += self._recover_people(entries, valid, prev_insts, insts, agreement, image, w, h)
         if prev is not None and self.opts.keypoints:
-            self._recover_keypoints(entries, prev_insts, insts, agreement, image, w, h)
+            self._recover_keypoints(entries, valid, insts, agreement, image, w, h)
         keep = self._nms(insts, n_orig)
         self.counts["suppressed"] += len(insts) - len(keep)
         out_insts = [insts[i] for i in keep]
@@ -224,21 +226,17 @@ class Recoverer:
             entries.sort(key=lambda e: e["source"])
         return entries
 
-    def _agreement(self, entries: list[Record], prev_insts: list[Record], insts: list[Record], w: int,
-                   h: int) -> np.ndarray:
-        """(E, N) OKS between entry e's valid correspondences and detection n's keypoints (0: nothing to compare).
+    def _agreement(self, entries: list[Record], valid: list[np.ndarray | None], insts: list[Record]) -> np.ndarray:
+        """(E, N) OKS between entry e's valid correspondences (mask ``valid[e]``, None: its query has no
+        keypoints) and detection n's keypoints (0: nothing to compare).
 
         OKS over the joints both have, with the detection's area (its box, else its keypoints' extent).
         """
         o = self.opts
         agree = np.zeros((len(entries), len(insts)))
         dets = [(n, k, _area(x, k)) for n, x in enumerate(insts) if (k := _kps(x)) is not None]
-        for r, e in enumerate(entries):
-            q = _kps(prev_insts[e["source"]])
-            if q is None:
-                continue
-            ok = valid_correspondences(e, q, w, h, o)
-            if not ok.any():
+        for r, (e, ok) in enumerate(zip(entries, valid)):
+            if ok is None or not ok.any():
                 continue
             cand = _clean(np.concatenate([_entry_points(e)[:, :2], ok[:, None].astype(np.float64)], 1))
             for n, kps, area in dets:
@@ -246,20 +244,16 @@ class Recoverer:
                                       in_vis_thre=o.joint_thr)[0]
         return agree
 
-    def _recover_people(self, entries: list[Record], prev_insts: list[Record], insts: list[Record],
-                        agreement: np.ndarray, image: np.ndarray, w: int, h: int) -> list[Record]:
+    def _recover_people(self, entries: list[Record], valid: list[np.ndarray | None], prev_insts: list[Record],
+                        insts: list[Record], agreement: np.ndarray, image: np.ndarray, w: int, h: int) -> list[Record]:
         o = self.opts
         claimed = {r for r, _ in hungarian(agreement, o.claimed_oks)} if o.claimed_oks < 1.0 else set()
         boxes, sources = [], []
-        for r, e in enumerate(entries):
-            if r in claimed:
-                continue  # detected again in frame t: nothing to recover
-            q = _kps(prev_insts[e["source"]])
-            if q is None:
-                continue
+        for r, (e, ok) in enumerate(zip(entries, valid)):
+            if r in claimed or ok is None:
+                continue  # detected again in frame t (nothing to recover), or nothing to query
             if o.max_carry and _carried(prev_insts[e["source"]]) >= o.max_carry:
                 continue  # carried long enough without a detection: let it go
-            ok = valid_correspondences(e, q, w, h, o)
             if ok.sum() < o.min_correspondences:
                 continue
             box = _box_of(_entry_points(e)[ok, :2], o.margin, w, h)
@@ -293,14 +287,14 @@ class Recoverer:
             self.counts["people"] += 1
         return new
 
-    def _recover_keypoints(self, entries: list[Record], prev_insts: list[Record], insts: list[Record],
+    def _recover_keypoints(self, entries: list[Record], valid: list[np.ndarray | None], insts: list[Record],
                            agreement: np.ndarray, image: np.ndarray, w: int, h: int) -> None:
         o = self.opts
         jobs: list[tuple[int, np.ndarray, np.ndarray]] = []  # (instance, weak joints, box)
         for r, j in hungarian(agreement, o.match_oks):
-            e = entries[r]
-            kps = _kps(insts[j])
-            ok = valid_correspondences(e, _kps(prev_insts[e["source"]]), w, h, o)
+            e, ok, kps = entries[r], valid[r], _kps(insts[j])
+            if ok is None or kps is None:
+                continue  # only possible at --match-oks 0, where pairs with nothing to compare are allowed
             conf = np.nan_to_num(kps[:, 2], nan=0.0)
             weak = ok & ((conf < o.joint_thr) | ~np.isfinite(kps[:, :2]).all(1))
             if not weak.any():
