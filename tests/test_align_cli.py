@@ -118,3 +118,30 @@ def test_eval_and_train_align(pair: Path, tmp_path: Path):
     assert (run / "model.safetensors").is_file() and (run / "checkpoint.pth").is_file()
     loaded = load_model("align_synth", task="align", weights=str(run / "model.safetensors"), device="cpu")
     assert loaded.weights_sha256 != get_model_spec("align_synth").weights.sha256
+
+
+def test_align_raw3d_uses_the_3d_joints_and_says_when_they_are_missing(pair: Path, tmp_path: Path):
+    table = tmp_path / "raw3d.csv"
+    proc = run_posetool("align", str(pair / "ref" / "gt.jsonl"), str(pair / "query" / "gt.jsonl"), "--model", "raw3d",
+                        "--dtw", "-o", str(tmp_path / "a.jsonl"), "--csv", str(table), "-q")
+    assert proc.returncode == 0, proc.stderr.decode()
+    records = _jsonl(tmp_path / "a.jsonl")
+    assert records[0]["stages"][-1]["params"]["input"] == "keypoints_3d"
+    # the ground-truth 3D of two squats filmed from 60 degrees apart: DTW keeps the phase
+    ref_phase = np.array([r["instances"][0]["phase"] for r in _jsonl(pair / "ref" / "gt.jsonl")[1:-1]])
+    q_phase = np.array([r["instances"][0]["phase"] for r in records[1:-1]])
+    matched = [int(r["ref_frame"]) for r in csv.DictReader(table.open())]
+    assert np.mean(np.abs(q_phase - ref_phase[matched])) < 0.05
+    # a stream without lifted joints: one line that says what to run
+    flat = tmp_path / "flat.jsonl"
+    lines = []
+    for rec in _jsonl(pair / "query" / "gt.jsonl"):
+        for inst in rec["instances"] if isinstance(rec.get("instances"), list) else []:
+            inst.pop("keypoints_3d", None)
+        lines.append(json.dumps(rec))
+    flat.write_text("\n".join(lines) + "\n")
+    bad = run_posetool("align", str(pair / "ref" / "gt.jsonl"), str(flat), "--model", "raw3d", "-o", str(tmp_path / "b.jsonl"))
+    assert bad.returncode == 1 and b"no instance with keypoints_3d" in bad.stderr and b"lift3d" in bad.stderr
+    assert len(bad.stderr.decode().strip().splitlines()) == 1
+    weights = run_posetool("align", str(pair / "ref" / "gt.jsonl"), str(flat), "--model", "raw3d", "--weights", "x.safetensors")
+    assert weights.returncode == 2 and b"takes no --weights" in weights.stderr

@@ -138,3 +138,25 @@ def test_cli_lists_walk(tmp_path):
     assert "walk" in help_text.split("--action", 1)[1].split("--tempo", 1)[0]
     bad = run_posetool("synth", str(tmp_path / "x"), "--action", "cartwheel")
     assert bad.returncode == 2 and "squat, jump, lunge, walk" in bad.stderr.decode()
+
+
+def test_random_movements_are_fixed_per_index_and_differ_between_indices():
+    from posetool.synth.actions import random_action
+
+    a, again, b = get_action("random-12"), random_action(12), get_action("random-13")
+    assert a is again and a.name == "random-12"
+    assert a.key_phases[0] == 0.0 and a.key_phases[-1] == 1.0 and np.all(np.diff(a.key_phases) >= 0.1)
+    # the same movement for two performers, a different movement for the same performer
+    one = build_take_world(TakeConfig("random-12", seed=1, tempo=1.0, tempo_change=1.0, pauses=(), view=0.0))
+    two = build_take_world(TakeConfig("random-12", seed=2, tempo=1.0, tempo_change=1.0, pauses=(), view=0.0))
+    other = build_take_world(TakeConfig("random-13", seed=1, tempo=1.0, tempo_change=1.0, pauses=(), view=0.0))
+    assert len(one.phase[0]) == len(two.phase[0]) != len(other.phase[0])  # duration is the movement's
+    from posetool.synth.motion import LIMITS, DOF_NAMES
+    lo, hi = np.array([LIMITS[n][0] for n in DOF_NAMES]), np.array([LIMITS[n][1] for n in DOF_NAMES])
+    assert np.all(one.dofs >= lo) and np.all(one.dofs <= hi)
+    # every key pose is reached: the joint angles at the key phases move by tens of degrees
+    keys = [np.argmin(np.abs(one.phase[0] - p)) for p in a.key_phases]
+    assert np.abs(np.diff(one.dofs[0, keys], axis=0)).max() > 20
+    for bad in ("random-x", "random--1", "random-"):
+        with pytest.raises(UsageError):
+            get_action(bad)

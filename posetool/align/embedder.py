@@ -20,7 +20,7 @@ import torch
 
 from posetool.align.features import normalise, raw_features, to_layout
 from posetool.align.sequences import Performance
-from posetool.errors import PosetoolError
+from posetool.errors import PosetoolError, UsageError
 from posetool.hub.loader import FileModel, LoadedModel
 from posetool.nn.tcc import PoseTCC, build_pose_tcc
 
@@ -112,3 +112,19 @@ def tcc_from_file(path: str | Path, spec: Any = None) -> FileModel | None:
     if meta is None:
         return None
     return FileModel(build_pose_tcc(**json.loads(meta)))
+
+
+RAW_MODELS = {"raw": ("coco17", 2), "raw3d": ("h36m17", 3)}
+
+
+def open_embedder(model: str, weights: str | None = None, device: str = "auto") -> Embedder:
+    """The embedder ``--model`` names: ``raw`` (normalised 2D keypoints), ``raw3d`` (lifted 3D
+    joints in the performer's frame), or a registered model / ``--weights`` file."""
+    from posetool.hub.loader import load_model
+
+    if model in RAW_MODELS:
+        if weights:
+            raise UsageError(f"--model {model} learns nothing and takes no --weights")
+        return RawEmbedder(*RAW_MODELS[model])
+    return AlignEmbedder.from_loaded(load_model(model, task="align", weights=weights, device=device))
+

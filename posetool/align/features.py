@@ -5,9 +5,10 @@
 whole track of the mid-shoulder to mid-hip distance, one number per track so that crouching,
 which shortens the body, still shows as a change of shape. Keypoints that are missing (null,
 confidence 0) become (0, 0, 0); the confidence stays an input, so the network learns how far to
-trust a point. 3D (``keypoints_3d``, J x [x, y, z] in metres): centred on the pelvis and divided
-by the track's median pelvis-thorax length, with a fourth feature that is 1 where the joint is
-known.
+trust a point. 3D (``keypoints_3d``, J x [x, y, z] in metres): centred on the pelvis, divided
+by the track's median pelvis-thorax length and turned into the performer's own frame (left, up,
+forward: :func:`facing_frame`, one rotation per track), so the camera's side and tilt drop out;
+a fourth feature is 1 where the joint is known.
 
 Layouts other than the model's are mapped first (:func:`posetool.skeletons.map_keypoints`, e.g.
 BlazePose's 33 points to COCO's 17).
@@ -74,6 +75,35 @@ def _root(coords: np.ndarray, valid: np.ndarray, skeleton: str) -> np.ndarray:
     return np.where(np.isfinite(root), root, fallback)
 
 
+def facing_frame(rel: np.ndarray, valid: np.ndarray, skeleton: str) -> np.ndarray:
+    """(3, 3) rotation whose rows are the track's left, up and forward directions.
+
+    From (T, K, 3) root-centred 3D points: up is the mean direction from the root to the upper
+    torso, left the mean left-hip minus right-hip vector made perpendicular to it, forward
+    their cross product (a proper rotation: a mirror image stays a mirror image). One frame per
+    track, so a camera's side and tilt are removed while the performer's own turning stays.
+    Identity where the torso or the hips are never seen.
+    """
+    sk = get_skeleton(skeleton)
+    if skeleton not in _TORSO or "left_hip" not in sk.keypoints or "right_hip" not in sk.keypoints:
+        return np.eye(3)
+    upper = _mean_of(rel, valid, [sk.index(n) for n in _TORSO[skeleton][1]])
+    hips = np.where((valid[:, sk.index("left_hip")] & valid[:, sk.index("right_hip")])[:, None],
+                    rel[:, sk.index("left_hip")] - rel[:, sk.index("right_hip")], np.nan)
+    up_dirs = upper / np.linalg.norm(upper, axis=-1, keepdims=True)
+    up_dirs, hips = up_dirs[np.isfinite(up_dirs).all(-1)], hips[np.isfinite(hips).all(-1)]
+    if not len(up_dirs) or not len(hips):
+        return np.eye(3)
+    up = up_dirs.mean(axis=0)  # means, not medians: a coordinate-wise median is not rotation-equivariant
+    up /= np.linalg.norm(up)
+    left = hips.mean(axis=0)
+    left = left - up * (left @ up)
+    if np.linalg.norm(left) < 1e-9:
+        return np.eye(3)
+    left /= np.linalg.norm(left)
+    return np.stack([left, up, np.cross(left, up)])
+
+
 def normalise(points: np.ndarray, skeleton: str, dims: int) -> np.ndarray:
     """The embedder's input features of one track.
 
@@ -98,7 +128,10 @@ def normalise(points: np.ndarray, skeleton: str, dims: int) -> np.ndarray:
     coords = np.where(valid[..., None], coords, 0.0)
     root = _root(coords, valid, skeleton)
     scale = _track_scale(coords, valid, root, skeleton)
-    rel = np.clip((coords - np.nan_to_num(root)[:, None]) / scale, -CLIP, CLIP)
+    rel = (coords - np.nan_to_num(root)[:, None]) / scale
+    if dims == 3:
+        rel = rel @ facing_frame(rel, valid, skeleton).T
+    rel = np.clip(rel, -CLIP, CLIP)
     rel = np.where(valid[..., None], rel, 0.0)
     return np.concatenate([rel, np.clip(conf, 0, 1)[..., None] * valid[..., None]], -1).astype(np.float32)
 

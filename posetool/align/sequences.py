@@ -109,12 +109,13 @@ def _size(inst: Record) -> float:
 
 
 def pick_track(tracks: dict[int | str, dict[int, int]], wanted: int | None, source: str,
-               frames: list[Record] | None = None) -> int | str:
+               frames: list[Record] | None = None, field: str = "keypoints") -> int | str:
     """The track ``wanted``, else the performer: among the tracks at least 80 % as long as the
     longest, the one largest in the image (median box area; a bystander is usually farther away),
-    ties to the smallest id. Errors name ``source``."""
+    ties to the smallest id. Errors name ``source`` and the ``field`` the tracks were read from."""
     if not tracks:
-        raise PosetoolError(f"{source}: no instance with keypoints; align needs a tracked person")
+        hint = "; this embedder aligns lifted 3D joints: run posetool lift3d first" if field == "keypoints_3d" else ""
+        raise PosetoolError(f"{source}: no instance with {field}; align needs a tracked person{hint}")
     if wanted is not None:
         if wanted not in tracks:
             known = ", ".join(str(t) for t in sorted(k for k in tracks if k != UNTRACKED)) or "none (untracked stream)"

@@ -100,16 +100,16 @@ def run_align(reference: StreamReader, ref_name: str, query: StreamReader, query
     """Align the query's tracks to the reference's and write the annotated query stream."""
     field = "keypoints" if embedder.dims == 2 else "keypoints_3d"
     ref_header, ref_frames = reference.header, list(reference.frames())
-    ref_key = pick_track(track_frames(ref_frames, field), ref_track, ref_name, ref_frames)
+    ref_key = pick_track(track_frames(ref_frames, field), ref_track, ref_name, ref_frames, field)
     ref = performance(ref_header, ref_frames, ref_key, embedder.dims, ref_name)
     r_emb = embedder.embed(ref)
 
     header, frames = dict(query.header), list(query.frames())
     q_tracks = track_frames(frames, field)
     if tracks:
-        keys = [pick_track(q_tracks, t, query_name) for t in tracks]
+        keys = [pick_track(q_tracks, t, query_name, field=field) for t in tracks]
     else:
-        keys = [pick_track(q_tracks, None, query_name, frames)]
+        keys = [pick_track(q_tracks, None, query_name, frames, field)]
     results = []
     for key in dict.fromkeys(keys):
         perf = performance(header, frames, key, embedder.dims, query_name)

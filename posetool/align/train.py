@@ -16,7 +16,8 @@ pairs) of up to 64 frames, which learned several times faster than 4 x 32 on syn
 - ``contrastive``: the baseline without cycles (temporal-contrastive within each performance).
 
 Augmentation (per performance and batch): mirror (left/right swapped, p = 0.5), a small rotation
-and anisotropic scale (2D; any turn about the vertical in 3D), coordinate noise, dropped keypoints
+and anisotropic scale (2D; in 3D, whose features are in the performer's own frame, a turn of up to
+15 degrees and a tilt of up to 8), coordinate noise, dropped keypoints
 and confidence jitter, so the embedder meets real detections the synth never shows.
 
 Adam with a cosine learning-rate decay over the epochs. Every batch is drawn from
@@ -109,9 +110,11 @@ def augment(x: np.ndarray, rng: np.random.Generator, flip_perm: np.ndarray, dims
     if dims == 2:
         a = np.radians(rng.uniform(-10, 10))
         rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]) * rng.uniform(0.9, 1.1, 2)[:, None]
-    else:
-        a = rng.uniform(-np.pi, np.pi)
-        rot = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]]) * rng.uniform(0.9, 1.1)
+    else:  # the features are in the performer's frame already: a small turn and tilt for its errors
+        a, b = np.radians(rng.uniform(-15, 15)), np.radians(rng.uniform(-8, 8))
+        yaw = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+        tilt = np.array([[1, 0, 0], [0, np.cos(b), -np.sin(b)], [0, np.sin(b), np.cos(b)]])
+        rot = yaw @ tilt * rng.uniform(0.9, 1.1)
     xyz = xyz @ rot.T + rng.normal(0.0, rng.uniform(0.0, 0.03), xyz.shape)
     valid = x[..., -1] > 0
     valid &= rng.random(valid.shape) >= rng.uniform(0.0, 0.08)
@@ -155,6 +158,14 @@ class AlignBatches:
             sampled.append(np.sort(rng.choice(r, size=n, replace=False)))
         lengths = np.array([len(self.perfs[i]) for i in chosen])
         return inputs, steps, np.stack(sampled), lengths
+
+
+def describe_groups(sizes: dict[str, int], listed: int = 8) -> str:
+    """``squat (96), jump (96)``; past ``listed`` groups (random movements), their count and sizes."""
+    if len(sizes) <= listed:
+        return ", ".join(f"{g} ({n})" for g, n in sizes.items())
+    low, high = min(sizes.values()), max(sizes.values())
+    return f"{len(sizes)} groups of {low if low == high else f'{low}–{high}'} performances"
 
 
 def check_validation(val: list[Performance]) -> None:
@@ -248,7 +259,7 @@ def train_align(cfg: AlignTrainConfig, resume: str | None = None) -> dict[str, A
             start, history = int(state["epoch"]), list(state.get("history", []))
             set_rng_state(state["rng"])
         out.mkdir(parents=True, exist_ok=True)
-        groups = ", ".join(f"{g} ({len(m)})" for g, m in batches.groups.items())
+        groups = describe_groups({g: len(m) for g, m in batches.groups.items()})
         console.info(f"train align: {spec.name}, {cfg.loss} loss, {len(perfs)} performances [{groups}], "
                      f"{cfg.epochs} epochs x {cfg.iterations} batches of {cfg.batch_size}, device {info.device}")
 

@@ -29,7 +29,7 @@ def align(
         "--csv", help="Also write frame,t,track_id,ref_frame,ref_t,confidence rows to this CSV file.",
         rich_help_panel=P)] = None,
     model: Annotated[str, typer.Option("--model", help="Alignment embedder (posetool weights list --task align), or "
-                                       "raw: normalised keypoints without learning.", rich_help_panel="Model")
+                                       "raw: normalised 2D keypoints without learning; raw3d: lifted 3D joints in the performer's frame.", rich_help_panel="Model")
                      ] = "align_synth",
     weights: Weights = None,
     device: Device = "auto",
@@ -44,16 +44,12 @@ def align(
     nearest reference frame in the TCC embedding, or the DTW match with --dtw).
     """
     from posetool import console
-    from posetool.align.embedder import AlignEmbedder, RawEmbedder
+    from posetool.align.embedder import open_embedder
     from posetool.align.stage import run_align
     from posetool.cli.outputs import check_output
-    from posetool.hub.loader import load_model
 
     check_output(csv)
-    if model == "raw":
-        embedder = RawEmbedder()
-    else:
-        embedder = AlignEmbedder.from_loaded(load_model(model, task="align", weights=weights, device=device))
+    embedder = open_embedder(model, weights, device)
     ref_reader = open_reader(reference, strict)
     query_reader = open_reader(query, strict)
     results = run_align(ref_reader, reference, query_reader, query, lambda: open_writer(output, fmt), embedder,

@@ -262,7 +262,7 @@ def correspond(
 @command("eval align")
 def align(
     takes: Annotated[list[str], typer.Argument(help="posetool synth --action folders (or their gt.jsonl), or folders of them, with known phase.")],
-    model: Annotated[str, typer.Option("--model", help="Alignment embedder, or 'raw' for normalised keypoints without learning.")] = "align_synth",
+    model: Annotated[str, typer.Option("--model", help="Alignment embedder, or raw / raw3d: normalised 2D keypoints / lifted 3D joints in the performer's frame, without learning.")] = "align_synth",
     labelled: Annotated[int, typer.Option("--labelled", min=0, help="Takes per action (the first ones given) labelled for the progression regressions and the classification SVM.")] = 2,
     dtw: Annotated[bool, typer.Option("--dtw/--no-dtw", help="Also align by DTW and report its phase error.")] = True,
     weights: Weights = None,
@@ -275,17 +275,13 @@ def align(
     phase progression (R^2), phase classification accuracy with --labelled takes per action, and
     the phase error of the nearest-neighbour and DTW alignments, per action and overall.
     """
-    from posetool.align.embedder import AlignEmbedder, RawEmbedder
+    from posetool.align.embedder import open_embedder
     from posetool.align.evaluate import evaluate_performances
     from posetool.align.sequences import load_performances
     from posetool.eval.align_report import align_table
     from posetool.eval.report import print_tables
-    from posetool.hub.loader import load_model
 
-    if model == "raw":
-        embedder = RawEmbedder()
-    else:
-        embedder = AlignEmbedder.from_loaded(load_model(model, task="align", weights=weights, device=device))
+    embedder = open_embedder(model, weights, device)
     perfs = load_performances(takes, embedder.dims)
     result = evaluate_performances(perfs, embedder, labelled=labelled, use_dtw=dtw)
     if as_json:

@@ -37,7 +37,8 @@ def synth(
                         "after 1–5 s), crossing, turn (turn round on the spot), run.")] = "mix",
     action: Annotated[str | None, typer.Option(
         "--action", help="Write a take instead: one person performing this action once (squat, jump, lunge, "
-        "walk: one gait cycle in place), with the phase of every frame in gt.jsonl.", rich_help_panel="Take")] = None,
+        "walk: one gait cycle in place; random-N: random whole-body movement N, the training world of "
+        "align_any), with the phase of every frame in gt.jsonl.", rich_help_panel="Take")] = None,
     tempo: Annotated[float | None, typer.Option(
         "--tempo", help="Take speed against the nominal duration (1.5: 1.5x faster) \\[default: sampled 0.7–1.4].",
         rich_help_panel="Take")] = None,

@@ -26,6 +26,7 @@ performer's small involuntary motion is the only asymmetry).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from scipy.interpolate import PchipInterpolator
@@ -222,12 +223,98 @@ ACTIONS: dict[str, Action] = {
 }
 
 
+RANDOM_PREFIX = "random-"
+
+
+def _random_arm(rng: np.random.Generator) -> dict[str, float]:
+    """One arm's angles anywhere in its usual range: reaching forward, sideways, overhead, behind."""
+    return {"sh_flex": float(rng.uniform(-40, 170)), "sh_abd": float(rng.uniform(-10, 150)),
+            "sh_twist": float(rng.uniform(-40, 40)), "elbow": float(rng.uniform(0, 130))}
+
+
+def _random_legs(rng: np.random.Generator) -> dict[str, float]:
+    """The legs and pelvis in one of the shapes whole-body movements take: standing, a squat, a
+    forward lunge, a side lunge, one leg raised; the side is drawn."""
+    side, other = ("l", "r") if rng.random() < 0.5 else ("r", "l")
+    shape = rng.choice(["stand", "squat", "lunge", "side_lunge", "leg_raise"], p=[0.3, 0.2, 0.2, 0.15, 0.15])
+    if shape == "squat":
+        hip = float(rng.uniform(20, 110))
+        return {**_both(hip_flex=hip, knee=hip * float(rng.uniform(1.0, 1.3))), "root_pitch": hip * 0.2}
+    if shape == "lunge":
+        front = float(rng.uniform(30, 90))
+        return {f"{side}_hip_flex": front, f"{side}_knee": front * float(rng.uniform(0.7, 1.1)),
+                f"{other}_hip_flex": -float(rng.uniform(0, 15)), f"{other}_knee": float(rng.uniform(10, 95))}
+    if shape == "side_lunge":
+        bend = float(rng.uniform(30, 90))
+        return {f"{side}_hip_abd": float(rng.uniform(20, 40)), f"{side}_hip_flex": bend * 0.6, f"{side}_knee": bend,
+                f"{other}_hip_abd": float(rng.uniform(10, 30)), "root_pitch": bend * 0.15}
+    if shape == "leg_raise":
+        return {f"{side}_hip_flex": float(rng.uniform(25, 90)), f"{side}_knee": float(rng.uniform(0, 90)),
+                f"{side}_hip_abd": float(rng.uniform(-5, 30))}
+    return {}
+
+
+def _random_pose(rng: np.random.Generator) -> dict[str, float]:
+    """A whole-body key pose: legs, trunk bend/side bend/twist, each arm (both the same in a third
+    of poses, as in many exercises), the head following a little."""
+    dofs = _random_legs(rng)
+    if rng.random() < 0.5:
+        dofs["lumbar_flex"] = float(rng.uniform(-10, 40))
+    if rng.random() < 0.4:
+        dofs["lumbar_lat"] = float(rng.uniform(-20, 20))
+    if rng.random() < 0.4:
+        dofs["lumbar_twist"] = float(rng.uniform(-25, 25))
+    if rng.random() < 0.35:
+        dofs.update(_both(**_random_arm(rng)))
+    else:
+        for side in ("l", "r"):
+            if rng.random() < 0.7:
+                dofs.update({f"{side}_{k}": v for k, v in _random_arm(rng).items()})
+    dofs["neck_flex"] = float(rng.uniform(-15, 20))
+    return dofs
+
+
+@lru_cache(maxsize=4096)
+def random_action(index: int) -> Action:
+    """Movement ``index`` of a family of random whole-body movements (``--action random-N``).
+
+    2-4 key poses at random phases between a start and an end pose, each drawn by
+    :func:`_random_pose` (legs in a squat, lunge, side lunge or raised, trunk bends and twists,
+    arms anywhere), joined as every action is (PCHIP per joint). The start and end are standing
+    in most movements, a drawn pose otherwise (a take may start mid-movement, as a golf swing
+    starts at address). The same index is the same movement; its takes vary as any action's
+    (performer, amplitude, tempo, pauses, view). An embedder trained on many of them learns no
+    single movement but the body itself, so it aligns movements it never saw (docs/align.md).
+    """
+    if index < 0:
+        raise UsageError(f"--action {RANDOM_PREFIX}N: N must be non-negative, got {index}")
+    rng = np.random.default_rng([index, 4309])
+    duration = float(rng.uniform(1.2, 3.5))
+    inner = int(rng.integers(2, 5))
+    phases = np.sort(rng.uniform(0.12, 0.88, inner))
+    while np.any(np.diff(np.concatenate([[0.0], phases, [1.0]])) < 0.1):  # key poses at least 0.1 apart
+        phases = np.sort(rng.uniform(0.12, 0.88, inner))
+    start = _random_pose(rng) if rng.random() < 0.3 else {}
+    end = _random_pose(rng) if rng.random() < 0.3 else {}
+    keys = [KeyPose(0.0, "start", start)]
+    keys += [KeyPose(round(float(p), 4), f"key_{i + 1}", _random_pose(rng)) for i, p in enumerate(phases)]
+    keys.append(KeyPose(1.0, "end", end))
+    return Action(f"{RANDOM_PREFIX}{index}", round(duration, 3), _keys(*keys), pause_windows=((0.1, 0.9),),
+                  depth_joints=_LEG_PREFIXES + ("root_roll",))
+
+
 def get_action(name: str) -> Action:
-    """Look an action up; the error lists the known ones."""
+    """Look an action up (a named one, or ``random-N``); the error lists the known ones."""
+    if name.startswith(RANDOM_PREFIX):
+        index = name[len(RANDOM_PREFIX):]
+        if not index.isdigit():
+            raise UsageError(f"--action {name!r}: random movements are random-N with N a non-negative integer")
+        return random_action(int(index))
     try:
         return ACTIONS[name]
     except KeyError:
-        raise UsageError(f"--action: unknown action {name!r}; known: {', '.join(ACTIONS)}") from None
+        raise UsageError(f"--action: unknown action {name!r}; known: {', '.join(ACTIONS)}, "
+                         f"{RANDOM_PREFIX}N (random movement N)") from None
 
 
 @dataclass(frozen=True)
