@@ -1,7 +1,8 @@
-"""The align models: the TCC pose-sequence embedder trained on posetool synth takes.
+"""The align models: TCC pose-sequence embedders trained on posetool synth takes (``align_synth``:
+squats, jumps and lunges; ``align_any``: the same fine-tuned on random whole-body movements too).
 
 Plain data only (no torch): the registry imports this module on its first lookup. The shipped
-``align_synth`` file lives in ``posetool/weights/`` (sha256 checked on load; a missing file is an
+files live in ``posetool/weights/`` (sha256 checked on load; a missing file is an
 error, never a run with initial weights). ``--weights FILE`` written by ``posetool train align``
 runs the architecture recorded in the file (:func:`posetool.align.embedder.tcc_from_file`).
 """
@@ -21,9 +22,28 @@ register_model(ModelSpec(
         "align_synth.safetensors", sha256="0d0e808d20fd76a1189dab352c1b8d4d02457006bfd33e3cc6d1c81ff64dcc46",
         source="package", licence="Apache-2.0",
         command="for a in squat jump lunge; do posetool synth train/$a --action $a --takes 96 --seed 100 --no-render; "
-        "posetool synth val/$a --action $a --takes 6 --seed 500 --no-render; done; "
+        "posetool synth val/$a --action $a --takes 12 --seed 600 --no-render; done; "
         "posetool train align train --val val --out run_tcc --epochs 80 --seed 0 --device cpu --threads 1; "
-        "cp run_tcc/model.safetensors posetool/weights/align_synth.safetensors",
+        "cp run_tcc/best.safetensors posetool/weights/align_synth.safetensors",
     ),
     file_builder="posetool.align.embedder:tcc_from_file",
 ))
+
+register_model(ModelSpec(
+    name="align_any", task="align", builder="posetool.nn.tcc:build_pose_tcc", kwargs=_ARCH,
+    description="TCC embedder of 2D pose sequences (coco17, 128-d): align_synth fine-tuned on 400 random whole-body "
+                "movements beside squats, jumps and lunges, for movements it was not trained on",
+    skeleton="coco17", runner="posetool.align.embedder:AlignEmbedder",
+    weights=WeightsSpec(
+        "align_any.safetensors", sha256="47a56ac294744718677596d8464b43161793d81c6018d662c3154b326098c6c7",
+        source="package", licence="Apache-2.0",
+        command="for a in squat jump lunge; do posetool synth train/$a --action $a --takes 96 --seed 100 --no-render; "
+        "posetool synth val/$a --action $a --takes 12 --seed 600 --no-render; done; "
+        "for i in $(seq 0 399); do posetool synth train/random-$i --action random-$i --takes 8 --seed 100 --no-render; done; "
+        "for i in $(seq 10000 10011); do posetool synth val/random-$i --action random-$i --takes 6 --seed 600 --no-render; "
+        "done; posetool train align train --init align_synth --no-flip --lr 1e-4 --val val --out run_any --epochs 30 "
+        "--seed 0 --device cpu --threads 1; cp run_any/model.safetensors posetool/weights/align_any.safetensors",
+    ),
+    file_builder="posetool.align.embedder:tcc_from_file",
+))
+

@@ -263,9 +263,8 @@ def begin_run(cfg: Any, model_name: str, resume: str | None,
         torch.set_num_threads(cfg.threads)
     info = setup_distributed(select_device(cfg.device))
     if info.device.type == "cpu":
-        # Adam's moments of rarely-updated weights decay into subnormal floats, which x86 CPUs
-        # handle in microcode: an align run's epochs went from 6 s to 22-33 s as they piled up
-        # (70,000 subnormal exp_avg entries at epoch 30). Flushing them to zero costs nothing.
+        # Adam's moments of rarely-updated weights decay into subnormal floats (70,000 of them
+        # after 30 epochs of an align run), which x86 CPUs compute with slowly; flushed to zero.
         torch.set_flush_denormal(True)
     try:
         state = resume_state(resume, cfg, model_name, keys)
