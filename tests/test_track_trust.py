@@ -357,3 +357,20 @@ def test_reid_never_gives_one_id_to_two_people_in_a_frame():
         for r in out:
             ids = [i["track_id"] for i in r["instances"] if i.get("track_id") is not None]
             assert len(ids) == len(set(ids)), (delay, interpolate, r["frame"], ids)
+
+
+def test_offline_smoothing_narrows_its_window_where_the_fit_misses():
+    rng = np.random.default_rng(0)
+    offsets = np.arange(-3, 4)
+    conf = np.ones((7, 1))
+    # jitter of 1 px around a slow straight path: the residual stays under the limit, so the
+    # adaptive window smooths exactly as the fixed one
+    path = np.stack([2.0 * offsets, np.zeros(7)], -1)[:, None] + rng.normal(0, 1, (7, 1, 2))
+    fixed = smooth_at(path, offsets, conf, 3)
+    np.testing.assert_allclose(smooth_at(path, offsets, conf, 3, max_residual=5.0), fixed)
+    # the label jumps to the other wrist 40 px away from the next frame on: the fixed window drags
+    # the last frame before the jump 11 px towards it; the adaptive one narrows to ±1 frame, where
+    # a quadratic passes through every point, and keeps it in place
+    jump = np.stack([np.zeros(7), np.where(offsets >= 1, 40.0, 0.0)], -1)[:, None]
+    assert smooth_at(jump, offsets, conf, 3)[0, 1] > 10.0
+    assert abs(smooth_at(jump, offsets, conf, 3, max_residual=5.0)[0, 1]) < 1e-6

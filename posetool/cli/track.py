@@ -30,6 +30,7 @@ def track(
     smooth_min_cutoff: Annotated[float, typer.Option("--smooth-min-cutoff", min=1e-6, help="One-Euro minimum cutoff (Hz).", rich_help_panel=P)] = 1.0,
     smooth_beta: Annotated[float, typer.Option("--smooth-beta", min=0.0, help="One-Euro speed coefficient.", rich_help_panel=P)] = 0.007,
     smooth_window: Annotated[int, typer.Option("--smooth-window", min=1, help="Offline smoothing: half-width of the window (frames).", rich_help_panel=P)] = 3,
+    smooth_fit: Annotated[float, typer.Option("--smooth-fit", min=0.0, help="Offline smoothing: narrow a keypoint's window (down to raw) where the fit's RMS residual exceeds this × the person's size, so fast limbs are not flattened (0: fixed window).", rich_help_panel=P)] = 0.2,
     lr_repair: Annotated[bool, typer.Option("--lr-repair/--no-lr-repair", help="Flip left/right limbs whose labels make the track jump.", rich_help_panel=P)] = False,
     reid: Annotated[str, typer.Option("--reid", help="Re-identify lost tracks: auto (appearance when the video is readable: the header's or --video; else none), none, appearance (colour descriptor of each person) or features (the correspondence network's features); appearance and features read the video and delay the output by --reid-delay.", rich_help_panel=R)] = "auto",
     reid_window: Annotated[int, typer.Option("--reid-window", min=0, help="Frames a lost track stays re-identifiable (default 250 = 10 s at 25 fps).", rich_help_panel=R)] = 250,
@@ -50,7 +51,7 @@ def track(
     from posetool.track.tracker import TrackerOptions
 
     options = TrackerOptions(similarity, gate, matcher, kp_thr, corr_thr, min_keypoints, patience, min_length,
-                             interpolate, smooth, smooth_min_cutoff, smooth_beta, smooth_window=smooth_window,
+                             interpolate, smooth, smooth_min_cutoff, smooth_beta, smooth_window=smooth_window, smooth_fit=smooth_fit,
                              lr_repair=lr_repair, reid="none" if reid == AUTO else reid, reid_window=reid_window,
                              reid_thr=reid_thr, reid_delay=reid_delay)  # checked here, before input is read
     reader = open_reader(input, strict)

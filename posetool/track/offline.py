@@ -21,8 +21,23 @@ import numpy as np
 _MIN_CONFIDENCE_WEIGHT = 0.05
 
 
+def _fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, degree: int) -> tuple[np.ndarray, float] | None:
+    """Weighted polynomial fit of (N, D) ``y`` at offsets (N,) ``x`` with weights (N,) ``w``:
+    (the fit's value at offset 0 (D,), its weighted RMS residual), or None when it is not usable."""
+    if (w > 0).sum() < degree + 1:
+        return None
+    design = np.stack([x ** d for d in range(degree + 1)], axis=1)  # (N, degree + 1)
+    a = design * w[:, None]
+    normal = design.T @ a  # Xᵀ W X
+    if np.linalg.cond(normal) > 1e10:
+        return None
+    coef = np.linalg.solve(normal, a.T @ y)  # (degree + 1, D)
+    resid = ((y - design @ coef) ** 2).sum(-1)
+    return coef[0], float(np.sqrt((w * resid).sum() / w.sum()))
+
+
 def smooth_at(values: np.ndarray, offsets: np.ndarray, confidence: np.ndarray, window: int,
-              degree: int = 2) -> np.ndarray:
+              degree: int = 2, max_residual: float | None = None) -> np.ndarray:
     """Value at offset 0 of per-column weighted quadratic fits.
 
     Args:
@@ -31,6 +46,12 @@ def smooth_at(values: np.ndarray, offsets: np.ndarray, confidence: np.ndarray, w
         confidence: (N, K) point confidences (NaN counts as 0).
         window: W, the half-width in frames (σ = W / 2).
         degree: of the local polynomial (2: quadratic).
+        max_residual: adaptive window: where the fit's weighted RMS residual exceeds this (same
+            unit as ``values``), the point is refitted over a window one frame narrower (σ
+            following), down to W = 1, and kept raw if even that misfits. A quadratic follows
+            jitter around a smooth path with a residual of about the jitter; a limb swinging
+            faster than the window can follow, or a label jumping to another limb, leaves a
+            larger one. None: the fixed window.
 
     Returns:
         (K, D) smoothed values; points without a usable fit keep their value at offset 0.
@@ -39,21 +60,22 @@ def smooth_at(values: np.ndarray, offsets: np.ndarray, confidence: np.ndarray, w
     x = np.asarray(offsets, dtype=np.float64)
     centre = int(np.flatnonzero(x == 0)[0])
     out = values[centre].copy()
-    sigma = max(window / 2.0, 1e-6)
-    w_time = np.exp(-0.5 * (x / sigma) ** 2)
     conf = np.nan_to_num(np.asarray(confidence, dtype=np.float64), nan=0.0)
-    w = w_time[:, None] * np.maximum(conf, _MIN_CONFIDENCE_WEIGHT)  # (N, K)
     finite = np.isfinite(values).all(axis=-1)  # (N, K)
-    w = np.where(finite, w, 0.0)
-    design = np.stack([x ** d for d in range(degree + 1)], axis=1)  # (N, degree + 1)
+    widths = range(window, 0, -1) if max_residual is not None else (window,)
     for k in range(values.shape[1]):
-        if not finite[centre, k] or (w[:, k] > 0).sum() < degree + 1:
-            continue
-        a = design * w[:, k:k + 1]
-        normal = design.T @ a  # Xᵀ W X
-        if np.linalg.cond(normal) > 1e10:
+        if not finite[centre, k]:
             continue
         y = np.where(finite[:, k:k + 1], values[:, k], 0.0)  # (N, D)
-        coef = np.linalg.solve(normal, a.T @ y)  # (degree + 1, D)
-        out[k] = coef[0]  # the fit's value at offset 0
+        for width in widths:
+            sigma = max(width / 2.0, 1e-6)
+            inside = np.abs(x) <= width
+            w = np.where(finite[:, k] & inside, np.exp(-0.5 * (x / sigma) ** 2)
+                         * np.maximum(conf[:, k], _MIN_CONFIDENCE_WEIGHT), 0.0)
+            fit = _fit(x, y, w, degree)
+            if fit is None:
+                break
+            if max_residual is None or fit[1] <= max_residual:
+                out[k] = fit[0]  # the fit's value at offset 0
+                break
     return out

@@ -81,6 +81,12 @@ _STITCH_FRAMES = 2
 _MAX_HEIGHTS_PER_S = 3.0
 
 
+def _person_size(points: np.ndarray) -> float:
+    """The larger side (pixels) of the box around a (K, 3) pose's confident keypoints; 0 if < 2."""
+    xy = points[(np.nan_to_num(points[:, 2]) > 0) & np.isfinite(points[:, :2]).all(1), :2]
+    return float((xy.max(0) - xy.min(0)).max()) if len(xy) >= 2 else 0.0
+
+
 @dataclass(frozen=True)
 class TrackerOptions:
     """Tracker settings; checked on construction (:class:`OptionError` naming the field)."""
@@ -99,6 +105,7 @@ class TrackerOptions:
     smooth_beta: float = 0.007       # One-Euro speed coefficient
     smooth_window: int = 3           # offline: half-width W of the window (frames); output delayed by W
     smooth_degree: int = 2           # offline: degree of the local polynomial
+    smooth_fit: float = 0.2          # offline: narrow the window where the fit misses by > this × person size (0: off)
     lr_repair: bool = False          # flip left/right groups whose labels break the track's motion
     lr_min_sep: float = 0.1          # pairs closer than this × person height carry no left/right evidence
     lr_ratio: float = 0.8            # flip when the flipped labels fit below this × the kept ones
@@ -130,6 +137,8 @@ class TrackerOptions:
             raise OptionError("lr_ratio", "must be in (0, 1]")
         if self.lr_min_sep < 0:
             raise OptionError("lr_min_sep", "must be ≥ 0")
+        if not self.smooth_fit >= 0:  # also NaN
+            raise OptionError("smooth_fit", "must be ≥ 0")
         if self.fps <= 0:
             raise OptionError("fps", "must be positive")
 
@@ -472,8 +481,9 @@ class Tracker:
             return
         pts = np.stack([k for _, k in window])
         out = raw.copy()
+        limit = self.opt.smooth_fit * _person_size(raw) if self.opt.smooth_fit > 0 else None
         out[:, :2] = smooth_at(pts[:, :, :2], np.array([g - f for g, _ in window]), pts[:, :, 2], w,
-                               self.opt.smooth_degree)
+                               self.opt.smooth_degree, limit)
         inst["keypoints"] = out
 
     def push(self, frame: dict, embeddings: list[np.ndarray | None] | None = None) -> Iterator[dict]:
