@@ -34,6 +34,8 @@ VARIANTS: dict[str, list[str]] = {
     "`--smooth offline --lr-repair --reid appearance`": ["--smooth", "offline", "--lr-repair", "--reid", "appearance"],
     "`--smooth offline --reid features`": ["--smooth", "offline", "--no-lr-repair", "--reid", "features"],
     "`--smooth offline --lr-repair --reid features`": ["--smooth", "offline", "--lr-repair", "--reid", "features"],
+    "`--smooth offline --smooth-fit 0` (fixed window)": ["--smooth", "offline", "--smooth-fit", "0", "--no-lr-repair",
+                                                         "--reid", "none"],
 }
 
 
