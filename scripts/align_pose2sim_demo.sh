@@ -19,8 +19,10 @@ for c in 1 2 3 4; do
   [ -f "$OUT/cam0$c.msgpack" ] || posetool run "$VIDEOS/cam0$c.mp4" -o "$OUT/cam0$c.msgpack" -q
 done
 for c in 2 3 4; do
-  posetool align "$OUT/cam01.msgpack" "$OUT/cam0$c.msgpack" -o "$OUT/cam0$c.nn.msgpack" --csv "$OUT/cam0$c.nn.csv" -q
-  posetool align "$OUT/cam01.msgpack" "$OUT/cam0$c.msgpack" --dtw -o "$OUT/cam0$c.dtw.msgpack" --csv "$OUT/cam0$c.dtw.csv" -q
+  posetool align "$OUT/cam01.msgpack" "$OUT/cam0$c.msgpack" --model align_synth -o "$OUT/cam0$c.nn.msgpack" \
+    --csv "$OUT/cam0$c.nn.csv" -q
+  posetool align "$OUT/cam01.msgpack" "$OUT/cam0$c.msgpack" --model align_synth --dtw -o "$OUT/cam0$c.dtw.msgpack" \
+    --csv "$OUT/cam0$c.dtw.csv" -q
   posetool align "$OUT/cam01.msgpack" "$OUT/cam0$c.msgpack" --model align_any -o /dev/null --csv "$OUT/cam0$c.any_nn.csv" -q
   posetool align "$OUT/cam01.msgpack" "$OUT/cam0$c.msgpack" --model align_any --dtw -o "$OUT/cam0$c.any_dtw.msgpack" \
     --csv "$OUT/cam0$c.any_dtw.csv" -q

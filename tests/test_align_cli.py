@@ -61,7 +61,7 @@ def test_align_nearest_and_dtw_with_csv(pair: Path, aligned: Path, tmp_path: Pat
                         "--csv", str(table), "--dtw", "-q")
     assert proc.returncode == 0, proc.stderr.decode()
     records = _jsonl(out)
-    assert records[0]["stages"][-1]["stage"] == "align" and records[0]["stages"][-1]["model"] == "align_synth"
+    assert records[0]["stages"][-1]["stage"] == "align" and records[0]["stages"][-1]["model"] == "align_any"
     n_ref = len(_jsonl(pair / "ref" / "gt.jsonl")) - 2
     matches = [r["instances"][0]["align"] for r in records[1:-1]]
     ref_frames = [m["ref_frame"] for m in matches]

@@ -1,5 +1,5 @@
-"""The shipped ``align_synth`` embedder on a take no training saw: a time-warped copy aligns back
-to the warp, by nearest neighbour and by DTW."""
+"""The shipped embedders on a take no training saw: a time-warped copy aligns back to the warp,
+by nearest neighbour and by DTW."""
 
 from __future__ import annotations
 
@@ -32,9 +32,10 @@ def _warped(perf: Performance, frames: int, power: float) -> tuple[Performance, 
     return copy, w
 
 
-@pytest.mark.parametrize("action,seed", [("squat", 971), ("jump", 972), ("lunge", 973)])
-def test_time_warped_copy_aligns_back_to_the_warp(action: str, seed: int):
-    embedder = AlignEmbedder.from_loaded(load_model("align_synth", task="align", device="cpu"))
+@pytest.mark.parametrize("model", ["align_synth", "align_any"])
+@pytest.mark.parametrize("action,seed", [("squat", 971), ("jump", 972), ("lunge", 973), ("random-20005", 974)])
+def test_time_warped_copy_aligns_back_to_the_warp(model: str, action: str, seed: int):
+    embedder = AlignEmbedder.from_loaded(load_model(model, task="align", device="cpu"))
     ref = _take(action, seed)
     query, truth = _warped(ref, int(len(ref) * 1.3), 1.8)
     dist = distances(embedder.embed(query), embedder.embed(ref))

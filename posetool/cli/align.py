@@ -30,7 +30,7 @@ def align(
         rich_help_panel=P)] = None,
     model: Annotated[str, typer.Option("--model", help="Alignment embedder (posetool weights list --task align), or "
                                        "raw: normalised 2D keypoints without learning; raw3d: lifted 3D joints in the performer's frame.", rich_help_panel="Model")
-                     ] = "align_synth",
+                     ] = "align_any",
     weights: Weights = None,
     device: Device = "auto",
     fmt: Format = StreamFormat.auto,

@@ -262,7 +262,7 @@ def correspond(
 @command("eval align")
 def align(
     takes: Annotated[list[str], typer.Argument(help="posetool synth --action folders (or their gt.jsonl), or folders of them, with known phase.")],
-    model: Annotated[str, typer.Option("--model", help="Alignment embedder, or raw / raw3d: normalised 2D keypoints / lifted 3D joints in the performer's frame, without learning.")] = "align_synth",
+    model: Annotated[str, typer.Option("--model", help="Alignment embedder, or raw / raw3d: normalised 2D keypoints / lifted 3D joints in the performer's frame, without learning.")] = "align_any",
     labelled: Annotated[int, typer.Option("--labelled", min=0, help="Takes per action (the first ones given) labelled for the progression regressions and the classification SVM.")] = 2,
     dtw: Annotated[bool, typer.Option("--dtw/--no-dtw", help="Also align by DTW and report its phase error.")] = True,
     weights: Weights = None,
