@@ -253,7 +253,7 @@ def training_spec(model: str | ModelSpec, task: str) -> ModelSpec:
 def begin_run(cfg: Any, model_name: str, resume: str | None,
               keys: tuple[str, ...]) -> tuple[DistInfo, dict[str, Any] | None]:
     """Start a run: torch's thread count (``cfg.threads``, when set), DDP from torchrun's environment
-    on ``cfg.device`` (subnormal floats flushed to zero on a CPU), the checkpoint to continue from with ``cfg`` reconciled to it (``keys``, see
+    on ``cfg.device``, the checkpoint to continue from with ``cfg`` reconciled to it (``keys``, see
     :func:`resume_state`), then the seeds (``cfg.seed``). Returns where this process stands and the
     checkpoint (None for a fresh run); the caller closes the run with :func:`cleanup_distributed`.
     """
@@ -262,10 +262,6 @@ def begin_run(cfg: Any, model_name: str, resume: str | None,
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     info = setup_distributed(select_device(cfg.device))
-    if info.device.type == "cpu":
-        # Adam's moments of rarely-updated weights decay into subnormal floats (70,000 of them
-        # after 30 epochs of an align run), which x86 CPUs compute with slowly; flushed to zero.
-        torch.set_flush_denormal(True)
     try:
         state = resume_state(resume, cfg, model_name, keys)
     except BaseException:  # the caller's cleanup is not reached: close the process group here
