@@ -60,6 +60,9 @@ def _labelled_split(embs: list[np.ndarray], perfs: list[Performance], labelled: 
 def evaluate_performances(perfs: list[Performance], embedder: Embedder, *, labelled: int = 2,
                           use_dtw: bool = True, classification: bool = True) -> dict[str, Any]:
     """Per-action and overall (mean over actions) figures of ``embedder`` on ``perfs``."""
+    if not perfs:
+        field = "keypoints" if embedder.dims == 2 else "keypoints_3d (run posetool lift3d first)"
+        raise PosetoolError(f"no take has a track of 8+ frames with {field}")
     groups: dict[str, list[Performance]] = defaultdict(list)
     for p in perfs:
         if p.phase is None:
