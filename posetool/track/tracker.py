@@ -57,7 +57,7 @@ from posetool.errors import OptionError
 from posetool.stream.encoding import points_array
 from posetool.track.appearance import appearance_distance, merge
 from posetool.track.assignment import MATCHERS
-from posetool.track.leftright import LeftRightHistory, flip_groups
+from posetool.track.leftright import LeftRightHistory, flip_groups, pose_height
 from posetool.track.offline import smooth_at
 from posetool.track.similarity import MatchInputs, SimilarityWeights, similarity_matrix
 from posetool.track.smoothing import OneEuroFilter
@@ -79,12 +79,6 @@ _STITCH_FRAMES = 2
 # A person moves at most this many box heights per second (a sprint is ~5 m/s, 3 heights/s) plus
 # one height of slack: a longer jump cannot be the same person.
 _MAX_HEIGHTS_PER_S = 3.0
-
-
-def _person_size(points: np.ndarray) -> float:
-    """The larger side (pixels) of the box around a (K, 3) pose's confident keypoints; 0 if < 2."""
-    xy = points[(np.nan_to_num(points[:, 2]) > 0) & np.isfinite(points[:, :2]).all(1), :2]
-    return float((xy.max(0) - xy.min(0)).max()) if len(xy) >= 2 else 0.0
 
 
 @dataclass(frozen=True)
@@ -481,7 +475,7 @@ class Tracker:
             return
         pts = np.stack([k for _, k in window])
         out = raw.copy()
-        limit = self.opt.smooth_fit * _person_size(raw) if self.opt.smooth_fit > 0 else None
+        limit = self.opt.smooth_fit * pose_height(raw, None) if self.opt.smooth_fit > 0 else None
         out[:, :2] = smooth_at(pts[:, :, :2], np.array([g - f for g, _ in window]), pts[:, :, 2], w,
                                self.opt.smooth_degree, limit)
         inst["keypoints"] = out
