@@ -17,13 +17,12 @@ DIR holds cam01..cam04.msgpack written by scripts/align_pose2sim_demo.sh (poseto
 from __future__ import annotations
 
 import argparse
-import dataclasses
 
 import numpy as np
 
 from posetool.align.embedder import open_embedder
 from posetool.align.match import distances, dtw, nearest
-from posetool.align.sequences import Performance, performance, pick_track, read_records, track_frames
+from posetool.align.sequences import Performance, performance, pick_track, read_records, time_warped, track_frames
 
 
 def performer(path: str, dims: int = 2) -> Performance:
@@ -32,27 +31,6 @@ def performer(path: str, dims: int = 2) -> Performance:
     field = "keypoints" if dims == 2 else "keypoints_3d"
     tracks = track_frames(frames, field)
     return performance(header, frames, pick_track(tracks, None, path, frames, field), dims, path)
-
-
-def warped(perf: Performance, exponent: float, stretch: float = 1.2) -> tuple[Performance, np.ndarray]:
-    """A time-warped copy of ``perf`` and (K,) the source time of each of its frames.
-
-    Keypoints are interpolated between the two source frames around each time (2D confidence:
-    the smaller of the two); a point missing in either is missing.
-    """
-    n = len(perf)
-    k = int(round(stretch * n))
-    times = (n - 1) * (np.arange(k) / (k - 1)) ** exponent
-    lo = np.floor(times).astype(int)
-    hi = np.minimum(lo + 1, n - 1)
-    w = (times - lo)[:, None, None]
-    a, b = perf.points[lo], perf.points[hi]
-    pts = (1 - w) * a + w * b
-    if perf.dims == 2:
-        pts[..., 2] = np.minimum(a[..., 2], b[..., 2])
-    present = perf.present[lo] & perf.present[hi]
-    pts[~present] = np.nan
-    return dataclasses.replace(perf, points=pts, present=present, phase=None, phase_class=None), times
 
 
 def errors(ref: Performance, r_emb: np.ndarray, query: Performance, q_emb: np.ndarray,
@@ -89,7 +67,7 @@ def main() -> None:
         r_emb = embedder.embed(ref)
         for c, q in queries.items():
             plain = errors(ref, r_emb, q, embedder.embed(q), np.arange(len(q), dtype=float) + q.first_frame - ref.first_frame)
-            wq, times = warped(q, args.exponent)
+            wq, times = time_warped(q, int(round(1.2 * len(q))), args.exponent)
             warp = errors(ref, r_emb, wq, embedder.embed(wq), times + q.first_frame - ref.first_frame)
             cells = [f"{m:.1f}, {100 * s:.0f} %" for m, s in (plain["nearest"], plain["dtw"], warp["nearest"], warp["dtw"])]
             print(f"| {name} | cam0{c} | " + " | ".join(cells) + " |")

@@ -8,7 +8,7 @@ import pytest
 
 from posetool.align.embedder import AlignEmbedder
 from posetool.align.match import distances, dtw, nearest
-from posetool.align.sequences import Performance, performance
+from posetool.align.sequences import Performance, performance, time_warped
 from posetool.hub.loader import load_model
 from posetool.synth.export import stream_frames, stream_header
 from posetool.synth.takes import TakeConfig, simulate_take
@@ -19,25 +19,12 @@ def _take(action: str, seed: int) -> Performance:
     return performance(stream_header(seq, None), list(stream_frames(seq)), 1, 2, f"{action} seed {seed}")
 
 
-def _warped(perf: Performance, frames: int, power: float) -> tuple[Performance, np.ndarray]:
-    """A copy of ``perf`` played back unevenly: query frame k shows time ``w[k]`` of the original
-    (slow at first, fast at the end), keypoints interpolated linearly."""
-    last = len(perf) - 1
-    w = last * (np.arange(frames) / (frames - 1)) ** power
-    lo = np.floor(w).astype(int)
-    hi = np.minimum(lo + 1, last)
-    frac = (w - lo)[:, None, None]
-    points = perf.points[lo] * (1 - frac) + perf.points[hi] * frac
-    copy = Performance(points, np.ones(frames, bool), 0, perf.fps, perf.skeleton, 2, 1, "warped copy")
-    return copy, w
-
-
 @pytest.mark.parametrize("model", ["align_synth", "align_any"])
 @pytest.mark.parametrize("action,seed", [("squat", 971), ("jump", 972), ("lunge", 973), ("random-20005", 974)])
 def test_time_warped_copy_aligns_back_to_the_warp(model: str, action: str, seed: int):
     embedder = AlignEmbedder.from_loaded(load_model(model, task="align", device="cpu"))
     ref = _take(action, seed)
-    query, truth = _warped(ref, int(len(ref) * 1.3), 1.8)
+    query, truth = time_warped(ref, int(len(ref) * 1.3), 1.8)
     dist = distances(embedder.embed(query), embedder.embed(ref))
     nn_err = np.abs(nearest(dist) - truth)
     dtw_err = np.abs(dtw(dist) - truth)

@@ -13,6 +13,7 @@ track, the best-scoring instance of each frame.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -204,3 +205,26 @@ def load_performances(paths: Iterable[str], dims: int, min_frames: int = 8) -> l
             if len(rows) >= min_frames:
                 out.append(performance(header, frames, track, dims, src))
     return out
+
+
+def time_warped(perf: Performance, frames: int, power: float) -> tuple[Performance, np.ndarray]:
+    """A copy of ``perf`` played back unevenly, and (frames,) the source time of each of its rows.
+
+    Row k shows time ``(T - 1) (k / (frames - 1))^power`` of the original (slow at first, fast at
+    the end for power > 1): points interpolated linearly between the two source rows around it
+    (2D confidence: the smaller of the two); a point missing in either is missing. The alignment
+    checks (tests, scripts/align_warp_check.py) know the right match of every row: its time.
+    """
+    last = len(perf) - 1
+    times = last * (np.arange(frames) / (frames - 1)) ** power
+    lo = np.floor(times).astype(int)
+    hi = np.minimum(lo + 1, last)
+    frac = (times - lo)[:, None, None]
+    a, b = perf.points[lo], perf.points[hi]
+    points = (1 - frac) * a + frac * b
+    if perf.dims == 2:
+        points[..., 2] = np.minimum(a[..., 2], b[..., 2])
+    present = perf.present[lo] & perf.present[hi]
+    points[~present] = np.nan
+    return dataclasses.replace(perf, points=points, present=present, phase=None, phase_class=None), times
+
