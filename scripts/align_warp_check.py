@@ -66,10 +66,12 @@ def main() -> None:
         queries = {c: performer(f"{args.dir}/cam0{c}.msgpack", embedder.dims) for c in (2, 3, 4)}
         r_emb = embedder.embed(ref)
         for c, q in queries.items():
-            plain = errors(ref, r_emb, q, embedder.embed(q), np.arange(len(q), dtype=float) + q.first_frame - ref.first_frame)
+            shift = q.first_frame - ref.first_frame  # query rows -> reference rows of the same moment
+            plain = errors(ref, r_emb, q, embedder.embed(q), np.arange(len(q), dtype=float) + shift)
             wq, times = time_warped(q, int(round(1.2 * len(q))), args.exponent)
-            warp = errors(ref, r_emb, wq, embedder.embed(wq), times + q.first_frame - ref.first_frame)
-            cells = [f"{m:.1f}, {100 * s:.0f} %" for m, s in (plain["nearest"], plain["dtw"], warp["nearest"], warp["dtw"])]
+            warp = errors(ref, r_emb, wq, embedder.embed(wq), times + shift)
+            figures = (plain["nearest"], plain["dtw"], warp["nearest"], warp["dtw"])
+            cells = [f"{m:.1f}, {100 * s:.0f} %" for m, s in figures]
             print(f"| {name} | cam0{c} | " + " | ".join(cells) + " |")
 
 

@@ -140,11 +140,12 @@ def test_align_raw3d_uses_the_3d_joints_and_says_when_they_are_missing(pair: Pat
             inst.pop("keypoints_3d", None)
         lines.append(json.dumps(rec))
     flat.write_text("\n".join(lines) + "\n")
-    bad = run_posetool("align", str(pair / "ref" / "gt.jsonl"), str(flat), "--model", "raw3d", "-o", str(tmp_path / "b.jsonl"))
+    ref = str(pair / "ref" / "gt.jsonl")
+    bad = run_posetool("align", ref, str(flat), "--model", "raw3d", "-o", str(tmp_path / "b.jsonl"))
     assert bad.returncode == 1 and b"no instance with keypoints_3d" in bad.stderr and b"lift3d" in bad.stderr
     assert len(bad.stderr.decode().strip().splitlines()) == 1
     no_3d = run_posetool("eval", "align", str(flat), "--model", "raw3d")
     assert no_3d.returncode == 1 and b"keypoints_3d (run posetool lift3d first)" in no_3d.stderr
     assert b"internal error" not in no_3d.stderr
-    weights = run_posetool("align", str(pair / "ref" / "gt.jsonl"), str(flat), "--model", "raw3d", "--weights", "x.safetensors")
+    weights = run_posetool("align", ref, str(flat), "--model", "raw3d", "--weights", "x.safetensors")
     assert weights.returncode == 2 and b"takes no --weights" in weights.stderr

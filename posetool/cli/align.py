@@ -28,9 +28,9 @@ def align(
     csv: Annotated[str | None, typer.Option(
         "--csv", help="Also write frame,t,track_id,ref_frame,ref_t,confidence rows to this CSV file.",
         rich_help_panel=P)] = None,
-    model: Annotated[str, typer.Option("--model", help="Alignment embedder (posetool weights list --task align), or "
-                                       "raw: normalised 2D keypoints without learning; raw3d: lifted 3D joints in the performer's frame.", rich_help_panel="Model")
-                     ] = "align_any",
+    model: Annotated[str, typer.Option(
+        "--model", help="Alignment embedder (posetool weights list --task align), or raw: normalised 2D keypoints "
+        "without learning; raw3d: lifted 3D joints in the performer's frame.", rich_help_panel="Model")] = "align_any",
     weights: Weights = None,
     device: Device = "auto",
     fmt: Format = StreamFormat.auto,
