@@ -21,12 +21,12 @@ import numpy as np
 _MIN_CONFIDENCE_WEIGHT = 0.05
 
 
-def _fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, degree: int) -> tuple[np.ndarray, float] | None:
-    """Weighted polynomial fit of (N, D) ``y`` at offsets (N,) ``x`` with weights (N,) ``w``:
-    (the fit's value at offset 0 (D,), its weighted RMS residual), or None when it is not usable."""
-    if (w > 0).sum() < degree + 1:
+def _fit(design: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """Weighted least squares of (N, D) ``y`` on the (N, degree + 1) polynomial ``design`` with
+    weights (N,) ``w``: (the fit's value at offset 0 (D,), its weighted RMS residual), or None
+    when it is not usable (fewer weighted points than coefficients, or numerically singular)."""
+    if (w > 0).sum() < design.shape[1]:
         return None
-    design = np.stack([x ** d for d in range(degree + 1)], axis=1)  # (N, degree + 1)
     a = design * w[:, None]
     normal = design.T @ a  # Xᵀ W X
     if np.linalg.cond(normal) > 1e10:
@@ -62,17 +62,17 @@ def smooth_at(values: np.ndarray, offsets: np.ndarray, confidence: np.ndarray, w
     out = values[centre].copy()
     conf = np.nan_to_num(np.asarray(confidence, dtype=np.float64), nan=0.0)
     finite = np.isfinite(values).all(axis=-1)  # (N, K)
+    design = np.stack([x ** d for d in range(degree + 1)], axis=1)  # (N, degree + 1)
     widths = range(window, 0, -1) if max_residual is not None else (window,)
+    # per width: the Gaussian time weights (σ = width / 2), zero outside ±width; shared by every point
+    w_time = [np.where(np.abs(x) <= width, np.exp(-0.5 * (x / max(width / 2.0, 1e-6)) ** 2), 0.0) for width in widths]
+    w_point = np.where(finite, np.maximum(conf, _MIN_CONFIDENCE_WEIGHT), 0.0)  # (N, K)
     for k in range(values.shape[1]):
         if not finite[centre, k]:
             continue
         y = np.where(finite[:, k:k + 1], values[:, k], 0.0)  # (N, D)
-        for width in widths:
-            sigma = max(width / 2.0, 1e-6)
-            inside = np.abs(x) <= width
-            w = np.where(finite[:, k] & inside, np.exp(-0.5 * (x / sigma) ** 2)
-                         * np.maximum(conf[:, k], _MIN_CONFIDENCE_WEIGHT), 0.0)
-            fit = _fit(x, y, w, degree)
+        for wt in w_time:
+            fit = _fit(design, y, wt * w_point[:, k])
             if fit is None:
                 break
             if max_residual is None or fit[1] <= max_residual:
