@@ -156,10 +156,11 @@ def _pair(text: str, name: str) -> tuple[float, float]:
 
 
 @app.command("correspond", help="Train the keypoint correspondence network self-supervised from single images "
-             "(synth folders, COCO keypoint files, or STREAM[=VIDEO] pose streams): Siamese stage, then refinement.")
+             "(synth folders, COCO keypoint files, STREAM[=VIDEO] pose streams, or unlabelled videos and image "
+             "folders that the real chain labels first) and real frame pairs (--frame-gap): Siamese stage, then refinement.")
 @command("train correspond")
 def train_correspond(
-    data: Annotated[list[str], typer.Argument(help="synth folders, COCO keypoint JSONs (or ANN.json=IMAGES), pose streams STREAM[=VIDEO].")],
+    data: Annotated[list[str], typer.Argument(help="synth folders, COCO keypoint JSONs (or ANN.json=IMAGES), pose streams STREAM[=VIDEO], or unlabelled videos / image folders (labelled once by the real chain, cached in OUT/pseudo).")],
     out: OutDir = "runs/correspond",
     model: Annotated[str, typer.Option("--model", help="Registered correspondence model (posetool weights list --task correspond).")] = SYNTH.correspond,
     val: Annotated[list[str] | None, typer.Option("--val", help="Validation data (repeatable): fixed pairs, loss and accuracy each epoch.")] = None,
@@ -174,11 +175,15 @@ def train_correspond(
     rotation: Annotated[float, typer.Option("--rotation", min=0.0, help="Max rotation of the second image, degrees.")] = 20.0,
     translation: Annotated[float, typer.Option("--translation", min=0.0, help="Max shift of the second image, fraction of the input.")] = 0.15,
     photometric: Annotated[bool, typer.Option("--photometric/--no-photometric", help="Photometric changes on the second image.")] = True,
+    flip: Annotated[float, typer.Option("--flip", min=0.0, max=1.0, help="Probability of mirroring a pair (left/right keypoints swapped).")] = 0.0,
+    occluders: Annotated[float, typer.Option("--occluders", min=0.0, max=1.0, help="Probability of a synthetic occluder on the second image (covered targets become absent).")] = 0.0,
+    frame_gap: Annotated[int, typer.Option("--frame-gap", min=0, help="Also train on real frame pairs t-k -> t (1 <= k <= N) of tracked people in streams and footage; 0: single images only.")] = 0,
+    label_thr: Annotated[float, typer.Option("--label-thr", min=0.0, max=1.0, help="Unlabelled footage: keypoints of the real chain at or above this confidence are labels.")] = 0.5,
     half: Annotated[bool, typer.Option("--half/--no-half", help="Store exported weights in float16.")] = False,
     workers: Workers = 0,
     threads: Threads = None,
     stop_after: Annotated[int | None, typer.Option("--stop-after", min=1, help="End this run after N epochs (continue with --resume).")] = None,
-    init: Annotated[str | None, typer.Option("--init", help="Weights whose Siamese stage starts this run (e.g. a --refine-epochs 0 run).")] = None,
+    init: Annotated[str | None, typer.Option("--init", help="Weights file or registered model (e.g. correspond_real) whose Siamese stage starts this run: fine-tune a shipped model on your footage, or refine a --refine-epochs 0 run.")] = None,
     resume: Resume = None,
     seed: Seed = 0,
     device: Device = "auto",
@@ -192,7 +197,7 @@ def train_correspond(
         refine_epochs=refine_epochs, batch_size=batch_size, lr=lr, max_pairs=max_pairs, sigma=sigma,
         context=_pair(context, "--context"), scale=_pair(scale, "--scale"), rotation=rotation, translation=translation,
         photometric=photometric, half=half, workers=workers, threads=threads, seed=seed, device=device,
-        stop_after=stop_after, init=init,
+        stop_after=stop_after, init=init, flip=flip, occluders=occluders, frame_gap=frame_gap, label_thr=label_thr,
     )
     run(cfg, resume=resume)
 

@@ -15,6 +15,15 @@ A pair is made from one image with keypoint labels:
 4. targets are Gaussian maps (peak 1, σ in heatmap pixels) at 1/4 of the input size
    (:func:`posetool.pose2d.heatmaps.gaussian_targets`).
 
+Two augmentations the paper names and the synth recipe leaves off (``PairConfig`` defaults): a
+horizontal mirror of both windows (left and right keypoints swap places, so keypoint k stays the same
+body part), and a **synthetic occluder** on image 2 — a rectangle of another part of the source image —
+whose covered targets become absent, the case tracking meets when people cross.
+
+Beyond the paper, :func:`make_frame_pair` makes a pair from two real frames t−k and t of a tracked
+person: one window, placed around the person in frame t−k, cuts both frames (as ``posetool correspond
+--region person`` does at inference), and the targets are the same track's keypoints in frame t.
+
 All randomness comes from a ``numpy.random.Generator`` the caller seeds per sample.
 """
 
@@ -43,6 +52,9 @@ class PairConfig:
         photometric: apply brightness/contrast/saturation/blur/noise changes to image 2.
         sigma: Gaussian target σ in heatmap pixels.
         stride: input pixels per heatmap pixel.
+        flip: probability of mirroring both windows (left/right keypoints swapped with ``flip_index``).
+        occluder: probability of a synthetic occluder on image 2.
+        occluder_size: range of the occluder's sides, fraction of ``size``.
     """
 
     size: int = 128
@@ -54,6 +66,9 @@ class PairConfig:
     photometric: bool = True
     sigma: float = 1.5
     stride: int = 4
+    flip: float = 0.0
+    occluder: float = 0.0
+    occluder_size: tuple[float, float] = (0.15, 0.4)
 
 
 @dataclass
@@ -124,31 +139,99 @@ def photometric(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def make_pair(image: np.ndarray, joints: np.ndarray, bbox_xywh: np.ndarray | None, cfg: PairConfig,
-              rng: np.random.Generator) -> Pair:
-    """A training pair around the person with ``joints`` (K, 3: x, y, visibility) in the BGR ``image``."""
+def mirror_matrix(size: int) -> np.ndarray:
+    """2×3 horizontal mirror of a ``size × size`` input."""
+    return np.array([[-1.0, 0.0, size - 1.0], [0.0, 1.0, 0.0]])
+
+
+def _inside(p: np.ndarray, s: int) -> np.ndarray:
+    return (p[:, 0] >= 0) & (p[:, 0] <= s - 1) & (p[:, 1] >= 0) & (p[:, 1] <= s - 1)
+
+
+def occlude(image: np.ndarray, source: np.ndarray, points: np.ndarray, rng: np.random.Generator,
+            size_range: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Paste a rectangle cut from a random place of ``source`` onto ``image`` (S, S, 3).
+
+    Returns the occluded image and a (K,) mask of the ``points`` (K, 2) it covers.
+    """
+    s = image.shape[0]
+    w, h = (int(round(v * s)) for v in rng.uniform(*size_range, 2))
+    x0, y0 = int(rng.integers(0, s - w + 1)), int(rng.integers(0, s - h + 1))
+    sh, sw = source.shape[:2]
+    pw, ph = min(sw, max(w, int(w * rng.uniform(1.0, 3.0)))), min(sh, max(h, int(h * rng.uniform(1.0, 3.0))))
+    sx, sy = int(rng.integers(0, sw - pw + 1)), int(rng.integers(0, sh - ph + 1))
+    out = image.copy()
+    out[y0:y0 + h, x0:x0 + w] = cv2.resize(source[sy:sy + ph, sx:sx + pw], (w, h), interpolation=cv2.INTER_AREA)
+    covered = (points[:, 0] >= x0) & (points[:, 0] < x0 + w) & (points[:, 1] >= y0) & (points[:, 1] < y0 + h)
+    return out, covered
+
+
+def _pair(image_a: np.ndarray, image_b: np.ndarray, source_b: np.ndarray, q: np.ndarray, tg: np.ndarray,
+          qv: np.ndarray, cfg: PairConfig, rng: np.random.Generator) -> Pair:
+    """Finish a pair: photometric change and occluder on image 2, absent targets, Gaussian maps."""
     s = int(cfg.size)
-    joints = np.asarray(joints, dtype=np.float64)
+    if cfg.photometric:
+        image_b = photometric(image_b, rng)
+    tv = qv & _inside(tg, s)
+    if cfg.occluder > 0 and rng.random() < cfg.occluder:
+        image_b, covered = occlude(image_b, source_b, tg, rng, cfg.occluder_size)
+        tv &= ~covered  # an occluded keypoint is absent from image 2 (its map is all zero)
+    hm = s // cfg.stride
+    heatmaps, _ = gaussian_targets(np.concatenate([tg, tv[:, None].astype(np.float64)], 1), (s, s), (hm, hm), cfg.sigma)
+    return Pair(image_a, image_b, q.astype(np.float32), qv, tg.astype(np.float32), tv, heatmaps,
+                qv.astype(np.float32))
+
+
+def _window(joints: np.ndarray, bbox_xywh: np.ndarray | None, cfg: PairConfig, rng: np.random.Generator,
+            flip_index: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Image-1 window (2×3) around a person, mirrored with probability ``cfg.flip``, and the joints
+    in the order the window shows them (left and right swapped when mirrored)."""
+    s = int(cfg.size)
     center, long_side = person_window(joints, None if bbox_xywh is None else np.asarray(bbox_xywh, dtype=np.float64))
     side = long_side * rng.uniform(*cfg.context)
     center = center + rng.uniform(-cfg.jitter, cfg.jitter, 2) * side
     m1 = window_matrix(center, side, s)
+    if cfg.flip > 0 and rng.random() < cfg.flip:
+        if flip_index is None:
+            raise ValueError("flip needs the skeleton's flip_index")
+        return compose(mirror_matrix(s), m1), flip_index
+    return m1, np.arange(len(joints))
+
+
+def make_pair(image: np.ndarray, joints: np.ndarray, bbox_xywh: np.ndarray | None, cfg: PairConfig,
+              rng: np.random.Generator, flip_index: np.ndarray | None = None) -> Pair:
+    """A training pair around the person with ``joints`` (K, 3: x, y, visibility) in the BGR ``image``."""
+    s = int(cfg.size)
+    joints = np.asarray(joints, dtype=np.float64)
+    m1, order = _window(joints, bbox_xywh, cfg, rng, flip_index)
+    joints = joints[order]
     t = similarity_about_center(s, rng.uniform(*cfg.scale), rng.uniform(-cfg.rotation, cfg.rotation),
                                 *(rng.uniform(-cfg.translation, cfg.translation, 2) * s))
     m2 = compose(t, m1)
     image_a = cv2.warpAffine(image, m1, (s, s), flags=cv2.INTER_LINEAR)
     image_b = cv2.warpAffine(image, m2, (s, s), flags=cv2.INTER_LINEAR)
-    if cfg.photometric:
-        image_b = photometric(image_b, rng)
     q = affine_points(joints[:, :2], m1)
     tg = affine_points(joints[:, :2], m2)
+    qv = (joints[:, 2] > 0) & _inside(q, s)
+    return _pair(image_a, image_b, image, q, tg, qv, cfg, rng)
 
-    def inside(p: np.ndarray) -> np.ndarray:
-        return (p[:, 0] >= 0) & (p[:, 0] <= s - 1) & (p[:, 1] >= 0) & (p[:, 1] <= s - 1)
 
-    qv = (joints[:, 2] > 0) & inside(q)
-    tv = qv & inside(tg)
-    hm = s // cfg.stride
-    heatmaps, _ = gaussian_targets(np.concatenate([tg, tv[:, None].astype(np.float64)], 1), (s, s), (hm, hm), cfg.sigma)
-    return Pair(image_a, image_b, q.astype(np.float32), qv, tg.astype(np.float32), tv, heatmaps,
-                qv.astype(np.float32))
+def make_frame_pair(frame_a: np.ndarray, frame_b: np.ndarray, joints_a: np.ndarray, joints_b: np.ndarray,
+                    bbox_a_xywh: np.ndarray | None, cfg: PairConfig, rng: np.random.Generator,
+                    flip_index: np.ndarray | None = None) -> Pair:
+    """A pair from two real frames of one tracked person: ``joints_a``/``joints_b`` (K, 3: x, y, label 0/1)
+    in frames t−k and t. One window around the person in frame t−k cuts both frames (the scale, zoom and
+    rotation of single-image pairs do not apply: the motion is the real one). A keypoint is queried
+    where it is labelled in *both* frames — an unlabelled one in frame t may be hidden or merely
+    unsure, so it is not trained on."""
+    s = int(cfg.size)
+    joints_a = np.asarray(joints_a, dtype=np.float64)
+    joints_b = np.asarray(joints_b, dtype=np.float64)
+    m, order = _window(joints_a, bbox_a_xywh, cfg, rng, flip_index)
+    joints_a, joints_b = joints_a[order], joints_b[order]
+    image_a = cv2.warpAffine(frame_a, m, (s, s), flags=cv2.INTER_LINEAR)
+    image_b = cv2.warpAffine(frame_b, m, (s, s), flags=cv2.INTER_LINEAR)
+    q = affine_points(joints_a[:, :2], m)
+    tg = affine_points(joints_b[:, :2], m)
+    qv = (joints_a[:, 2] > 0) & (joints_b[:, 2] > 0) & _inside(q, s)
+    return _pair(image_a, image_b, frame_b, q, tg, qv, cfg, rng)

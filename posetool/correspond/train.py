@@ -22,7 +22,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from posetool import console
-from posetool.correspond.data import open_correspondence_dataset
+from posetool.correspond.data import Footage, open_footage
 from posetool.correspond.dataset import PairDataset
 from posetool.correspond.pairs import PairConfig
 from posetool.errors import PosetoolError, UsageError
@@ -77,7 +77,11 @@ class CorrespondTrainConfig:
     max_pairs: int | None = None  # cap on pairs per epoch (a random subset each epoch)
     half: bool = False
     stop_after: int | None = None  # end this run after N epochs (continue with --resume)
-    init: str | None = None  # weights whose Siamese stage (``siamese.*``) starts the run
+    init: str | None = None  # weights (a file or a registered model's name) whose Siamese stage starts the run
+    flip: float = 0.0  # probability of mirroring a pair (both windows)
+    occluders: float = 0.0  # probability of a synthetic occluder on image 2
+    frame_gap: int = 0  # real frame pairs t-k -> t (k <= frame_gap) from tracked streams and footage; 0: off
+    label_thr: float = 0.5  # unlabelled footage: the real chain's keypoints at or above this are labels
 
     def phase_of(self, epoch: int) -> tuple[str, int, int]:
         """(phase, epoch within the phase, epochs of the phase) of a global 0-based epoch."""
@@ -168,6 +172,18 @@ def validate(model: nn.Module, loader: DataLoader, phase: str, device: torch.dev
     return {"val_loss": total / max(n, 1), "val_acc4": hit4 / max(cnt, 1), "val_acc8": hit8 / max(cnt, 1)}
 
 
+def init_weights_path(init: str) -> str:
+    """``--init``: a weights file, or the name of a registered correspondence model (its weights file)."""
+    if Path(init).is_file():
+        return init
+    from posetool.hub.registry import get_model_spec, list_models
+    from posetool.hub.weights import find_weights
+
+    if init in {s.name for s in list_models("correspond")}:
+        return str(find_weights(get_model_spec(init, task="correspond")))
+    raise UsageError(f"--init {init}: no such file or registered correspondence model")
+
+
 def _load_siamese(net: nn.Module, path: str) -> None:
     """Load only the Siamese stage (keys ``siamese.*``) of a weights file, as the authors' refiner
     training loads a trained local-correlation model (``Siamese(local_ckpt=...)``)."""
@@ -242,6 +258,33 @@ def _fit_epoch(phase: _Phase, net: nn.Module, loader: DataLoader, cfg: Correspon
     return total, count
 
 
+def _open_sources(specs: list[str], cfg: CorrespondTrainConfig, out: Path, info: DistInfo) -> list[Footage]:
+    """Each data argument as :class:`Footage`; unlabelled footage gets pseudo-labels in ``OUT/pseudo``
+    (labelled by rank 0 while the other ranks wait, then read from that cache by all)."""
+    def open_all() -> list[Footage]:
+        return [open_footage(p, str(out / "pseudo"), cfg.label_thr, cfg.frame_gap, cfg.device) for p in specs]
+
+    if info.world_size > 1 and not info.is_main:
+        torch.distributed.barrier()
+        return open_all()
+    sources = open_all()
+    if info.world_size > 1:
+        torch.distributed.barrier()
+    return sources
+
+
+def _flip_index(skeleton: str | None, k: int) -> Any:
+    """Left/right permutation of the model's skeleton, for mirrored pairs."""
+    from posetool.skeletons import get_skeleton
+
+    if skeleton is None:
+        raise UsageError("--flip needs a model with a named skeleton")
+    perm = get_skeleton(skeleton).flip_permutation
+    if len(perm) != k:
+        raise UsageError(f"--flip: skeleton {skeleton} has {len(perm)} keypoints, the model {k}")
+    return perm
+
+
 def train_correspond(cfg: CorrespondTrainConfig, resume: str | None = None) -> dict[str, Any]:
     """Run (or continue) training; returns the history (a list of epoch dicts) and the run folder."""
     if not cfg.data:
@@ -256,30 +299,35 @@ def train_correspond(cfg: CorrespondTrainConfig, resume: str | None = None) -> d
     try:
         pcfg = PairConfig(size=spec.input.width, context=tuple(cfg.context), scale=tuple(cfg.scale),
                           rotation=cfg.rotation, translation=cfg.translation, photometric=cfg.photometric,
-                          sigma=cfg.sigma)
-        train_sets = [open_correspondence_dataset(p) for p in cfg.data]
-        val_sets = [open_correspondence_dataset(p) for p in cfg.val]
+                          sigma=cfg.sigma, flip=cfg.flip, occluder=cfg.occluders)
+        init = init_weights_path(cfg.init) if cfg.init else None
+        # unlabelled footage is labelled by the real chain once, into the run folder (rank 0 first under DDP)
+        train_src = _open_sources(cfg.data, cfg, out, info)
+        val_src = _open_sources(cfg.val, cfg, out, info)
         model = spec.build().to(info.device)
         k = unwrap(model).num_keypoints
-        for ds in train_sets + val_sets:
+        for ds in [f.single for f in train_src + val_src]:
             if ds.num_joints != k:
                 raise PosetoolError(f"{ds.name}: {ds.num_joints} keypoints per person, model {spec.name} queries {k}")
+        flip_index = _flip_index(spec.skeleton, k) if cfg.flip > 0 else None
         inp = spec.input
-        trainset = PairDataset(train_sets, pcfg, inp.mean, inp.std, inp.channel_order, cfg.seed)
+        trainset = PairDataset([f.single for f in train_src], pcfg, inp.mean, inp.std, inp.channel_order, cfg.seed,
+                               tracked=[f.tracked for f in train_src if f.tracked], flip_index=flip_index)
         if len(trainset) == 0:
             raise PosetoolError("the training data holds no person with at least 3 labelled keypoints")
         sampler = EpochSampler(len(trainset), cfg.seed, info.rank, info.world_size)
         loader = DataLoader(trainset, batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.workers,
                             drop_last=len(sampler) > cfg.batch_size, pin_memory=info.device.type == "cuda")
         val_loader = None
-        if val_sets:
-            valset = PairDataset(val_sets, pcfg, inp.mean, inp.std, inp.channel_order, seed=12345)
+        if val_src:
+            valset = PairDataset([f.single for f in val_src], pcfg, inp.mean, inp.std, inp.channel_order, seed=12345,
+                                 tracked=[f.tracked for f in val_src if f.tracked], flip_index=flip_index)
             val_loader = DataLoader(valset, batch_size=cfg.batch_size, shuffle=False, num_workers=cfg.workers)
 
         history: list[dict[str, Any]] = []
         start = 0
-        if cfg.init and state is None:
-            _load_siamese(unwrap(model), cfg.init)
+        if init and state is None:
+            _load_siamese(unwrap(model), init)
         if state is not None:
             unwrap(model).load_state_dict(state["model"])
             start, history = int(state["epoch"]), list(state.get("history", []))
@@ -288,7 +336,8 @@ def train_correspond(cfg: CorrespondTrainConfig, resume: str | None = None) -> d
         phase: _Phase | None = None
         if info.is_main:
             out.mkdir(parents=True, exist_ok=True)
-            console.info(f"train correspond: {spec.name}, {len(trainset)} people from {len(train_sets)} source(s), "
+            pairs = f" ({trainset.frame_pairs} of them real frame pairs)" if trainset.frame_pairs else ""
+            console.info(f"train correspond: {spec.name}, {len(trainset)} pairs per epoch{pairs} from {len(train_src)} source(s), "
                          f"{cfg.siamese_epochs} Siamese + {cfg.refine_epochs} refinement epochs, batch {cfg.batch_size}, "
                          f"device {info.device}")
 

@@ -58,19 +58,31 @@ class FolderImages:
 class VideoFrames:
     """Frames of a video kept in memory as JPEG (quality 95) for random access during training.
 
-    Only the frames in ``wanted`` are kept; a video of 100 frames at 640×480 costs ~6 MB.
+    Only the frames in ``wanted`` are kept; a video of 100 frames at 640×480 costs ~6 MB. With
+    ``max_side``, larger frames are kept downscaled (area interpolation) so that their longer side is
+    ``max_side``: ``scale`` is the factor, and the caller scales its labels by it. Training windows
+    shrink a person to ~128 px anyway, and decoding a 1920×1080 JPEG for every pair took longer
+    than the network's step.
     """
 
-    def __init__(self, path: str | os.PathLike[str], wanted: Sequence[int], quality: int = 95) -> None:
+    def __init__(self, path: str | os.PathLike[str], wanted: Sequence[int], quality: int = 95,
+                 max_side: int | None = None) -> None:
         from posetool.video.sources import open_video
 
         self.path = str(path)
+        self.scale = 1.0
         need = set(int(i) for i in wanted)
         self.frames: dict[int, bytes] = {}
         with open_video(self.path) as src:
+            if max_side is not None and max(src.width, src.height) > max_side:
+                self.scale = max_side / float(max(src.width, src.height))
+            size = (round(src.width * self.scale), round(src.height * self.scale))
             for frame in src:
                 if frame.index in need:
-                    ok, buf = cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+                    image = frame.image
+                    if self.scale != 1.0:
+                        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+                    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
                     if not ok:
                         raise VideoError(f"{self.path}: cannot re-encode frame {frame.index}")
                     self.frames[frame.index] = buf.tobytes()
