@@ -42,6 +42,10 @@ VARIANTS = {
     "corr:0.5,oks:0.5 (dis) + recover": ("correspond --model dis | recover --model blazepose_full", "corr:0.5,oks:0.5"),
     "corr:0.5,oks:0.5 (correspond_r18_synth) + recover":
         ("correspond --model correspond_r18_synth | recover --model blazepose_full", "corr:0.5,oks:0.5"),
+    "corr (correspond_real)": ("correspond --model correspond_real", "corr"),
+    "corr:0.5,oks:0.5 (correspond_real)": ("correspond --model correspond_real", "corr:0.5,oks:0.5"),
+    "corr:0.5,oks:0.5 (correspond_real) + recover":
+        ("correspond --model correspond_real | recover --model blazepose_full", "corr:0.5,oks:0.5"),
 }
 
 
@@ -72,6 +76,7 @@ def main() -> None:
     ap.add_argument("--iou", type=float, default=0.5, help="IoU a track's box needs to match a labelled box")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--reid", default="auto", help="posetool track --reid (auto: appearance, the video is readable)")
+    ap.add_argument("--only", default=None, help="run only the variants whose name contains this text")
     args = ap.parse_args()
     labels = read_labels(args.labels)
     out = Path(args.out)
@@ -82,6 +87,8 @@ def main() -> None:
            f"-o {shlex.quote(str(poses))}")
     rows = {}
     for i, (name, (middle, similarity)) in enumerate(VARIANTS.items()):
+        if args.only and args.only not in name:
+            continue
         tracked = out / f"tracked_{i}_{args.reid}.msgpack"
         between = [f"{POSETOOL} {stage} -q" for stage in middle.split(" | ")] if middle else []
         first, *rest = between + [f"{POSETOOL} track -q"]

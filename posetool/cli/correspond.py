@@ -36,7 +36,7 @@ def correspond(
     output: Output = "-",
     model: Annotated[str, typer.Option("--model", help=f"Correspondence model: {_MODELS}. lk and dis are optical-flow baselines without weights (see: posetool weights list --task correspond).", rich_help_panel="Model")] = SYNTH.correspond,
     region: Annotated[str, typer.Option("--region", help="Image region given to the network: person (a window around each person of frame t-1, the same window in frame t) or frame (whole frame letterboxed).", rich_help_panel=_R)] = "person",
-    context: Annotated[float, typer.Option("--context", min=1.0, help="Person window side / the person's longer box side.", rich_help_panel=_R)] = 2.0,
+    context: Annotated[float | None, typer.Option("--context", min=1.0, help="Person window side / the person's longer box side (default: the model's: correspond_real 1.25, others 2.0).", rich_help_panel=_R)] = None,
     frame_size: Annotated[int, typer.Option("--frame-size", min=32, help="Letterbox side for --region frame (multiple of 32; the authors used 512).", rich_help_panel=_R)] = 512,
     fb_sigma: Annotated[float | None, typer.Option("--fb-sigma", help="lk, dis: scale of the forward-backward error in px: affinity = exp(-err^2 / (2 sigma^2)) x patch NCC (default 2; docs/correspond.md).", rich_help_panel="Model")] = None,
     min_confidence: Annotated[float, typer.Option("--min-confidence", min=0.0, max=1.0, help="Keypoints of frame t-1 at or below this confidence are not queried.")] = 0.0,

@@ -218,7 +218,7 @@ def correspond(
     model: Annotated[str, typer.Option("--model", help="Correspondence model: a network, or lk / dis (optical flow).")] = SYNTH.correspond,
     step: Annotated[int, typer.Option("--step", min=1, help="Pair frame t-STEP with frame t.")] = 1,
     maps: Annotated[str, typer.Option("--maps", help="refined (what `correspond` writes) or affinity (the Siamese maps alone); networks only.")] = "refined",
-    context: Annotated[float, typer.Option("--context", min=1.0, help="Person window side / longer box side (networks).")] = 2.0,
+    context: Annotated[float | None, typer.Option("--context", min=1.0, help="Person window side / longer box side (networks; default: the model's: correspond_real 1.25, others 2.0).")] = None,
     pixels: Annotated[float, typer.Option("--pixels", min=0.0, help="Radius of the second accuracy, image px.")] = 5.0,
     kp_thr: Annotated[float, typer.Option("--kp-thr", min=0.0, max=1.0, help="Pose streams: a keypoint is pseudo ground truth where its confidence is >= this in both frames.")] = 0.5,
     video: Video = None,

@@ -16,6 +16,9 @@ from typing import Any
 from posetool.errors import UsageError
 from posetool.hub.registry import get_model_spec
 
+# Person-window side / the person's longer box side, for models whose spec names none.
+DEFAULT_CONTEXT = 2.0
+
 
 def is_flow(model: str) -> bool:
     """Whether ``model`` is an optical-flow baseline (no network, no weights)."""
@@ -23,12 +26,13 @@ def is_flow(model: str) -> bool:
 
 
 def build_estimator(model: str, *, device: str = "auto", weights: str | None = None, region: str = "person",
-                    context: float = 2.0, frame_size: int = 512, batch_size: int = 16, maps: str = "refined",
+                    context: float | None = None, frame_size: int = 512, batch_size: int = 16, maps: str = "refined",
                     fb_sigma: float | None = None,
                     flow_params: Mapping[str, Any] | None = None) -> tuple[Any, str | None]:
     """The estimator for ``--model`` and the sha256 of its weights (``None`` for the flow baselines).
 
-    ``region``, ``context``, ``frame_size``, ``batch_size`` and ``maps`` configure a network;
+    ``region``, ``context``, ``frame_size``, ``batch_size`` and ``maps`` configure a network
+    (``context`` None: the window the model was trained and measured at, its spec's ``defaults``, else 2.0);
     ``fb_sigma`` (an explicit option) and ``flow_params`` (a stream's recorded parameters; keys
     the flow does not take are ignored) configure a flow baseline. Options that do not apply to
     the chosen kind are usage errors naming the flag.
@@ -51,6 +55,8 @@ def build_estimator(model: str, *, device: str = "auto", weights: str | None = N
     from posetool.correspond.infer import CorrespondenceEstimator
     from posetool.hub.loader import load_model
 
+    if context is None:
+        context = float(spec.defaults.get("context", DEFAULT_CONTEXT))
     loaded = load_model(model, task="correspond", weights=weights, device=device)
     estimator = CorrespondenceEstimator.from_loaded(loaded, region=region, frame_size=frame_size, context=context,
                                                     batch_size=batch_size, maps=maps)

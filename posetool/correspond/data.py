@@ -114,8 +114,8 @@ def load_stream_footage(stream: str, video: str | None = None, min_confidence: f
                 if inst.get("track_id") is not None and inst.get("origin") in (None, "detected"):
                     people.setdefault(frame, {})[inst["track_id"]] = (joints, bbox)
     if not samples:
-        raise PosetoolError(f"{stream}: no instance with at least {min_keypoints} keypoints of confidence ≥ "
-                            f"{min_confidence}; run posetool pose2d first")
+        raise PosetoolError(f"{stream}: no person with at least {min_keypoints} keypoints of confidence ≥ "
+                            f"{min_confidence} (a stream needs pose2d's keypoints; footage, people the real chain finds)")
     src = video_for_stream(header, video)
     path = getattr(src, "path", video or (header.get("source") or {}).get("path"))
     if hasattr(src, "close"):
@@ -150,6 +150,9 @@ def open_footage(spec: str, pseudo_cache: str | None = None, label_thr: float = 
     from posetool.correspond.pseudo import is_unlabelled_footage, pseudo_label
 
     head, sep, tail = spec.partition("=")
+    if not Path(head).exists():
+        raise UsageError(f"{head}: no such file or folder (training data: synth folders, COCO keypoint JSONs, "
+                         f"pose streams, videos or image folders)")
     if head.endswith(STREAM_SUFFIXES):
         return load_stream_footage(head, tail if sep else None, max_gap=max_gap)
     if not sep and is_unlabelled_footage(spec):

@@ -9,6 +9,15 @@ from __future__ import annotations
 
 from posetool.hub.registry import InputSpec, ModelSpec, WeightsSpec, register_model
 
+# How correspond_real was made (docs/correspond.md, "Learning from real footage"); VIDEOS are
+# scripts/fetch_real_data.sh's vtest.avi cut to frames 150-794 and Pose2Sim's eight demo clips.
+REAL_COMMAND = ("python scripts/correspond_real_data.py data/real && posetool train correspond "
+                "data/real/vtest_rest.avi data/real/pose2sim/Demo_SinglePerson/videos/cam0[1-4].mp4 "
+                "data/real/pose2sim/Demo_MultiPerson/videos/cam0[1-4].mp4 --init correspond_r18_synth "
+                "--context 1.0,1.8 --frame-gap 5 --flip 0.5 --occluders 0.3 --siamese-epochs 20 --refine-epochs 4 "
+                "--max-pairs 4000 --lr 3e-4 --batch-size 16 --threads 2 --device cpu --seed 0 -o runs/correspond_real "
+                "(then copy runs/correspond_real/model.safetensors)")
+
 # The shipped CPU default: light ResNet-18-style backbone (width 16), 128x128 person windows,
 # cosine-normalised correlation, trained on synth (see docs/correspond.md for the exact command).
 register_model(ModelSpec(
@@ -29,6 +38,22 @@ register_model(ModelSpec(
                                 "--refine-epochs 8 --lr 1e-3 --batch-size 16 --threads 2 --device cpu --seed 0 "
                                 "--init runs/corr_siamese/model.safetensors -o runs/corr_refine "
                                 "(then copy runs/corr_refine/model.safetensors)"),
+))
+
+# Learnt from real footage (issue #16): the synth model's Siamese stage fine-tuned on unlabelled real
+# video labelled by the real chain (single-image pairs and real frame pairs t-k -> t), then a new
+# refinement; tighter person windows (context 1.25) give real people, 60-100 px tall, finer feature cells.
+register_model(ModelSpec(
+    name="correspond_real", task="correspond",
+    builder="posetool.nn.correspondence:correspondence_net",
+    kwargs={"backbone": "resnet", "width": 16, "norm": "l2", "temperature": 10.0, "refine_width": 32, "refine_prior": True,
+            "num_keypoints": 17},
+    description="Keypoint correspondences, light ResNet-18 backbone, 128x128 windows, fine-tuned on real video "
+                "(vtest.avi frames 150-794, Pose2Sim demos) labelled by the real chain",
+    input=InputSpec(128, 128, channel_order="RGB"), skeleton="coco17",
+    defaults={"context": 1.25},
+    weights=WeightsSpec("correspond_real.safetensors", sha256=None, source="package", licence="Apache-2.0",
+                        command=REAL_COMMAND),
 ))
 
 # The paper's network: BN-Inception Siamese backbone at 256x256 (32x64x64 features); no public

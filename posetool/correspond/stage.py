@@ -120,7 +120,7 @@ class CorrespondStep:
     device: str = "auto"
     weights: str | None = None
     region: str = "person"
-    context: float = 2.0
+    context: float | None = None  # None: the model's own (its spec's defaults)
     frame_size: int = 512
     min_confidence: float = 0.0
     batch_size: int = 16
@@ -139,7 +139,7 @@ class CorrespondStep:
         if isinstance(self.estimator, FlowCorrespondence):  # its own settings; region, context, frame size do not apply
             params = {**self.estimator.params(), "min_confidence": self.min_confidence}
         else:
-            params = {"region": self.region, "context": self.context, "frame_size": self.frame_size,
+            params = {"region": self.region, "context": self.estimator.context, "frame_size": self.frame_size,
                       "min_confidence": self.min_confidence, "batch_size": self.batch_size}
         header.setdefault("stages", []).append(
             make_stage("correspond", model=self.model, weights_sha256=sha256, params=params))

@@ -106,7 +106,8 @@ class RecoverStep:
             params = upstream_correspond_params(header)
             corr, corr_sha = build_estimator(corr_model, device=self.device, weights=self.corr_weights,
                                              region=params.get("region", "person"),
-                                             context=float(params.get("context", 2.0)),
+                                             # the upstream stage's window when it is the same model
+                                             context=params.get("context") if corr_model == requery_model(header) else None,
                                              frame_size=int(params.get("frame_size", 512)),
                                              batch_size=self.batch_size, flow_params=params)
         own_skel = "coco17" if isinstance(estimator, LandmarksInBoxes) else loaded.spec.skeleton  # coco17 out
