@@ -276,7 +276,8 @@ def test_flow_models_run_without_importing_torch(clip: dict) -> None:
 
 @pytest.mark.parametrize("model,extra,context", [("correspond_real", (), 1.25), ("correspond_r18_synth", (), 2.0),
                                                   ("correspond_real", ("--context", "1.6"), 1.6)])
-def test_network_window_defaults_to_the_models_measured_context(clip: dict, model: str, extra: tuple, context: float) -> None:
+def test_network_window_defaults_to_the_models_measured_context(clip: dict, model: str, extra: tuple,
+                                                                context: float) -> None:
     """Each network runs at the person-window scale it was measured at (its spec's defaults) unless
     --context says otherwise, and the stream records the one used (what recover re-queries with)."""
     out = clip["root"] / f"corr_{model}_{len(extra)}.msgpack"

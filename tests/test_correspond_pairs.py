@@ -60,7 +60,8 @@ def test_frame_pair_targets_are_the_second_frames_keypoints() -> None:
     inner = [k for k in np.flatnonzero(ok) if 2 <= min(*pair.queries[k], *pair.targets[k]) and
              max(*pair.queries[k], *pair.targets[k]) < 125]
     same = np.mean([np.abs(at(pair.image_a, pair.queries[k]) - at(pair.image_b, pair.targets[k])).max() for k in inner])
-    other = np.mean([np.abs(at(pair.image_a, pair.queries[k]) - at(pair.image_b, pair.queries[k])).max() for k in inner])
+    other = np.mean([np.abs(at(pair.image_a, pair.queries[k]) - at(pair.image_b, pair.queries[k])).max()
+                     for k in inner])
     assert len(inner) >= 10 and same < 4 < other
     # Gaussian maps peak at the targets (1/4 resolution)
     k = int(np.flatnonzero(ok)[0])

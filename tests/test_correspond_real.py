@@ -40,11 +40,12 @@ def pckh(home: Path, stream: Path, clip: Path, *extra: str) -> float:
     return float(json.loads(proc.stdout)["model_pckh"])
 
 
-def test_finetuning_on_a_short_real_clip_improves_its_correspondences(weights_home, vtest_video, tmp_path):  # noqa: F811
+def test_finetuning_on_a_short_real_clip_improves_its_correspondences(weights_home, vtest_video,  # noqa: F811
+                                                                      tmp_path):
     clip = cut(vtest_video, 400, 40, tmp_path / "clip.avi")
     out = tmp_path / "ft"
-    proc = _run(weights_home, "train", "correspond", str(clip), "--init", "correspond_r18_synth", "--siamese-epochs", "2",
-                "--refine-epochs", "0", "--frame-gap", "2", "--lr", "3e-4", "--batch-size", "8", "--threads", "2",
+    proc = _run(weights_home, "train", "correspond", str(clip), "--init", "correspond_r18_synth",
+                "--siamese-epochs", "2", "--refine-epochs", "0", "--frame-gap", "2", "--lr", "3e-4", "--batch-size", "8", "--threads", "2",
                 "--device", "cpu", "-o", str(out), "-q")
     assert proc.returncode == 0, proc.stderr.decode()
     streams = sorted((out / "pseudo").glob("clip-*.msgpack"))

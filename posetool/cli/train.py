@@ -157,7 +157,8 @@ def _pair(text: str, name: str) -> tuple[float, float]:
 
 @app.command("correspond", help="Train the keypoint correspondence network self-supervised from single images "
              "(synth folders, COCO keypoint files, STREAM[=VIDEO] pose streams, or unlabelled videos and image "
-             "folders that the real chain labels first) and real frame pairs (--frame-gap): Siamese stage, then refinement.")
+             "folders that the real chain labels first) and real frame pairs (--frame-gap): Siamese stage, "
+             "then refinement.")
 @command("train correspond")
 def train_correspond(
     data: Annotated[list[str], typer.Argument(help="synth folders, COCO keypoint JSONs (or ANN.json=IMAGES), pose streams STREAM[=VIDEO], or unlabelled videos / image folders (labelled once by the real chain, cached in OUT/pseudo).")],

@@ -115,7 +115,8 @@ def load_stream_footage(stream: str, video: str | None = None, min_confidence: f
                     people.setdefault(frame, {})[inst["track_id"]] = (joints, bbox)
     if not samples:
         raise PosetoolError(f"{stream}: no person with at least {min_keypoints} keypoints of confidence ≥ "
-                            f"{min_confidence} (a stream needs pose2d's keypoints; footage, people the real chain finds)")
+                            f"{min_confidence} (a stream needs pose2d's keypoints; footage, people the real "
+                            f"chain finds)")
     src = video_for_stream(header, video)
     path = getattr(src, "path", video or (header.get("source") or {}).get("path"))
     if hasattr(src, "close"):

@@ -52,7 +52,8 @@ class PairDataset(EpochDataset):
         if kind == "image":
             ds = self.datasets[d]
             sample = ds.samples[i]
-            return make_pair(ds.image(sample.key), sample.joints, np.asarray(sample.bbox), self.cfg, rng, self.flip_index)
+            return make_pair(ds.image(sample.key), sample.joints, np.asarray(sample.bbox), self.cfg, rng,
+                             self.flip_index)
         tf = self.tracked[d]
         t, track, earlier = tf.pairs[i]
         a = int(earlier[rng.integers(len(earlier))])

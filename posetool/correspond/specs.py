@@ -46,14 +46,15 @@ register_model(ModelSpec(
 register_model(ModelSpec(
     name="correspond_real", task="correspond",
     builder="posetool.nn.correspondence:correspondence_net",
-    kwargs={"backbone": "resnet", "width": 16, "norm": "l2", "temperature": 10.0, "refine_width": 32, "refine_prior": True,
-            "num_keypoints": 17},
+    kwargs={"backbone": "resnet", "width": 16, "norm": "l2", "temperature": 10.0, "refine_width": 32,
+            "refine_prior": True, "num_keypoints": 17},
     description="Keypoint correspondences, light ResNet-18 backbone, 128x128 windows, fine-tuned on real video "
                 "(vtest.avi frames 150-794, Pose2Sim demos) labelled by the real chain",
     input=InputSpec(128, 128, channel_order="RGB"), skeleton="coco17",
     defaults={"context": 1.25},
-    weights=WeightsSpec("correspond_real.safetensors", sha256=None, source="package", licence="Apache-2.0",
-                        command=REAL_COMMAND),
+    weights=WeightsSpec("correspond_real.safetensors",
+                        sha256="5d562ec1129825c716d48dd11fd831ed97a0ba935fe90cb3f05595bcee3037f2",
+                        source="package", licence="Apache-2.0", command=REAL_COMMAND),
 ))
 
 # The paper's network: BN-Inception Siamese backbone at 256x256 (32x64x64 features); no public

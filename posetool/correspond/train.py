@@ -337,7 +337,8 @@ def train_correspond(cfg: CorrespondTrainConfig, resume: str | None = None) -> d
         if info.is_main:
             out.mkdir(parents=True, exist_ok=True)
             pairs = f" ({trainset.frame_pairs} of them real frame pairs)" if trainset.frame_pairs else ""
-            console.info(f"train correspond: {spec.name}, {len(trainset)} pairs per epoch{pairs} from {len(train_src)} source(s), "
+            console.info(f"train correspond: {spec.name}, {len(trainset)} pairs per epoch{pairs} "
+                         f"from {len(train_src)} source(s), "
                          f"{cfg.siamese_epochs} Siamese + {cfg.refine_epochs} refinement epochs, batch {cfg.batch_size}, "
                          f"device {info.device}")
 

@@ -104,10 +104,10 @@ class RecoverStep:
             from posetool.correspond.backends import build_estimator
 
             params = upstream_correspond_params(header)
+            same_model = corr_model == requery_model(header)  # then re-query with the upstream stage's window
             corr, corr_sha = build_estimator(corr_model, device=self.device, weights=self.corr_weights,
                                              region=params.get("region", "person"),
-                                             # the upstream stage's window when it is the same model
-                                             context=params.get("context") if corr_model == requery_model(header) else None,
+                                             context=params.get("context") if same_model else None,
                                              frame_size=int(params.get("frame_size", 512)),
                                              batch_size=self.batch_size, flow_params=params)
         own_skel = "coco17" if isinstance(estimator, LandmarksInBoxes) else loaded.spec.skeleton  # coco17 out
