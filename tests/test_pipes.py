@@ -66,6 +66,11 @@ def test_auto_similarity_follows_the_stream():
     step.start(header)
     assert step.options.similarity == SIMILARITY_WITH_CORRESPONDENCES
     assert header["stages"][-1]["params"]["similarity"] == SIMILARITY_WITH_CORRESPONDENCES
+    # the similarity measured best with the model that ran: correspond_real's registered `corr`
+    for model, expected in (("correspond_real", "corr"), ("dis", SIMILARITY_WITH_CORRESPONDENCES),
+                            ("correspond_r18_synth", SIMILARITY_WITH_CORRESPONDENCES)):
+        h = make_header({"width": 64, "height": 48}, "coco17", stages=[make_stage("correspond", model=model)])
+        assert auto_similarity(h) == expected, model
 
 
 def test_detector_threshold_is_registered_with_the_model():

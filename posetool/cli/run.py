@@ -23,9 +23,9 @@ def run(
     detect_model: Annotated[str | None, typer.Option("--detect-model", help="Detector (default: the preset's).", rich_help_panel=M)] = None,
     gt: Annotated[str | None, typer.Option("--gt", help="Ground truth for --detect-model gt.", rich_help_panel=M)] = None,
     pose_model: Annotated[str | None, typer.Option("--pose-model", help="pose2d model (default: the preset's).", rich_help_panel=M)] = None,
-    correspond_model: Annotated[str | None, typer.Option("--correspond-model", help="Correspondence model (default: the preset's; none for real).", rich_help_panel=M)] = None,
+    correspond_model: Annotated[str | None, typer.Option("--correspond-model", help="Correspondence model (default: the preset's: correspond_real for real, correspond_r18_synth for synth).", rich_help_panel=M)] = None,
     correspond: Annotated[bool, typer.Option("--correspond/--no-correspond", help="Run correspondences (needs a correspondence model).", rich_help_panel=M)] = True,
-    recover: Annotated[bool, typer.Option("--recover/--no-recover", help="Recover missed people/keypoints from correspondences.", rich_help_panel=M)] = True,
+    recover: Annotated[bool | None, typer.Option("--recover/--no-recover", help="Recover missed people/keypoints from correspondences (default: the preset's: synth on, real off).", rich_help_panel=M)] = None,
     lift_model: Annotated[str | None, typer.Option("--lift-model", help="3D lifting model (default: the preset's).", rich_help_panel=M)] = None,
     lift: Annotated[bool, typer.Option("--lift/--no-lift", help="Lift tracks to 3D.", rich_help_panel=M)] = True,
     score_thr: Annotated[float | None, typer.Option("--score-thr", min=0.0, max=1.0, help="Detector score threshold (default: the detector's, as posetool detect; centernet_r18_synth_ft: 0.4).", rich_help_panel=M)] = None,
@@ -62,7 +62,7 @@ def run(
     corr = (correspond_model or p.correspond) if correspond else None
     opts = ChainOptions(
         detect_model=detect_model or p.detect, gt=gt, pose_model=pose_model or p.pose, correspond_model=corr,
-        recover=recover and corr is not None, lift_model=(lift_model or p.lift) if lift else None,
+        recover=(p.recover if recover is None else recover) and corr is not None, lift_model=(lift_model or p.lift) if lift else None,
         score_thr=score_thr, max_people=max_people, similarity=track_similarity, gate=track_gate, patience=patience,
         min_length=min_length, interpolate=interpolate, smooth=smooth, lr_repair=lr_repair, reid=reid, device=device, batch_size=batch_size, runtime=runtime,
         frame_buffer=frame_buffer,

@@ -51,7 +51,9 @@ register_model(ModelSpec(
     description="Keypoint correspondences, light ResNet-18 backbone, 128x128 windows, fine-tuned on real video "
                 "(vtest.avi frames 150-794, Pose2Sim demos) labelled by the real chain",
     input=InputSpec(128, 128, channel_order="RGB"), skeleton="coco17",
-    defaults={"context": 1.25},
+    # measured on real video: 1.25x windows (docs/correspond.md); `corr` alone tracks with the fewest
+    # identity switches on the hand-labelled vtest segment (README, "Tracking on real video")
+    defaults={"context": 1.25, "similarity": "corr"},
     weights=WeightsSpec("correspond_real.safetensors",
                         sha256="5d562ec1129825c716d48dd11fd831ed97a0ba935fe90cb3f05595bcee3037f2",
                         source="package", licence="Apache-2.0", command=REAL_COMMAND),
