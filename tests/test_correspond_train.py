@@ -92,3 +92,14 @@ def test_refinement_only_run_starts_from_a_siamese_run(synth: Path, tmp_path: Pa
     assert not torch.isclose(a["log_temperature"], torch.tensor(10.0).log())
     assert torch.equal(a["log_temperature"], b["log_temperature"])
     assert "refinement.prior_gain" in b and not torch.equal(b["refinement.prior_gain"], torch.full_like(b["refinement.prior_gain"], 10.0))
+
+
+def test_pairs_are_cut_around_the_window_the_model_runs_at() -> None:
+    """Without --context, training windows span 0.8-1.3 x the model's inference window: the synth
+    recipe's 1.6-2.6 for a 2.0 window, 1.0-1.625 for correspond_real's 1.25; --context wins."""
+    from posetool.correspond.train import training_context
+    from posetool.hub.registry import get_model_spec
+
+    assert training_context(None, get_model_spec("correspond_r18_synth")) == (1.6, 2.6)
+    assert training_context(None, get_model_spec("correspond_real")) == (1.0, 1.625)
+    assert training_context((1.1, 1.4), get_model_spec("correspond_real")) == (1.1, 1.4)

@@ -71,3 +71,27 @@ def test_run_errors(tmp_path: Path):
     assert bad.returncode == 1 and b"no such video" in bad.stderr
     preset = run_posetool("run", str(tmp_path / "missing.mp4"), "--preset", "nope")
     assert preset.returncode == 2 and b"--preset must be one of" in preset.stderr
+
+
+def test_run_tracks_with_correspondence_weights_the_user_trained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """`run --correspond-weights FILE` (e.g. a model fine-tuned on this video with `train correspond
+    --init`) uses that file in correspond and in recover's re-queries: the stream records its sha256."""
+    from posetool.hub.weights import sha256_file
+
+    one_thread(monkeypatch)
+    syn = tmp_path / "syn"
+    assert run_posetool("synth", str(syn), "--people", "2", "--frames", "4", "--seed", "7", "-q").returncode == 0
+    # correspond_real's file has the architecture of correspond_r18_synth: a stand-in for a fine-tuned file
+    tuned = REPO / "posetool" / "weights" / "correspond_real.safetensors"
+    out = tmp_path / "run.msgpack"
+    res = run_posetool("run", str(syn / "video.mp4"), "--preset", "synth", "--correspond-weights", str(tuned),
+                       "--no-lift", "-o", str(out), "-q", timeout=600)
+    assert res.returncode == 0, res.stderr.decode()
+    stages = {s["stage"]: s for s in read_stream(str(out))[0]["stages"]}
+    assert stages["correspond"]["model"] == "correspond_r18_synth"
+    assert stages["correspond"]["weights_sha256"] == sha256_file(tuned)
+    assert stages["recover"]["params"]["corr_weights_sha256"] == sha256_file(tuned)  # its re-queries too
+    missing = run_posetool("run", str(syn / "video.mp4"), "--preset", "synth", "--correspond-weights",
+                           str(tmp_path / "nope.safetensors"), "-o", str(tmp_path / "x.msgpack"))
+    assert missing.returncode == 2 and b"--correspond-weights" in missing.stderr
+    assert not (tmp_path / "x.msgpack").exists()

@@ -24,6 +24,7 @@ def run(
     gt: Annotated[str | None, typer.Option("--gt", help="Ground truth for --detect-model gt.", rich_help_panel=M)] = None,
     pose_model: Annotated[str | None, typer.Option("--pose-model", help="pose2d model (default: the preset's).", rich_help_panel=M)] = None,
     correspond_model: Annotated[str | None, typer.Option("--correspond-model", help="Correspondence model (default: the preset's: correspond_real for real, correspond_r18_synth for synth).", rich_help_panel=M)] = None,
+    correspond_weights: Annotated[str | None, typer.Option("--correspond-weights", help="Weights file for the correspondence model, e.g. model.safetensors of a `posetool train correspond VIDEO --init correspond_real` run fine-tuned on this video.", rich_help_panel=M)] = None,
     correspond: Annotated[bool, typer.Option("--correspond/--no-correspond", help="Run correspondences (needs a correspondence model).", rich_help_panel=M)] = True,
     recover: Annotated[bool | None, typer.Option("--recover/--no-recover", help="Recover missed people/keypoints from correspondences (default: the preset's: synth on, real off).", rich_help_panel=M)] = None,
     lift_model: Annotated[str | None, typer.Option("--lift-model", help="3D lifting model (default: the preset's).", rich_help_panel=M)] = None,
@@ -60,8 +61,20 @@ def run(
         raise UsageError(f"--preset must be one of {', '.join(PRESETS)}, got {preset!r}")
     p = PRESETS[preset]
     corr = (correspond_model or p.correspond) if correspond else None
+    if correspond_weights:
+        from pathlib import Path
+
+        from posetool.correspond.backends import is_flow
+
+        if corr is None:
+            raise UsageError("--correspond-weights needs correspondences: drop --no-correspond")
+        if is_flow(corr):
+            raise UsageError(f"--correspond-weights: {corr} is optical flow and has no weights")
+        if not Path(correspond_weights).expanduser().is_file():
+            raise UsageError(f"--correspond-weights {correspond_weights}: no such file")
     opts = ChainOptions(
         detect_model=detect_model or p.detect, gt=gt, pose_model=pose_model or p.pose, correspond_model=corr,
+        correspond_weights=correspond_weights,
         recover=(p.recover if recover is None else recover) and corr is not None, lift_model=(lift_model or p.lift) if lift else None,
         score_thr=score_thr, max_people=max_people, similarity=track_similarity, gate=track_gate, patience=patience,
         min_length=min_length, interpolate=interpolate, smooth=smooth, lr_repair=lr_repair, reid=reid, device=device, batch_size=batch_size, runtime=runtime,

@@ -171,7 +171,7 @@ def train_correspond(
     lr: Annotated[float, typer.Option("--lr", min=0.0, help="Adam learning rate of each stage, x0.1 halfway (paper: 1e-4).")] = 1e-4,
     max_pairs: Annotated[int | None, typer.Option("--max-pairs", min=1, help="At most this many pairs per epoch.")] = None,
     sigma: Annotated[float, typer.Option("--sigma", min=0.5, help="Gaussian target sigma in heatmap pixels.")] = 1.5,
-    context: Annotated[str, typer.Option("--context", help="Window side / person box side, range LOW,HIGH.")] = "1.6,2.6",
+    context: Annotated[str | None, typer.Option("--context", help="Window side / person box side, range LOW,HIGH (default: 0.8-1.3 x the model's inference window: 1.6,2.6 for correspond_r18_synth, 1.0,1.625 for correspond_real).")] = None,
     scale: Annotated[str, typer.Option("--scale", help="Zoom of the second image, range LOW,HIGH.")] = "0.8,1.25",
     rotation: Annotated[float, typer.Option("--rotation", min=0.0, help="Max rotation of the second image, degrees.")] = 20.0,
     translation: Annotated[float, typer.Option("--translation", min=0.0, help="Max shift of the second image, fraction of the input.")] = 0.15,
@@ -196,7 +196,7 @@ def train_correspond(
     cfg = CorrespondTrainConfig(
         data=list(data), val=list(val or []), out=out, model=model, siamese_epochs=siamese_epochs,
         refine_epochs=refine_epochs, batch_size=batch_size, lr=lr, max_pairs=max_pairs, sigma=sigma,
-        context=_pair(context, "--context"), scale=_pair(scale, "--scale"), rotation=rotation, translation=translation,
+        context=_pair(context, "--context") if context else None, scale=_pair(scale, "--scale"), rotation=rotation, translation=translation,
         photometric=photometric, half=half, workers=workers, threads=threads, seed=seed, device=device,
         stop_after=stop_after, init=init, flip=flip, occluders=occluders, frame_gap=frame_gap, label_thr=label_thr,
     )

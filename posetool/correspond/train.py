@@ -26,6 +26,7 @@ from posetool.correspond.data import Footage, open_footage
 from posetool.correspond.dataset import PairDataset
 from posetool.correspond.pairs import PairConfig
 from posetool.errors import PosetoolError, UsageError
+from posetool.hub.weights import init_weights
 from posetool.engine.trainer import (
     Checkpoint,
     ConsoleLine,
@@ -69,7 +70,7 @@ class CorrespondTrainConfig:
     workers: int = 0
     threads: int | None = None
     sigma: float = 1.5
-    context: tuple[float, float] = (1.6, 2.6)
+    context: tuple[float, float] | None = None  # None: 0.8-1.3 x the model's inference window (spec defaults)
     scale: tuple[float, float] = (0.8, 1.25)
     rotation: float = 20.0
     translation: float = 0.15
@@ -172,16 +173,16 @@ def validate(model: nn.Module, loader: DataLoader, phase: str, device: torch.dev
     return {"val_loss": total / max(n, 1), "val_acc4": hit4 / max(cnt, 1), "val_acc8": hit8 / max(cnt, 1)}
 
 
-def init_weights_path(init: str) -> str:
-    """``--init``: a weights file, or the name of a registered correspondence model (its weights file)."""
-    if Path(init).is_file():
-        return init
-    from posetool.hub.registry import get_model_spec, list_models
-    from posetool.hub.weights import find_weights
+def training_context(context: tuple[float, float] | None, spec: Any) -> tuple[float, float]:
+    """The range of window sides (× the person's longer side) pairs are cut at: ``context`` when given,
+    else 0.8–1.3 × the window the model runs at (its spec's ``defaults``; 2.0 → the synth recipe's 1.6–2.6),
+    so that a model fine-tuned with ``--model correspond_real`` trains around its 1.25 window."""
+    if context is not None:
+        return (float(context[0]), float(context[1]))
+    from posetool.correspond.backends import DEFAULT_CONTEXT
 
-    if init in {s.name for s in list_models("correspond")}:
-        return str(find_weights(get_model_spec(init, task="correspond")))
-    raise UsageError(f"--init {init}: no such file or registered correspondence model")
+    c = float(spec.defaults.get("context", DEFAULT_CONTEXT))
+    return (round(0.8 * c, 4), round(1.3 * c, 4))
 
 
 def _load_siamese(net: nn.Module, path: str) -> None:
@@ -297,10 +298,10 @@ def train_correspond(cfg: CorrespondTrainConfig, resume: str | None = None) -> d
     info, state = begin_run(cfg, spec.name, resume, ("data", "seed", "batch_size", "lr", "siamese_epochs", "max_pairs"))
     out = Path(cfg.out)
     try:
-        pcfg = PairConfig(size=spec.input.width, context=tuple(cfg.context), scale=tuple(cfg.scale),
-                          rotation=cfg.rotation, translation=cfg.translation, photometric=cfg.photometric,
-                          sigma=cfg.sigma, flip=cfg.flip, occluder=cfg.occluders)
-        init = init_weights_path(cfg.init) if cfg.init else None
+        pcfg = PairConfig(size=spec.input.width, context=training_context(cfg.context, spec),
+                          scale=tuple(cfg.scale), rotation=cfg.rotation, translation=cfg.translation,
+                          photometric=cfg.photometric, sigma=cfg.sigma, flip=cfg.flip, occluder=cfg.occluders)
+        init = str(init_weights(cfg.init, "correspond")) if cfg.init else None
         # unlabelled footage is labelled by the real chain once, into the run folder (rank 0 first under DDP)
         train_src = _open_sources(cfg.data, cfg, out, info)
         val_src = _open_sources(cfg.val, cfg, out, info)

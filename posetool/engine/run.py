@@ -21,6 +21,7 @@ class ChainOptions:
     gt: str | None = None
     pose_model: str = SYNTH.pose
     correspond_model: str | None = SYNTH.correspond
+    correspond_weights: str | None = None  # e.g. a fine-tuned run's model.safetensors (None: the registered file)
     recover: bool = True
     lift_model: str | None = SYNTH.lift
     score_thr: float | None = None  # None: the detector's own (measured for the model, as `posetool detect`)
@@ -52,7 +53,7 @@ def check_chain_weights(opts: ChainOptions) -> None:
             continue
         spec = get_model_spec(name, task=task)
         try:
-            find_weights(spec)
+            find_weights(spec, opts.correspond_weights if task == "correspond" else None)
         except WeightsError as exc:
             missing.append((spec, exc))
     if len(missing) == 1:
@@ -80,10 +81,11 @@ def build_steps(o: ChainOptions) -> list[Step]:
         Pose2DStep(model=o.pose_model, device=o.device, batch_size=o.batch_size, runtime=o.runtime),
     ]
     if o.correspond_model:
-        steps.append(CorrespondStep(model=o.correspond_model, device=o.device, batch_size=o.batch_size))
+        steps.append(CorrespondStep(model=o.correspond_model, device=o.device, weights=o.correspond_weights,
+                                    batch_size=o.batch_size))
         if o.recover:
             steps.append(RecoverStep(model=o.pose_model, device=o.device, corr_model=o.correspond_model,
-                                     batch_size=o.batch_size))
+                                     corr_weights=o.correspond_weights, batch_size=o.batch_size))
     steps.append(TrackStep(TrackerOptions(similarity=o.similarity, gate=o.gate, patience=o.patience,
                                           min_length=o.min_length, interpolate=o.interpolate, smooth=o.smooth,
                                           lr_repair=o.lr_repair, reid="appearance" if o.reid == AUTO else o.reid)))
