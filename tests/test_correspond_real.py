@@ -5,33 +5,19 @@ the labelling on this machine, two threads)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
-import cv2
-
 from tests.real_data import movenet_files, vtest_video  # noqa: F401  (session fixtures)
 from tests.test_blazepose_weights import blazepose_files  # noqa: F401  (session fixture)
+from tests.conftest import REPO
 from tests.test_real_chain import _run, weights_home  # noqa: F401  (module fixture)
 
-
-def cut(video: str, start: int, count: int, out: Path) -> Path:
-    """Frames [start, start + count) of ``video`` as a lossless (FFV1) clip."""
-    cap = cv2.VideoCapture(video)
-    w = h = None
-    writer = None
-    for i in range(start + count):
-        ok, image = cap.read()
-        assert ok, f"{video} has fewer than {start + count} frames"
-        if i < start:
-            continue
-        if writer is None:
-            h, w = image.shape[:2]
-            writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"FFV1"), 10.0, (w, h))
-        writer.write(image)
-    writer.release()
-    cap.release()
-    return out
+# the script that cuts correspond_real's training footage cuts this clip too
+_spec = importlib.util.spec_from_file_location("correspond_real_data", REPO / "scripts" / "correspond_real_data.py")
+_script = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_script)
 
 
 def pckh(home: Path, stream: Path, clip: Path, *extra: str) -> float:
@@ -43,7 +29,8 @@ def pckh(home: Path, stream: Path, clip: Path, *extra: str) -> float:
 
 def test_finetuning_on_a_short_real_clip_improves_its_correspondences(weights_home, vtest_video,  # noqa: F811
                                                                       tmp_path):
-    clip = cut(vtest_video, 400, 40, tmp_path / "clip.avi")
+    clip = tmp_path / "clip.avi"
+    assert _script.cut(Path(vtest_video), 400, clip, stop=440) == 40
     out = tmp_path / "ft"
     proc = _run(weights_home, "train", "correspond", str(clip), "--init", "correspond_r18_synth",
                 "--siamese-epochs", "2", "--refine-epochs", "0", "--frame-gap", "2", "--lr", "3e-4", "--batch-size", "8",

@@ -99,12 +99,13 @@ class RecoverStep:
             estimator = TopDownEstimator.from_loaded(loaded, TopDownOptions(rescore=False, oks_thre=1.0),
                                                      batch_size=self.batch_size)
         corr, corr_sha = None, None
-        corr_model = self.corr_model or requery_model(header)
+        upstream_model = requery_model(header)
+        corr_model = self.corr_model or upstream_model
         if opts.requery and opts.people:
             from posetool.correspond.backends import build_estimator
 
             params = upstream_correspond_params(header)
-            same_model = corr_model == requery_model(header)  # then re-query with the upstream stage's window
+            same_model = corr_model == upstream_model  # then re-query with the upstream stage's window
             corr, corr_sha = build_estimator(corr_model, device=self.device, weights=self.corr_weights,
                                              region=params.get("region", "person"),
                                              context=params.get("context") if same_model else None,
