@@ -38,6 +38,7 @@ def run(
     interpolate: Annotated[int, typer.Option("--interpolate", min=0, help="Fill track gaps up to N frames.", rich_help_panel=T)] = 0,
     smooth: Annotated[str, typer.Option("--smooth", help="Keypoint smoothing per track, as posetool track: offline, online (One-Euro) or none.", rich_help_panel=T)] = "offline",
     lr_repair: Annotated[bool, typer.Option("--lr-repair/--no-lr-repair", help="Flip left/right limbs whose labels break the track's motion, as posetool track.", rich_help_panel=T)] = False,
+    lr_consistency: Annotated[str, typer.Option("--lr-consistency", help="Left/right labels decided along each track with its next 25 poses (offline) or as the pose model gave them (none), as posetool track.", rich_help_panel=T)] = "offline",
     reid: Annotated[str, typer.Option("--reid", help="Re-identify lost tracks, as posetool track: auto (= appearance here, the video is at hand), none, appearance (colour) or features (correspondence network).", rich_help_panel=T)] = "auto",
     render: Annotated[str | None, typer.Option("--render", help="Also write an overlay video here.")] = None,
     frame_buffer: Annotated[int, typer.Option("--frame-buffer", min=8, help="Decoded frames kept for the stages that need pixels.")] = 96,
@@ -77,7 +78,7 @@ def run(
         correspond_weights=correspond_weights,
         recover=(p.recover if recover is None else recover) and corr is not None, lift_model=(lift_model or p.lift) if lift else None,
         score_thr=score_thr, max_people=max_people, similarity=track_similarity, gate=track_gate, patience=patience,
-        min_length=min_length, interpolate=interpolate, smooth=smooth, lr_repair=lr_repair, reid=reid, device=device, batch_size=batch_size, runtime=runtime,
+        min_length=min_length, interpolate=interpolate, smooth=smooth, lr_repair=lr_repair, lr_consistency=lr_consistency, reid=reid, device=device, batch_size=batch_size, runtime=runtime,
         frame_buffer=frame_buffer,
     )
     claim_input(video)

@@ -31,7 +31,10 @@ def track(
     smooth_beta: Annotated[float, typer.Option("--smooth-beta", min=0.0, help="One-Euro speed coefficient.", rich_help_panel=P)] = 0.007,
     smooth_window: Annotated[int, typer.Option("--smooth-window", min=1, help="Offline smoothing: half-width of the window (frames).", rich_help_panel=P)] = 3,
     smooth_fit: Annotated[float, typer.Option("--smooth-fit", min=0.0, help="Offline smoothing: narrow a keypoint's window (down to raw) where the fit's RMS residual exceeds this × the person's height (the keypoints' vertical extent), so fast limbs are not flattened (0: fixed window).", rich_help_panel=P)] = 0.2,
-    lr_repair: Annotated[bool, typer.Option("--lr-repair/--no-lr-repair", help="Flip left/right limbs whose labels make the track jump.", rich_help_panel=P)] = False,
+    lr_repair: Annotated[bool, typer.Option("--lr-repair/--no-lr-repair", help="Flip left/right limbs whose labels make the track jump (online, judged on the past only).", rich_help_panel=P)] = False,
+    lr_consistency: Annotated[str, typer.Option("--lr-consistency", help="offline: decide each pose's left/right labels (whole body, then each limb group) with the track's next --lr-lookahead poses, so labels follow the motion (a Viterbi path; output delayed by the look-ahead); none: keep the pose model's labels.", rich_help_panel=P)] = "offline",
+    lr_cost: Annotated[float, typer.Option("--lr-cost", min=0.0, help="Offline left/right consistency: price of flipping one pose, in person heights of summed keypoint motion (higher: trust the pose model more).", rich_help_panel=P)] = 0.1,
+    lr_lookahead: Annotated[int, typer.Option("--lr-lookahead", min=0, help="Offline left/right consistency: poses after a frame that decide its labels.", rich_help_panel=P)] = 25,
     reid: Annotated[str, typer.Option("--reid", help="Re-identify lost tracks: auto (appearance when the video is readable: the header's or --video; else none), none, appearance (colour descriptor of each person) or features (the correspondence network's features); appearance and features read the video and delay the output by --reid-delay.", rich_help_panel=R)] = "auto",
     reid_window: Annotated[int, typer.Option("--reid-window", min=0, help="Frames a lost track stays re-identifiable (default 250 = 10 s at 25 fps).", rich_help_panel=R)] = 250,
     reid_thr: Annotated[float, typer.Option("--reid-thr", min=0.0, max=1.0, help="Largest appearance distance of a re-identification.", rich_help_panel=R)] = 0.5,
@@ -52,7 +55,8 @@ def track(
 
     options = TrackerOptions(similarity, gate, matcher, kp_thr, corr_thr, min_keypoints, patience, min_length,
                              interpolate, smooth, smooth_min_cutoff, smooth_beta, smooth_window=smooth_window, smooth_fit=smooth_fit,
-                             lr_repair=lr_repair, reid="none" if reid == AUTO else reid, reid_window=reid_window,
+                             lr_repair=lr_repair, lr_consistency=lr_consistency, lr_cost=lr_cost, lr_lookahead=lr_lookahead,
+                             reid="none" if reid == AUTO else reid, reid_window=reid_window,
                              reid_thr=reid_thr, reid_delay=reid_delay)  # checked here, before input is read
     reader = open_reader(input, strict)
     if reid == AUTO:

@@ -33,6 +33,7 @@ class ChainOptions:
     interpolate: int = 0
     smooth: str = "offline"         # as `posetool track --smooth`
     lr_repair: bool = False         # as `posetool track --lr-repair`
+    lr_consistency: str = "offline"  # as `posetool track --lr-consistency`
     reid: str = AUTO                # as `posetool track --reid`; auto = appearance (run always has the video)
     device: str = "auto"
     runtime: str = "auto"           # what runs .tflite models (movenet, blazepose_full): posetool.hub.litert
@@ -88,7 +89,7 @@ def build_steps(o: ChainOptions) -> list[Step]:
                                      corr_weights=o.correspond_weights, batch_size=o.batch_size))
     steps.append(TrackStep(TrackerOptions(similarity=o.similarity, gate=o.gate, patience=o.patience,
                                           min_length=o.min_length, interpolate=o.interpolate, smooth=o.smooth,
-                                          lr_repair=o.lr_repair, reid="appearance" if o.reid == AUTO else o.reid)))
+                                          lr_repair=o.lr_repair, lr_consistency=o.lr_consistency, reid="appearance" if o.reid == AUTO else o.reid)))
     if o.lift_model:
         steps.append(LiftStep(model=o.lift_model, device=o.device))
     return steps

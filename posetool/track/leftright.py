@@ -120,3 +120,105 @@ class LeftRightHistory:
                 if separated(pts, height, self.min_sep):
                     self.clean[pair].append((frame, pts))
         return flipped
+
+
+# --- left/right consistency along a track (offline, fixed look-ahead) ------------------------------
+# The repair above judges each new pose alone against the past. This decides the labels of a
+# window of a track's poses together: a two-state (labels kept / flipped) Viterbi path per group,
+# where flipping a pose costs ``cost`` and consecutive poses cost how far their points move, so a
+# label that jumps to the other limb for a few frames and back is flipped to follow the motion,
+# while labels the pose model keeps for long stretches are kept (the cost of flipping them grows
+# with their length). The whole body goes first (a front/back confusion swaps every pair), then
+# each limb group on the result.
+
+MAX_LINK = 3  # poses further apart (frames) than this are not compared: the path restarts
+
+
+def consistency_groups(skeleton: str) -> list[tuple[str, tuple[tuple[int, int], ...]]]:
+    """The passes of :func:`flip_path`, in order: the whole body, then each limb group (faces are
+    only flipped with the body: eyes and ears of a turned head carry no limb motion)."""
+    groups = flip_groups(skeleton)
+    body = tuple(pair for pairs in groups.values() for pair in pairs)
+    return [("body", body)] + [(name, pairs) for name, pairs in groups.items() if name not in ("eyes", "ears")]
+
+
+def flip_order(k: int, pairs: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """The index order of K keypoints with each (left, right) pair exchanged."""
+    order = np.arange(k)
+    for a, b in pairs:
+        order[a], order[b] = b, a
+    return order
+
+
+def flip_path(points: np.ndarray, heights: np.ndarray, frames: np.ndarray, pairs: tuple[tuple[int, int], ...],
+              cost: float, anchor: tuple[int, np.ndarray] | None = None) -> np.ndarray:
+    """The cheapest kept/flipped labelling of one group along a window of one track's poses.
+
+    Args:
+        points: (T, K, 2) the window's keypoints in frame order (NaN: absent).
+        heights: (T,) the person's height in px per pose (the unit of the motion cost).
+        frames: (T,) their frame numbers; poses more than ``MAX_LINK`` frames apart are not linked.
+        pairs: the group's (left, right) index pairs.
+        cost: the price of flipping one pose, in person heights of summed point motion.
+        anchor: (frame, (K, 2) points) of the track's last decided pose before the window; its
+            labelling is fixed, so the window's first pose is judged against it.
+
+    Returns:
+        (T,) bool: flip the pose's group.
+    """
+    idx = sorted({i for pair in pairs for i in pair})
+    order = flip_order(points.shape[1], pairs)
+    states = np.stack([points[:, idx], points[:, order[idx]]])  # (2, T, P, 2): labels kept, flipped
+    scale = np.maximum(np.asarray(heights, dtype=np.float64), 1.0)
+
+    def motion(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # (…, P, 2) pairs of poses → (…,) summed point motion
+        return np.nansum(np.linalg.norm(a - b, axis=-1), axis=-1)
+
+    unary = np.array([0.0, cost])
+    total = unary.copy()
+    if anchor is not None and frames[0] - anchor[0] <= MAX_LINK:
+        total += np.array([motion(anchor[1][idx], states[s, 0]) for s in (0, 1)]) / scale[0]
+    # step[q, s, t]: motion from pose t−1 labelled q to pose t labelled s, in person heights (0 where not linked)
+    linked = np.diff(np.asarray(frames)) <= MAX_LINK
+    step = np.stack([np.stack([motion(states[q, :-1], states[s, 1:]) for s in (0, 1)]) for q in (0, 1)])
+    step = np.where(linked, step / scale[1:], 0.0)
+    back = np.zeros((len(points), 2), dtype=np.int64)
+    for t in range(1, len(points)):
+        via = total[:, None] + step[:, :, t - 1]  # (q, s)
+        back[t] = via.argmin(axis=0)
+        total = via.min(axis=0) + unary
+    path = np.zeros(len(points), dtype=bool)
+    s = int(np.argmin(total))
+    for t in range(len(points) - 1, -1, -1):
+        path[t] = bool(s)
+        s = back[t, s]
+    return path
+
+
+def consistent_labels(window: list[np.ndarray], heights: np.ndarray, frames: np.ndarray,
+                      groups: list[tuple[str, tuple[tuple[int, int], ...]]], cost: float, kp_thr: float,
+                      anchor: tuple[int, np.ndarray] | None = None) -> tuple[np.ndarray, list[str]]:
+    """Labels of the first pose of a track's window, decided with the poses after it.
+
+    Args:
+        window: (K, 3) poses (x, y, confidence) of one track in frame order; the first is decided.
+        heights, frames: (T,) per pose (see :func:`flip_path`).
+        groups: from :func:`consistency_groups`, applied in order (each on the previous result).
+        cost, anchor: see :func:`flip_path`.
+        kp_thr: points with confidence ≤ this count as absent.
+
+    Returns:
+        (the first pose with its flipped groups' rows exchanged, the names of those groups).
+    """
+    poses = np.stack(window).astype(np.float64)  # (T, K, 3)
+    xy = poses[..., :2].copy()
+    xy[~(np.nan_to_num(poses[..., 2], nan=0.0) > kp_thr)] = np.nan
+    flipped = []
+    for name, pairs in groups:
+        path = flip_path(xy, heights, frames, pairs, cost, anchor)
+        order = flip_order(poses.shape[1], pairs)
+        xy[path] = xy[path][:, order]  # later passes see the tentative labels of the whole window
+        poses[path] = poses[path][:, order]
+        if path[0]:
+            flipped.append(name)
+    return poses[0], flipped

@@ -45,6 +45,7 @@ and at most 8 exemplars) and ``smooth_window`` raw poses per track.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -57,16 +58,17 @@ from posetool.errors import OptionError
 from posetool.stream.encoding import points_array
 from posetool.track.appearance import appearance_distance, merge
 from posetool.track.assignment import MATCHERS
-from posetool.track.leftright import LeftRightHistory, flip_groups, pose_height
+from posetool.track.leftright import MAX_LINK, LeftRightHistory, consistency_groups, consistent_labels, flip_groups, pose_height
 from posetool.track.offline import smooth_at
 from posetool.track.similarity import MatchInputs, SimilarityWeights, similarity_matrix
 from posetool.track.smoothing import OneEuroFilter
 
 # The smallest allowed value of each integer option.
-_MINIMUM = {"patience": 0, "min_length": 1, "interpolate": 0, "min_keypoints": 0, "smooth_window": 1,
+_MINIMUM = {"patience": 0, "min_length": 1, "interpolate": 0, "min_keypoints": 0, "smooth_window": 1, "lr_lookahead": 0,
             "smooth_degree": 0,
             "reid_window": 0, "reid_delay": 0}
 SMOOTHERS = ("none", "online", "offline")
+LR_CONSISTENCY = ("offline", "none")
 REIDS = ("none", "appearance", "features")  # features: the correspondence backbone (track/features.py)
 # Re-identification: how far the running mean of a track's embedding moves towards each new one
 # (a young track averages its first embeddings equally).
@@ -101,6 +103,9 @@ class TrackerOptions:
     smooth_degree: int = 2           # offline: degree of the local polynomial
     smooth_fit: float = 0.2          # offline: narrow the window where the fit misses by > this × person size (0: off)
     lr_repair: bool = False          # flip left/right groups whose labels break the track's motion
+    lr_consistency: str = "offline"  # offline: left/right labels decided along the track (Viterbi over a look-ahead) | none
+    lr_cost: float = 0.1             # offline consistency: price of flipping one pose (person heights of point motion)
+    lr_lookahead: int = 25           # offline consistency: poses after a frame that decide its labels (output delay)
     lr_min_sep: float = 0.1          # pairs closer than this × person height carry no left/right evidence
     lr_ratio: float = 0.8            # flip when the flipped labels fit below this × the kept ones
     reid: str = "none"               # none | appearance (colour) | features (correspondence backbone); reads video
@@ -127,6 +132,10 @@ class TrackerOptions:
             raise OptionError("smooth", f"must be one of {', '.join(SMOOTHERS)}, got {self.smooth!r}")
         if self.reid not in REIDS:
             raise OptionError("reid", f"must be one of {', '.join(REIDS)}, got {self.reid!r}")
+        if self.lr_consistency not in LR_CONSISTENCY:
+            raise OptionError("lr_consistency", f"must be one of {', '.join(LR_CONSISTENCY)}, got {self.lr_consistency!r}")
+        if not self.lr_cost >= 0:  # also NaN
+            raise OptionError("lr_cost", "must be ≥ 0")
         if not 0 < self.lr_ratio <= 1:
             raise OptionError("lr_ratio", "must be in (0, 1]")
         if self.lr_min_sep < 0:
@@ -195,8 +204,11 @@ class Tracker:
         # `patience` may still have frames in the buffer whose output needs its count.
         self.hits: dict[int, int] = {}
         self.buffer: deque[dict] = deque()
-        self.lag = max(options.min_length - 1, options.interpolate,
-                       options.smooth_window if options.smooth == "offline" else 0,
+        smooth_lag = options.smooth_window if options.smooth == "offline" else 0
+        self.lr_offline = options.lr_consistency == "offline"
+        # a frame's labels are decided once `lr_lookahead` frames follow it, before smoothing reads it
+        self.lag = max(options.min_length - 1, options.interpolate, smooth_lag,
+                       options.lr_lookahead + smooth_lag if self.lr_offline else 0,
                        options.reid_delay if options.reid != "none" else 0)
         self.filters: dict[int, OneEuroFilter] = {}
         self.groups = flip_groups(self.skeleton)
@@ -205,6 +217,11 @@ class Tracker:
         self.first: dict[int, dict] = {}  # young track → its first instance (the re-identification's move gate)
         # Offline smoothing: per track, the raw (frame, keypoints) of the last `smooth_window` output frames.
         self.raw_history: dict[int, deque[tuple[int, np.ndarray]]] = {}
+        # Left/right consistency: the newest buffered frames whose labels are not decided yet, and per
+        # track its last decided pose ((frame, (K, 2) points, NaN where not confident)).
+        self.lr_groups = consistency_groups(self.skeleton)
+        self.lr_pending = 0
+        self.lr_anchor: dict[int, tuple[int, np.ndarray]] = {}
 
     # --- per-frame assignment -----------------------------------------------------------------
     def _assign(self, frame: dict, embeddings: list[np.ndarray | None] | None = None) -> None:
@@ -455,6 +472,39 @@ class Tracker:
             del self.raw_history[tid]
         return frame
 
+    def _decide_labels(self, i: int) -> None:
+        """Decide the left/right labels of buffered frame ``i``'s tracked poses with the poses of the
+        same tracks in the (at most ``lr_lookahead``) frames after it (:func:`consistent_labels`)."""
+        frame = self.buffer[i]
+        f = frame["frame"]
+        for inst in frame["instances"]:
+            tid = inst.get("track_id")
+            if tid is None or inst.get("keypoints") is None:
+                continue
+            kps = points_array(inst["keypoints"])
+            box = inst.get("bbox")
+            window, frames, heights = [kps], [f], [pose_height(kps, None if box is None else np.asarray(box, float))]
+            for later in itertools.islice(self.buffer, i + 1, None):
+                for other in later["instances"]:
+                    if other.get("track_id") == tid and other.get("keypoints") is not None:
+                        pts = points_array(other["keypoints"])
+                        if pts.shape == kps.shape:
+                            b = other.get("bbox")
+                            window.append(pts)
+                            frames.append(later["frame"])
+                            heights.append(pose_height(pts, None if b is None else np.asarray(b, float)))
+            pose, flipped = consistent_labels(window, np.array(heights), np.array(frames), self.lr_groups,
+                                              self.opt.lr_cost, self.opt.kp_thr, self.lr_anchor.get(tid))
+            if flipped:
+                inst["keypoints"] = pose
+                inst["lr_flipped"] = [*(inst.get("lr_flipped") or []), *flipped]
+            xy = pose[:, :2].copy()
+            xy[~(np.nan_to_num(pose[:, 2], nan=0.0) > self.opt.kp_thr)] = np.nan
+            self.lr_anchor[tid] = (f, xy)
+        self.lr_pending -= 1
+        for tid in [tid for tid, (g, _) in self.lr_anchor.items() if f - g > MAX_LINK]:
+            del self.lr_anchor[tid]  # too old to link (bounded memory)
+
     def _smooth_offline(self, f: int, inst: dict) -> None:
         """Smooth ``inst`` (frame ``f``) over its track's raw keypoints in frames f − W … f + W."""
         tid, w = inst["track_id"], self.opt.smooth_window
@@ -487,6 +537,10 @@ class Tracker:
         """
         self.buffer.append(frame)  # first: a re-identification in this frame relabels it with the buffered ones
         self._assign(frame, embeddings)
+        if self.lr_offline:
+            self.lr_pending += 1
+            while self.lr_pending > self.opt.lr_lookahead:
+                self._decide_labels(len(self.buffer) - self.lr_pending)
         while len(self.buffer) > self.lag:
             yield self._finalise(self.buffer.popleft())
         if len(self.hits) > 2 * len(self.tracks) + 64:  # prune now and then, not every frame
@@ -494,6 +548,8 @@ class Tracker:
 
     def flush(self) -> Iterator[dict]:
         """Yield the buffered frames at the end of the stream."""
+        while self.lr_pending:
+            self._decide_labels(len(self.buffer) - self.lr_pending)
         while self.buffer:
             yield self._finalise(self.buffer.popleft())
         self._forget_hits()  # the buffer is empty: only live tracks keep their counts
