@@ -26,16 +26,23 @@ from posetool.engine.presets import SYNTH
 
 SCENES = ("reenter", "crossing", "turn", "run")
 VARIANTS: dict[str, list[str]] = {
-    "all off (`--smooth none`, the old default)": ["--smooth", "none", "--no-lr-repair", "--reid", "none"],
-    "`--smooth offline`": ["--smooth", "offline", "--no-lr-repair", "--reid", "none"],
-    "`--smooth online` (One-Euro)": ["--smooth", "online", "--no-lr-repair", "--reid", "none"],
-    "`--smooth offline --lr-repair`": ["--smooth", "offline", "--lr-repair", "--reid", "none"],
-    "`--smooth offline --reid appearance`": ["--smooth", "offline", "--no-lr-repair", "--reid", "appearance"],
-    "`--smooth offline --lr-repair --reid appearance`": ["--smooth", "offline", "--lr-repair", "--reid", "appearance"],
-    "`--smooth offline --reid features`": ["--smooth", "offline", "--no-lr-repair", "--reid", "features"],
-    "`--smooth offline --lr-repair --reid features`": ["--smooth", "offline", "--lr-repair", "--reid", "features"],
-    "`--smooth offline --smooth-fit 0` (fixed window)": ["--smooth", "offline", "--smooth-fit", "0", "--no-lr-repair",
+    "all off (`--smooth none`, the old default)": ["--smooth", "none", "--no-lr-repair", "--lr-consistency", "none", "--reid", "none"],
+    "`--smooth offline`": ["--smooth", "offline", "--no-lr-repair", "--lr-consistency", "none", "--reid", "none"],
+    "`--smooth online` (One-Euro)": ["--smooth", "online", "--no-lr-repair", "--lr-consistency", "none", "--reid", "none"],
+    "`--smooth offline --lr-repair`": ["--smooth", "offline", "--lr-repair", "--lr-consistency", "none", "--reid", "none"],
+    "`--smooth offline --reid appearance`": ["--smooth", "offline", "--no-lr-repair", "--lr-consistency", "none", "--reid", "appearance"],
+    "`--smooth offline --lr-repair --reid appearance`": ["--smooth", "offline", "--lr-repair", "--lr-consistency", "none", "--reid", "appearance"],
+    "`--smooth offline --reid features`": ["--smooth", "offline", "--no-lr-repair", "--lr-consistency", "none", "--reid", "features"],
+    "`--smooth offline --lr-repair --reid features`": ["--smooth", "offline", "--lr-repair", "--lr-consistency", "none", "--reid", "features"],
+    "`--smooth offline --smooth-fit 0` (fixed window)": ["--smooth", "offline", "--smooth-fit", "0", "--no-lr-repair", "--lr-consistency", "none",
                                                          "--reid", "none"],
+    # left/right consistency (track --lr-consistency offline, the default since it was measured)
+    "`--smooth offline --lr-consistency offline`": ["--smooth", "offline", "--no-lr-repair", "--lr-consistency", "offline",
+                                                    "--reid", "none"],
+    "default (`--smooth offline --lr-consistency offline --reid appearance`)": [
+        "--smooth", "offline", "--no-lr-repair", "--lr-consistency", "offline", "--reid", "appearance"],
+    "`--smooth none --lr-consistency offline`": ["--smooth", "none", "--no-lr-repair", "--lr-consistency", "offline",
+                                                 "--reid", "none"],
 }
 
 

@@ -15,7 +15,7 @@ from posetool.stream import StreamReader, read_stream
 from posetool.synth import SynthConfig, generate, simulate
 from posetool.synth.camera import look_rotation
 from posetool.track.appearance import appearance_distance, clean_view, describe
-from posetool.track.leftright import LeftRightHistory, flip_groups
+from posetool.track.leftright import LeftRightHistory, consistency_groups, flip_groups, flip_order, flip_path
 from posetool.track.offline import smooth_at
 from posetool.track.tracker import Tracker, TrackerOptions
 from tests.conftest import run_posetool, write_records
@@ -129,8 +129,8 @@ def test_lr_repair_undoes_injected_leg_swaps(tmp_path: Path):
             inst["keypoints"] = k.tolist()
             injected += 1
     assert injected > 20
-    plain = _trust(tmp_path, gt, _track(swapped), "plain")["lr"]
-    fixed = _trust(tmp_path, gt, _track(swapped, lr_repair=True), "fixed")["lr"]
+    plain = _trust(tmp_path, gt, _track(swapped, lr_consistency="none"), "plain")["lr"]
+    fixed = _trust(tmp_path, gt, _track(swapped, lr_repair=True, lr_consistency="none"), "fixed")["lr"]
     assert plain["swaps"] >= 10
     assert fixed["swaps"] <= plain["swaps"] / 4
     assert fixed["swapped_share"] < plain["swapped_share"] / 2
@@ -148,6 +148,84 @@ def test_left_right_history_flips_a_group_that_jumps():
     k[13, :2], k[14, :2], k[15, :2], k[16, :2] = (30, 120), (80, 120), (30, 180), (80, 180)  # labels exchanged
     assert hist.repair(k, box, 4) == ["legs"]
     assert k[13, 0] == 80 and k[15, 0] == 80
+
+
+def test_lr_consistency_undoes_short_body_and_leg_swaps(tmp_path: Path):
+    """The default offline consistency puts back labels that jump to the other side for a few frames:
+    the whole body (a front/back confusion) and the legs alone (a crossing in a side view)."""
+    gt = _gt(tmp_path, "crossing", 5011)
+    truth = read_stream(str(gt))
+    swapped = copy.deepcopy(truth)
+    body, legs = consistency_groups("coco17")[0][1], flip_groups("coco17")["legs"]
+    injected = []
+    for rec in swapped[1:]:
+        if rec["type"] != "frame" or (rec["frame"] // 4) % 5 not in (1, 3):  # 4-frame runs, 4 frames apart
+            continue
+        pairs = body if (rec["frame"] // 4) % 5 == 1 else legs
+        for inst in rec["instances"]:
+            inst["keypoints"] = np.asarray(inst["keypoints"], float)[flip_order(17, pairs)].tolist()
+            injected.append((rec["frame"], inst["track_id"]))
+    assert len(injected) > 100
+    plain = _track(swapped, lr_consistency="none")
+    fixed = _track(swapped)  # the default: lr_consistency="offline"
+    plain_lr, fixed_lr = _trust(tmp_path, gt, plain, "plain")["lr"], _trust(tmp_path, gt, fixed, "fixed")["lr"]
+    assert plain_lr["swaps"] >= 20
+    assert fixed_lr["swaps"] <= plain_lr["swaps"] / 10, (plain_lr, fixed_lr)
+    # the labels are put back exactly (points keep their coordinates; only the rows move)
+    def by_frame(records: list[dict]) -> dict:
+        return {r["frame"]: r["instances"] for r in records if r["type"] == "frame"}
+    want, got = by_frame(truth), by_frame(fixed)
+    restored = 0
+    for f, _ in injected:
+        for inst in got[f]:
+            match = [g for g in want[f] if np.allclose(np.asarray(g["bbox"]), np.asarray(inst["bbox"]))]
+            restored += bool(match) and np.allclose(np.asarray(inst["keypoints"])[:, :2],
+                                                    np.asarray(match[0]["keypoints"])[:, :2], atol=0.5)
+    assert restored >= 0.9 * len(injected), (restored, len(injected))
+
+
+def _two_points(xs_left: list[float], xs_right: list[float]) -> np.ndarray:
+    """(T, 17, 2) poses with only the left and right knee present, at height 100."""
+    pts = np.full((len(xs_left), 17, 2), np.nan)
+    pts[:, 13] = np.stack([xs_left, np.full(len(xs_left), 100.0)], -1)
+    pts[:, 14] = np.stack([xs_right, np.full(len(xs_right), 100.0)], -1)
+    return pts
+
+
+def test_flip_path_flips_a_short_jump_and_keeps_long_stretches():
+    knees = ((13, 14),)
+    t = np.arange(20)
+    heights, frames = np.full(20, 200.0), t
+    left, right = 50.0 + 2 * t, 150.0 - 2 * t  # they approach each other steadily
+    pts = _two_points(list(left), list(right))
+    pts[8:11, [13, 14]] = pts[8:11, [14, 13]]  # 3 frames with the labels exchanged
+    path = flip_path(pts, heights, frames, knees, cost=0.1)
+    assert path.tolist() == [8 <= i < 11 for i in range(20)]
+    assert not flip_path(pts, heights, frames, knees, cost=100.0).any()  # a high price trusts the labels
+    # labels exchanged for good after the points meet: no motion tells them apart, the labels are kept
+    meet = _two_points([50, 70, 90, 100, 100, 110, 130, 150] * 1, [150, 130, 110, 100, 100, 90, 70, 50])
+    meet[5:, [13, 14]] = meet[5:, [14, 13]]
+    assert not flip_path(meet, np.full(8, 200.0), np.arange(8), knees, cost=0.1).any()
+    # an anchor (the track's last decided pose) judges the first pose of the window too
+    first = _two_points([150.0], [50.0])
+    assert flip_path(first, np.array([200.0]), np.array([5]), knees, 0.1, anchor=(4, _two_points([52.0], [148.0])[0])).all()
+    assert not flip_path(first, np.array([200.0]), np.array([5]), knees, 0.1, anchor=(0, _two_points([52.0], [148.0])[0])).any()
+
+
+def test_lr_consistency_delays_the_output_by_its_look_ahead():
+    assert Tracker(TrackerOptions(smooth="offline", smooth_window=5), "coco17").lag == 30  # 25 + the window
+    assert Tracker(TrackerOptions(smooth="offline", smooth_window=5, lr_consistency="none"), "coco17").lag == 5
+    assert Tracker(TrackerOptions(smooth="none", lr_lookahead=10), "coco17").lag == 10
+    with pytest.raises(Exception, match="lr_consistency"):
+        TrackerOptions(lr_consistency="sideways")
+
+
+def test_lr_consistency_option_errors_are_one_line(tmp_path: Path):
+    gt = _gt(tmp_path, "crossing", 5011, frames=10, people=1)
+    proc = run_posetool("track", str(gt), "--lr-consistency", "sideways", "-o", str(tmp_path / "t.jsonl"))
+    assert proc.returncode == 2 and b"--lr-consistency" in proc.stderr and b"Traceback" not in proc.stderr, proc.stderr
+    proc = run_posetool("track", str(gt), "--lr-cost", "-1", "-o", str(tmp_path / "t.jsonl"))
+    assert proc.returncode == 2 and b"Traceback" not in proc.stderr
 
 
 # --- re-identification ------------------------------------------------------------------------
@@ -267,7 +345,7 @@ def test_track_and_run_share_the_tracker_defaults():
     lib, chain = TrackerOptions(), ChainOptions()
     cli_track = {k: v.default for k, v in inspect.signature(track).parameters.items()}
     cli_run = {k: v.default for k, v in inspect.signature(run).parameters.items()}
-    for name in ("smooth", "lr_repair", "patience", "min_length", "interpolate"):
+    for name in ("smooth", "lr_repair", "lr_consistency", "patience", "min_length", "interpolate"):
         assert cli_track[name] == cli_run[name] == getattr(chain, name) == getattr(lib, name), name
     # re-identification: auto in both commands (appearance whenever the video is at hand; the
     # library's TrackerOptions has no video to look at, so it stays none)
@@ -278,7 +356,7 @@ def test_track_and_run_share_the_tracker_defaults():
 
 def test_tracker_accepts_the_old_boolean_smooth_option():
     assert TrackerOptions(smooth=True).smooth == "online" and TrackerOptions(smooth=False).smooth == "none"
-    assert Tracker(TrackerOptions(smooth="offline", smooth_window=5), "coco17").lag == 5
+    assert Tracker(TrackerOptions(smooth="offline", smooth_window=5, lr_consistency="none"), "coco17").lag == 5
     assert Tracker(TrackerOptions(reid="appearance", reid_delay=30), "coco17").lag == 30
 
 
