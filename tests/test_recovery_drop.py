@@ -4,6 +4,7 @@ constructed inputs with known answers; and recover's wrapper of a landmark model
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -95,7 +96,12 @@ def test_count_frame_known_answers() -> None:
     far = person(100, 200, origin="recovered")  # 150 px below a: nobody there
     on_c = person(500, 50, origin="recovered")  # exactly kept person c: a duplicate
     got = rd.count_frame([a, b], [c], [near_a, far, on_c])
-    assert got == {"dropped": 2, "back": 1, "recovered": 3, "nobody": 1, "dup": 1}
+    assert got == {"dropped": 2, "back": 1, "recovered": 3, "nobody": 1, "dup": 1, "missed_found": 0}
+    # a person the chain missed, labelled by hand where `far` lies: `far` covers somebody after all
+    far_box = far["bbox"]
+    got = rd.count_frame([a, b], [c], [near_a, far, on_c], missed=[[v + 3 for v in far_box]])
+    assert (got["nobody"], got["missed_found"], got["back"], got["dup"]) == (0, 1, 1, 1)
+    assert rd.count_frame([a, b], [c], [far], missed=[[v + 60 for v in far_box]])["nobody"] == 1  # IoU < 0.5
     # OKS threshold: 8 px off a 40×80 box is OKS < 0.5 (COCO sigmas), 2 px is well above
     assert rd.oks_gt(a, [person(102, 50)])[0] > 0.9 > 0.5 > rd.oks_gt(a, [person(108, 50)])[0]
     # Hungarian, not greedy: r1 is best for a (2 px) but greedy would then leave b with r2 (12 px);
@@ -108,6 +114,19 @@ def test_count_frame_known_answers() -> None:
     moved = person(100, 50)
     moved["keypoints"] = [[x + (50 if k > 4 else 0), y, c] for k, (x, y, c) in enumerate(moved["keypoints"])]
     assert rd.oks_gt(weak, [moved])[0] == pytest.approx(1.0)
+
+
+def test_missed_people_file(tmp_path: Path) -> None:
+    f = tmp_path / "m.txt"
+    f.write_text("# comment\n3 10 20 30 60  # a note\n\n3 100 20 130 60\n7 1.5 2 3 4\n")
+    assert rd.read_missed(str(f)) == {3: [[10.0, 20.0, 30.0, 60.0], [100.0, 20.0, 130.0, 60.0]], 7: [[1.5, 2.0, 3.0, 4.0]]}
+    assert rd.read_missed(None) == {}
+    assert rd.box_iou([0, 0, 10, 10], [5, 0, 15, 10]) == pytest.approx(1 / 3)
+    # the hand labels of vtest's held-out frames: boxes inside the 768×576 frame, frames 0–149
+    labels = rd.read_missed(str(REPO / "tests" / "data" / "vtest_missed.txt"))
+    boxes = [(f, b) for f, bs in labels.items() for b in bs]
+    assert len(boxes) == 24 and all(0 <= f < 150 for f, _ in boxes)
+    assert all(0 <= b[0] < b[2] <= 768 and 0 <= b[1] < b[3] <= 576 for _, b in boxes)
 
 
 def test_count_totals() -> None:
