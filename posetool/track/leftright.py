@@ -1,4 +1,6 @@
-"""Left/right repair along a track: undo a pose estimator's swapped labels by continuity of motion.
+"""Left/right labels along a track: undo a pose estimator's swapped labels by continuity of motion,
+online (:class:`LeftRightHistory`, ``track --lr-repair``, below) or with a look-ahead
+(:func:`consistent_labels`, ``track --lr-consistency offline``, at the end of the module).
 
 A top-down estimator sees one frame. When the legs cross in a side view, or a person faces
 away, it often gives the left label to the right limb, and back again some frames later; and

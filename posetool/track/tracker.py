@@ -13,11 +13,15 @@ and then optional smoothing runs in frame order: One-Euro (``smooth="online"``) 
 local quadratic of :mod:`offline` (``smooth="offline"``, output delayed by its window). Memory is
 bounded by the live tracks, the re-identification gallery and ``lag`` frames.
 
-Two options make tracks trustworthy over long videos:
+Three options make tracks trustworthy over long videos:
 
 - ``lr_repair``: each pose assigned to a track has its left/right groups flipped where the flipped
   labels continue the straight-line motion of the track's last clean frames better
   (:mod:`leftright`).
+- ``lr_consistency="offline"`` (the default): once ``lr_lookahead`` frames follow a buffered
+  frame, each of its tracked poses gets the left/right labels of the cheapest path through the
+  track's poses in those frames (:func:`leftright.consistent_labels`: flipping a pose costs
+  ``lr_cost``, moving between poses their points' motion), before smoothing reads them.
 - ``reid="appearance"``: per-person appearance embeddings (:mod:`appearance`, computed by the
   caller from the video and passed to :meth:`Tracker.push`) keep a running mean per track. A
   person who would start a new track is first compared with the *gallery*: every track not
@@ -37,8 +41,8 @@ Two options make tracks trustworthy over long videos:
   a young track that ends where a person is re-identified gives its frames that person's id.
 
 Output delay and memory: frames come out ``lag`` = max(``min_length`` − 1, ``interpolate``,
-``smooth_window`` (offline smoothing), ``reid_delay`` (re-identification)) frames after they go
-in, and every relabelling touches only buffered frames. Memory: the ``lag`` buffered frames, the
+``smooth_window`` (offline smoothing), ``lr_lookahead`` + that window (left/right consistency),
+``reid_delay`` (re-identification)) frames after they go in, and every relabelling touches only buffered frames. Memory: the ``lag`` buffered frames, the
 live tracks, the gallery (tracks lost in the last ``reid_window`` frames, each a mean embedding
 and at most 8 exemplars) and ``smooth_window`` raw poses per track.
 """
@@ -481,18 +485,16 @@ class Tracker:
             tid = inst.get("track_id")
             if tid is None or inst.get("keypoints") is None:
                 continue
-            kps = points_array(inst["keypoints"])
-            box = inst.get("bbox")
-            window, frames, heights = [kps], [f], [pose_height(kps, None if box is None else np.asarray(box, float))]
+            kps, height = _pose_and_height(inst)
+            window, frames, heights = [kps], [f], [height]
             for later in itertools.islice(self.buffer, i + 1, None):
                 for other in later["instances"]:
                     if other.get("track_id") == tid and other.get("keypoints") is not None:
-                        pts = points_array(other["keypoints"])
+                        pts, h = _pose_and_height(other)
                         if pts.shape == kps.shape:
-                            b = other.get("bbox")
                             window.append(pts)
                             frames.append(later["frame"])
-                            heights.append(pose_height(pts, None if b is None else np.asarray(b, float)))
+                            heights.append(h)
             pose, flipped = consistent_labels(window, np.array(heights), np.array(frames), self.lr_groups,
                                               self.opt.lr_cost, self.opt.kp_thr, self.lr_anchor.get(tid))
             if flipped:
@@ -560,6 +562,13 @@ class Tracker:
         for tid in [tid for tid in self.hits if tid not in self.tracks and tid not in self.gallery
                     and tid not in referenced]:
             del self.hits[tid]
+
+
+def _pose_and_height(inst: dict) -> tuple[np.ndarray, float]:
+    """An instance's (K, 3) keypoints and the person's height in px (its box, else its keypoints)."""
+    kps = points_array(inst["keypoints"])
+    box = inst.get("bbox")
+    return kps, pose_height(kps, None if box is None else np.asarray(box, dtype=np.float64))
 
 
 def track_distance(track: Track, embedding: np.ndarray) -> float:
