@@ -43,6 +43,7 @@ VARIANTS = {
     "corr:0.5,oks:0.5 (correspond_r18_synth) + recover":
         ("correspond --model correspond_r18_synth | recover --model blazepose_full", "corr:0.5,oks:0.5"),
     "corr (correspond_real)": ("correspond --model correspond_real", "corr"),
+    "corr (correspond_real) + recover": ("correspond --model correspond_real | recover --model blazepose_full", "corr"),
     "corr:0.5,oks:0.5 (correspond_real)": ("correspond --model correspond_real", "corr:0.5,oks:0.5"),
     "corr:0.5,oks:0.5 (correspond_real) + recover":
         ("correspond --model correspond_real | recover --model blazepose_full", "corr:0.5,oks:0.5"),
