@@ -456,3 +456,13 @@ def test_an_upstream_killed_mid_stream_ends_the_stage_with_every_frame(clip: Pat
     frames, end = written(out)
     assert frames == [0, 1, 2, 3, 4, 5] and end == dict(end, finished=True, input_truncated=True)
 
+
+
+def test_train_correspond_names_every_kind_of_training_data(tmp_path: Path):
+    """An empty folder or a stray file given as correspondence training data: one line that lists what
+    is accepted, the unlabelled videos and image folders included."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "notes.txt").write_text("hello\n")
+    for spec in (tmp_path / "empty", tmp_path / "notes.txt"):
+        one_error(run_posetool("train", "correspond", str(spec), "-o", str(tmp_path / "run"), "-q"),
+                  "train correspond", 2, str(spec), "videos or image folders")

@@ -161,6 +161,11 @@ def open_footage(spec: str, pseudo_cache: str | None = None, label_thr: float = 
             raise UsageError(f"{spec}: unlabelled footage needs a folder for its pseudo-labels")
         stream = pseudo_label(spec, pseudo_cache, device)
         return load_stream_footage(str(stream), spec, min_confidence=label_thr, max_gap=max_gap)
+    path = Path(head)
+    if not sep and ((path.is_dir() and not (path / "gt_coco.json").exists()) or (path.is_file() and path.suffix != ".json")):
+        what = "a folder without gt_coco.json or images" if path.is_dir() else "not a video, stream or COCO JSON"
+        raise UsageError(f"{spec}: {what}; correspondence training takes synth folders, COCO keypoint JSONs "
+                         f"(or ANN.json=IMAGES_DIR), pose streams (STREAM or STREAM=VIDEO), videos or image folders")
     return Footage(open_keypoint_dataset(spec), None)
 
 
