@@ -317,6 +317,23 @@ def test_feature_embeddings_match_the_same_person_across_frames(tmp_path: Path):
     assert max(same) < min(other)
 
 
+def test_reid_auto_opens_the_video_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import posetool.video.sources as sources
+    from posetool.track.stage import reid_video
+
+    gt = _gt(tmp_path, "reenter", 5000, frames=5, people=1, render=True)
+    header = read_stream(str(gt))[0]
+    opened = []
+    real = sources.video_for_stream
+    monkeypatch.setattr(sources, "video_for_stream", lambda *a, **k: opened.append(a) or real(*a, **k))
+    with reid_video(header, None, "auto") as (reid, source):
+        assert reid == "appearance" and source is not None
+    assert len(opened) == 1  # resolving auto and reading the frames share one open
+    with reid_video(header, None, "none") as (reid, source):
+        assert (reid, source) == ("none", None)
+    assert len(opened) == 1
+
+
 def test_reid_needs_the_video(tmp_path: Path):
     gt = _gt(tmp_path, "reenter", 5000, frames=20, people=1)  # --no-render: the header names no video
     proc = run_posetool("track", str(gt), "--reid", "appearance", "-o", str(tmp_path / "t.jsonl"))

@@ -50,7 +50,7 @@ def track(
 
     from posetool.engine.chain import run_step
     from posetool.engine.presets import AUTO
-    from posetool.track.stage import TrackStep, auto_reid
+    from posetool.track.stage import TrackStep, reid_video
     from posetool.track.tracker import TrackerOptions
 
     options = TrackerOptions(similarity, gate, matcher, kp_thr, corr_thr, min_keypoints, patience, min_length,
@@ -59,13 +59,6 @@ def track(
                              reid="none" if reid == AUTO else reid, reid_window=reid_window,
                              reid_thr=reid_thr, reid_delay=reid_delay)  # checked here, before input is read
     reader = open_reader(input, strict)
-    if reid == AUTO:
-        options = replace(options, reid=auto_reid(reader.header, video))
-    step = TrackStep(options)
-    if not step.needs_video:  # the default path reads no pixels
-        run_step(reader, lambda: open_writer(output, fmt), step, progress=True)
-        return
-    from posetool.video.sources import video_for_stream
-
-    with video_for_stream(reader.header, video) as source:
+    with reid_video(reader.header, video, reid) as (resolved, source):  # the video opens once, or not at all
+        step = TrackStep(replace(options, reid=resolved))
         run_step(reader, lambda: open_writer(output, fmt), step, source, progress=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -87,26 +88,35 @@ class TrackStep:
         yield from self.tracker.flush()
 
 
-def auto_reid(header: Record, video: str | None = None) -> str:
-    """``--reid auto``: ``appearance`` when the stream's video (``video``, else the header's) opens,
-    else ``none`` with a note on stderr — re-identification keeps ids across absences (README's
-    trust table: 85 % of 2–5 s re-entries kept, none without) but needs the pixels.
+@contextmanager
+def reid_video(header: Record, video: str | None, reid: str) -> Iterator[tuple[str, Any]]:
+    """Open the video that re-identification reads, once, and resolve ``--reid auto``.
+
+    Yields (the ``reid`` to track with, the opened video source or None). ``auto`` becomes
+    ``appearance`` when the stream's video (``video``, else the header's) opens, else ``none`` with a
+    note on stderr — re-identification keeps ids across absences (README's trust table: 85 % of
+    2–5 s re-entries kept, none without) but needs the pixels. ``none`` opens nothing; ``appearance``
+    and ``features`` must open it.
 
     Raises:
-        VideoError: ``video`` was given (``--video``) and does not open as the stream's video.
+        VideoError: the video does not open and ``reid`` needs it, or ``video`` was given (``--video``).
     """
     from posetool import console
     from posetool.errors import VideoError
     from posetool.video.sources import video_for_stream
 
-    try:
-        with video_for_stream(header, video):
-            return "appearance"
-    except VideoError as exc:
-        if video:  # the user named it: say what is wrong with it
-            raise
-        console.info(f"track: re-identification off (--reid auto, {exc}); ids of people who leave and come back are not kept")
-        return "none"
+    if reid == "none":
+        yield "none", None
+        return
+    with ExitStack() as stack:
+        try:
+            source = stack.enter_context(video_for_stream(header, video))
+        except VideoError as exc:
+            if reid != AUTO or video:  # it is needed, or the user named it: say what is wrong with it
+                raise
+            console.info(f"track: re-identification off (--reid auto, {exc}); ids of people who leave and come back are not kept")
+            source = None
+        yield ("appearance" if reid == AUTO else reid) if source is not None else "none", source
 
 
 def _points(kps: Any) -> np.ndarray | None:
