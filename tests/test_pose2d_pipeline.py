@@ -208,3 +208,26 @@ def test_cli_pose2d_video_too_short_is_one_line_error(tmp_path, weights_file):
     )
     assert proc.returncode == 1
     assert "video ended" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_decoding_defaults_to_the_models_measured_one():
+    """The shipped synth models decode with DARK (kernel 5, chosen on validation seeds); a model whose
+    spec names none (the official checkpoints) and an estimator built without a model use the
+    official argmax + quarter offset; an explicit --decode wins."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from posetool.hub.registry import get_model_spec
+
+    net = pose_resnet(depth=18, width=8, deconv_filters=(16, 16, 16), num_joints=17)
+    synth = get_model_spec("simplebaseline_r18_synth_ft")
+    loaded = SimpleNamespace(spec=synth, module=net, device="cpu")
+    est = TopDownEstimator.from_loaded(loaded)
+    assert (est.options.decode, est.options.blur_kernel) == ("dark", 5)
+    assert TopDownEstimator.from_loaded(loaded, TopDownOptions(decode="argmax")).options.decode == "argmax"
+    assert TopDownEstimator.from_loaded(loaded, TopDownOptions(blur_kernel=7)).options.blur_kernel == 7
+    official = SimpleNamespace(spec=replace(synth, defaults={}), module=net, device="cpu")
+    assert TopDownEstimator.from_loaded(official).options.decode == "argmax"
+    assert TopDownEstimator(net, synth.input, COCO17).options.decode == "argmax"
+    with pytest.raises(Exception, match="decode"):
+        TopDownOptions(decode="soft")

@@ -13,7 +13,7 @@ and frames while holding at most about ``batch_size`` crops and frames at a time
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -39,7 +39,9 @@ class TopDownOptions:
     Attributes:
         flip_test: average with the mirrored crop's heatmaps (``FLIP_TEST``).
         shift_heatmap: shift the flipped heatmaps one pixel right (``SHIFT_HEATMAP``).
-        decode: ``argmax`` (argmax + quarter offset, ``POST_PROCESS``), ``dark``, or ``plain``.
+        decode: ``argmax`` (argmax + quarter offset, ``POST_PROCESS``), ``dark``, or ``plain``; ``None``:
+            the model's measured decoding (its spec's ``defaults``: ``dark`` for the shipped synth
+            models) when built with :meth:`TopDownEstimator.from_loaded`, else ``argmax``.
         blur_kernel: DARK blur kernel; ``None`` picks 11 for σ=2 heatmaps (≤ 64×48-ish) and 17
             for the 96×72 heatmaps of 384×288 models, as the DARK configs do.
         box_padding: box enlargement before cropping.
@@ -52,7 +54,7 @@ class TopDownOptions:
 
     flip_test: bool = True
     shift_heatmap: bool = True
-    decode: str = "argmax"
+    decode: str | None = None
     blur_kernel: int | None = None
     box_padding: float = 1.25
     in_vis_thre: float = 0.2
@@ -63,7 +65,7 @@ class TopDownOptions:
 
     def __post_init__(self) -> None:
         # Checked once, when the options are built (the CLI builds them before reading any input).
-        if self.decode not in DECODERS:
+        if self.decode is not None and self.decode not in DECODERS:
             raise OptionError("decode", f"must be argmax, dark or plain, got {self.decode!r}")
 
     def as_params(self) -> dict[str, Any]:
@@ -117,6 +119,8 @@ class TopDownEstimator:
         self.skeleton = skeleton
         self.device = torch.device(device)
         self.options = options or TopDownOptions()  # valid: TopDownOptions checks itself when built
+        if self.options.decode is None:  # no model to ask: the official decoding
+            self.options = replace(self.options, decode="argmax")
         self.batch_size = int(batch_size)
         self.input_size = (int(input_spec.width), int(input_spec.height))
         self.perm = flip_permutation(skeleton.num_keypoints, skeleton.flip_pairs)
@@ -135,6 +139,10 @@ class TopDownEstimator:
         spec = loaded.spec
         if spec.input is None:
             raise ValueError(f"model {spec.name} has no input spec")
+        options = options or TopDownOptions()
+        if options.decode is None:  # the decoding measured for this model (official models: argmax)
+            options = replace(options, decode=spec.defaults.get("decode", "argmax"),
+                              blur_kernel=options.blur_kernel or spec.defaults.get("blur_kernel"))
         return cls(loaded.module, spec.input, get_skeleton(spec.skeleton or "coco17"), loaded.device, options, batch_size)
 
     # --- stages of the pipeline -------------------------------------------------------------

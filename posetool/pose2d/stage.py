@@ -117,7 +117,7 @@ class Pose2DStep:
             loaded = load_model(self.model, task="pose2d", weights=self.weights, device=self.device)
             self.estimator = TopDownEstimator.from_loaded(loaded, self.options, batch_size=self.batch_size)
             skel, sha = self.estimator.skeleton.name, loaded.weights_sha256
-            params = {**self.options.as_params(), "batch_size": self.batch_size}
+            params = {**self.estimator.options.as_params(), "batch_size": self.batch_size}  # decoding resolved
         if header.get("skeleton") not in (None, skel):
             console.warn(f"stream skeleton {header.get('skeleton')} is replaced by the model's {skel}")
         header["skeleton"] = skel
