@@ -56,6 +56,8 @@ from typing import Any
 
 import numpy as np
 
+from posetool.detect.boxes import box_iou  # (N, 4) × (M, 4) → (N, M)
+
 Record = dict[str, Any]
 KEEP_FIELDS = ("bbox", "score", "box_score", "keypoints")
 PRE_CORRESPOND_STAGES = ("detect", "pose2d")
@@ -183,25 +185,21 @@ def oks_gt(gt: Record, preds: list[Record], kp_thr: float = 0.5) -> np.ndarray:
     return oks_iou(g, d, area, np.full(len(preds), area), in_vis_thre=0.5)
 
 
-def box_iou(a: list[float], b: list[float]) -> float:
-    """IoU of two [x1, y1, x2, y2] boxes."""
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def read_missed(path: str | None) -> dict[int, list[list[float]]]:
     """Frame → hand-labelled boxes of people the chain did not find (``frame x1 y1 x2 y2`` per line, ``#``
     comments; tests/data/vtest_missed.txt)."""
     out: dict[int, list[list[float]]] = {}
     if not path:
         return out
-    for line in Path(path).read_text().splitlines():
-        line = line.split("#", 1)[0].split()
-        if line:
-            out.setdefault(int(line[0]), []).append([float(v) for v in line[1:5]])
+    try:
+        for n, line in enumerate(Path(path).read_text().splitlines(), 1):
+            fields = line.split("#", 1)[0].split()
+            if fields:
+                if len(fields) != 5:
+                    raise ValueError(f"line {n}: expected frame x1 y1 x2 y2")
+                out.setdefault(int(fields[0]), []).append([float(v) for v in fields[1:5]])
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"recovery_drop: --missed {path}: {exc}") from None
     return out
 
 
@@ -223,7 +221,7 @@ def count_frame(dropped: list[Record], kept: list[Record], recovered: list[Recor
     for r in recovered:
         s = np.array([oks_gt(g, [r], kp_thr)[0] for g in people]) if people else np.zeros(0)
         if not len(s) or s.max() < oks_thr:
-            if r.get("bbox") is not None and any(box_iou(r["bbox"], b) >= 0.5 for b in missed or []):
+            if r.get("bbox") is not None and missed and box_iou(r["bbox"], missed).max() >= 0.5:
                 found += 1
             else:
                 nobody += 1

@@ -15,7 +15,8 @@ from posetool.stream import StreamReader, read_stream
 from posetool.synth import SynthConfig, generate, simulate
 from posetool.synth.camera import look_rotation
 from posetool.track.appearance import appearance_distance, clean_view, describe
-from posetool.track.leftright import LeftRightHistory, consistency_groups, flip_groups, flip_order, flip_path
+from posetool.pose2d.flip import flip_permutation
+from posetool.track.leftright import LeftRightHistory, consistency_groups, flip_groups, flip_path
 from posetool.track.offline import smooth_at
 from posetool.track.tracker import Tracker, TrackerOptions
 from tests.conftest import run_posetool, write_records
@@ -163,7 +164,7 @@ def test_lr_consistency_undoes_short_body_and_leg_swaps(tmp_path: Path):
             continue
         pairs = body if (rec["frame"] // 4) % 5 == 1 else legs
         for inst in rec["instances"]:
-            inst["keypoints"] = np.asarray(inst["keypoints"], float)[flip_order(17, pairs)].tolist()
+            inst["keypoints"] = np.asarray(inst["keypoints"], float)[flip_permutation(17, pairs)].tolist()
             injected.append((rec["frame"], inst["track_id"]))
     assert len(injected) > 100
     plain = _track(swapped, lr_consistency="none")

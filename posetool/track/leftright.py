@@ -29,6 +29,7 @@ from collections import deque
 
 import numpy as np
 
+from posetool.pose2d.flip import flip_permutation
 from posetool.skeletons import get_skeleton
 
 # COCO-17 groups: kinematic chains flip together (an elbow and its wrist are one arm).
@@ -144,12 +145,11 @@ def consistency_groups(skeleton: str) -> list[tuple[str, tuple[tuple[int, int], 
     return [("body", body)] + [(name, pairs) for name, pairs in groups.items() if name not in ("eyes", "ears")]
 
 
-def flip_order(k: int, pairs: tuple[tuple[int, int], ...]) -> np.ndarray:
-    """The index order of K keypoints with each (left, right) pair exchanged."""
-    order = np.arange(k)
-    for a, b in pairs:
-        order[a], order[b] = b, a
-    return order
+def confident_xy(kps: np.ndarray, kp_thr: float) -> np.ndarray:
+    """(…, K, 2) x, y of (…, K, 3) poses, NaN where the confidence is ≤ ``kp_thr`` (absent)."""
+    xy = np.array(kps[..., :2], dtype=np.float64)
+    xy[~(np.nan_to_num(kps[..., 2], nan=0.0) > kp_thr)] = np.nan
+    return xy
 
 
 def flip_path(points: np.ndarray, heights: np.ndarray, frames: np.ndarray, pairs: tuple[tuple[int, int], ...],
@@ -169,7 +169,7 @@ def flip_path(points: np.ndarray, heights: np.ndarray, frames: np.ndarray, pairs
         (T,) bool: flip the pose's group.
     """
     idx = sorted({i for pair in pairs for i in pair})
-    order = flip_order(points.shape[1], pairs)
+    order = np.asarray(flip_permutation(points.shape[1], pairs))
     states = np.stack([points[:, idx], points[:, order[idx]]])  # (2, T, P, 2): labels kept, flipped
     scale = np.maximum(np.asarray(heights, dtype=np.float64), 1.0)
 
@@ -213,12 +213,11 @@ def consistent_labels(window: list[np.ndarray], heights: np.ndarray, frames: np.
         (the first pose with its flipped groups' rows exchanged, the names of those groups).
     """
     poses = np.stack(window).astype(np.float64)  # (T, K, 3)
-    xy = poses[..., :2].copy()
-    xy[~(np.nan_to_num(poses[..., 2], nan=0.0) > kp_thr)] = np.nan
+    xy = confident_xy(poses, kp_thr)
     flipped = []
     for name, pairs in groups:
         path = flip_path(xy, heights, frames, pairs, cost, anchor)
-        order = flip_order(poses.shape[1], pairs)
+        order = np.asarray(flip_permutation(poses.shape[1], pairs))
         xy[path] = xy[path][:, order]  # later passes see the tentative labels of the whole window
         poses[path] = poses[path][:, order]
         if path[0]:

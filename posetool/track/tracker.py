@@ -62,7 +62,8 @@ from posetool.errors import OptionError
 from posetool.stream.encoding import points_array
 from posetool.track.appearance import appearance_distance, merge
 from posetool.track.assignment import MATCHERS
-from posetool.track.leftright import MAX_LINK, LeftRightHistory, consistency_groups, consistent_labels, flip_groups, pose_height
+from posetool.track.leftright import (MAX_LINK, LeftRightHistory, confident_xy, consistency_groups, consistent_labels,
+                                      flip_groups, pose_height)
 from posetool.track.offline import smooth_at
 from posetool.track.similarity import MatchInputs, SimilarityWeights, similarity_matrix
 from posetool.track.smoothing import OneEuroFilter
@@ -481,28 +482,30 @@ class Tracker:
         same tracks in the (at most ``lr_lookahead``) frames after it (:func:`consistent_labels`)."""
         frame = self.buffer[i]
         f = frame["frame"]
+        # per track of this frame: its (pose, frame, height) in this frame and every later buffered one
+        windows: dict[Any, list[tuple[np.ndarray, int, float]]] = {}
+        for inst in frame["instances"]:
+            if inst.get("track_id") is not None and inst.get("keypoints") is not None:
+                kps, height = _pose_and_height(inst)
+                windows[inst["track_id"]] = [(kps, f, height)]
+        for later in itertools.islice(self.buffer, i + 1, None):
+            for other in later["instances"]:
+                tid = other.get("track_id")
+                if tid in windows and other.get("keypoints") is not None:
+                    pts, h = _pose_and_height(other)
+                    if pts.shape == windows[tid][0][0].shape:
+                        windows[tid].append((pts, later["frame"], h))
         for inst in frame["instances"]:
             tid = inst.get("track_id")
-            if tid is None or inst.get("keypoints") is None:
+            if tid not in windows or inst.get("keypoints") is None:
                 continue
-            kps, height = _pose_and_height(inst)
-            window, frames, heights = [kps], [f], [height]
-            for later in itertools.islice(self.buffer, i + 1, None):
-                for other in later["instances"]:
-                    if other.get("track_id") == tid and other.get("keypoints") is not None:
-                        pts, h = _pose_and_height(other)
-                        if pts.shape == kps.shape:
-                            window.append(pts)
-                            frames.append(later["frame"])
-                            heights.append(h)
-            pose, flipped = consistent_labels(window, np.array(heights), np.array(frames), self.lr_groups,
+            poses, frames, heights = zip(*windows[tid])
+            pose, flipped = consistent_labels(list(poses), np.array(heights), np.array(frames), self.lr_groups,
                                               self.opt.lr_cost, self.opt.kp_thr, self.lr_anchor.get(tid))
             if flipped:
                 inst["keypoints"] = pose
                 inst["lr_flipped"] = [*(inst.get("lr_flipped") or []), *flipped]
-            xy = pose[:, :2].copy()
-            xy[~(np.nan_to_num(pose[:, 2], nan=0.0) > self.opt.kp_thr)] = np.nan
-            self.lr_anchor[tid] = (f, xy)
+            self.lr_anchor[tid] = (f, confident_xy(pose, self.opt.kp_thr))
         self.lr_pending -= 1
         for tid in [tid for tid, (g, _) in self.lr_anchor.items() if f - g > MAX_LINK]:
             del self.lr_anchor[tid]  # too old to link (bounded memory)
