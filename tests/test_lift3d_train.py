@@ -128,3 +128,51 @@ def test_keypoints_option_trains_on_a_pose_stream_instead_of_ground_truth_2d(tmp
     np.testing.assert_allclose(s1[0].keypoints[0, :, 0] - full[0].keypoints[0, :, 0], 3.0 * 2 / 640, atol=1e-5)
     bad = run_posetool("train", "lift3d", str(folder), "-k", "missing.msgpack", "--epochs", "1", "-o", str(tmp_path / "r"))
     assert bad.returncode != 0 and b"missing.msgpack" in bad.stderr and b"Traceback" not in bad.stderr
+
+
+def _walker(frames=60, joints=17):
+    """One person 0.5 units tall (normalised screen units) drifting right: (T, J, 2)."""
+    t = np.arange(frames, dtype=np.float32)[:, None]
+    ys = np.linspace(-0.25, 0.25, joints, dtype=np.float32)[None, :]
+    return np.stack([0.01 * t + 0 * ys, ys + 0 * t], axis=-1).astype(np.float32)
+
+
+def test_detection_noise_scatter_and_outlier_runs_have_the_stated_sizes():
+    from posetool.lift3d.windows import DetectionNoise
+
+    clean = np.repeat(_walker()[None], 400, axis=0)  # (B, W, J, 2), person height 0.5
+    rng = np.random.RandomState(0)
+    scattered = clean.copy()
+    DetectionNoise(scatter=0.04).apply(scattered, rng)
+    d = scattered - clean
+    assert abs(d.std() - 0.04 * 0.5) < 0.002 and abs(d.mean()) < 0.002
+    shifted = clean.copy()
+    DetectionNoise(outlier_rate=0.2).apply(shifted, rng)
+    moved = np.linalg.norm(shifted - clean, axis=-1)  # (B, W, J)
+    hit = moved > 1e-6
+    # about one chunk-joint in five carries a run; offsets are 0.1-0.5 heights and constant along it
+    assert 0.15 < hit.any(axis=1).mean() < 0.25
+    assert moved[hit].min() >= 0.1 * 0.5 - 1e-5 and moved[hit].max() <= 0.5 * 0.5 + 1e-5
+    for b, j in zip(*np.nonzero(hit.any(axis=1))[:2]):
+        frames = np.flatnonzero(hit[b, :, j])
+        assert (np.diff(frames) == 1).all()  # one contiguous run
+        assert np.allclose(shifted[b, frames, j] - clean[b, frames, j], shifted[b, frames[0], j] - clean[b, frames[0], j], atol=1e-6)
+
+
+def test_detection_noise_is_off_by_default_and_resumes_exactly():
+    from posetool.lift3d.windows import ChunkedBatches, DetectionNoise
+
+    seqs = [_walker(50), _walker(70)]
+    kw = dict(chunk_length=4, pad=3, augment=True, kps_left=[1, 3], kps_right=[2, 4])
+    plain = [b.inputs_2d for b in ChunkedBatches(5, seqs, **kw).epoch()]
+    off = [b.inputs_2d for b in ChunkedBatches(5, seqs, noise=DetectionNoise(), **kw).epoch()]
+    assert all(np.array_equal(a, b) for a, b in zip(plain, off))
+    noise = DetectionNoise(scatter=0.03, outlier_rate=0.1)
+    gen = ChunkedBatches(5, seqs, noise=noise, **kw)
+    first = [b.inputs_2d for b in gen.epoch()]
+    assert not all(np.array_equal(a, b) for a, b in zip(plain, first))
+    state = gen.get_state()
+    second = [b.inputs_2d for b in gen.epoch()]
+    again = ChunkedBatches(5, seqs, noise=noise, **kw)
+    again.set_state(state)
+    assert all(np.array_equal(a, b.inputs_2d) for a, b in zip(second, again.epoch()))

@@ -38,7 +38,7 @@ from posetool.lift3d.data import LiftSequence, open_dataset, sequences_from_stre
 from posetool.lift3d.flip import left_right
 from posetool.lift3d.infer import SequenceLifter
 from posetool.lift3d.losses import bone_length_penalty, mpjpe, weighted_mpjpe
-from posetool.lift3d.windows import ChunkedBatches
+from posetool.lift3d.windows import ChunkedBatches, DetectionNoise
 from posetool.nn.videopose3d import TemporalModel, TemporalModelOptimized1f, VideoPose3D, count_parameters
 from posetool.skeletons import get_skeleton
 from posetool.engine.trainer import (
@@ -72,6 +72,8 @@ class Lift3dConfig:
     causal: bool = False
     stride: int = 1
     augment: bool = True
+    noise_2d: float = 0.0  # training-input scatter, person heights (DetectionNoise.scatter)
+    outliers_2d: float = 0.0  # per chunk and joint (DetectionNoise.outlier_rate)
     trajectory: bool = False
     warmup: int = 1
     bone_length: bool = True
@@ -240,7 +242,7 @@ def _train(cfg: Lift3dConfig, info: DistInfo) -> dict[str, Any]:
     chunks = max(1, cfg.batch_size // cfg.stride)
     train_gen = ChunkedBatches(chunks, [s.keypoints for s in data.train], [s.poses_3d for s in data.train],
                                [s.camera if s.camera is not None else np.zeros(9, np.float32) for s in data.train],
-                               seed=1234, **gen_kw)
+                               seed=1234, noise=DetectionNoise(cfg.noise_2d, cfg.outliers_2d), **gen_kw)
     semi_gen = None
     if semi:
         semi_gen = ChunkedBatches(chunks, [s.keypoints for s in data.unlabeled], None, [s.camera for s in data.unlabeled],
