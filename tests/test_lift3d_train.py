@@ -176,3 +176,17 @@ def test_detection_noise_is_off_by_default_and_resumes_exactly():
     again = ChunkedBatches(5, seqs, noise=noise, **kw)
     again.set_state(state)
     assert all(np.array_equal(a, b.inputs_2d) for a, b in zip(second, again.epoch()))
+
+
+def test_detection_noise_clamp_puts_joints_outside_the_frame_on_its_border():
+    from posetool.lift3d.windows import ChunkedBatches, DetectionNoise
+
+    seq = _walker(40)
+    seq[..., 1] += 0.6  # the lower joints leave a 640x480 frame (y beyond 0.75)
+    outside = seq[..., 1] > 0.75
+    assert outside.any() and not outside.all()
+    gen = ChunkedBatches(100, [seq], chunk_length=8, pad=2, shuffle=False, noise=DetectionNoise(clamp=True), aspects=[0.75])
+    x = next(gen.epoch()).inputs_2d
+    assert np.isclose(x[..., 1].max(), 0.75) and (x[..., 1] < 0.75 - 1e-6).any()
+    unknown = ChunkedBatches(100, [seq], chunk_length=8, pad=2, shuffle=False, noise=DetectionNoise(clamp=True), aspects=[None])
+    assert np.isclose(next(unknown.epoch()).inputs_2d[..., 1].max(), seq[..., 1].max())  # frame unknown: nothing clamped

@@ -50,6 +50,7 @@ class LiftSequence:
     ``keypoints``: (T, J_in, F) normalised 2D. ``poses_3d``: (T, J_out, 3) camera space, joints
     1.. relative to joint 0, joint 0 the root position (trajectory) -- or None (unlabelled).
     ``camera``: (9,) normalised intrinsics or None. ``subject``/``action``/``camera_index`` name it.
+    ``aspect``: frame height / width when known: the frame spans x in [-1, 1], y in [-aspect, aspect].
     """
 
     subject: str
@@ -58,6 +59,7 @@ class LiftSequence:
     keypoints: np.ndarray
     poses_3d: np.ndarray | None
     camera: np.ndarray | None
+    aspect: float | None = None
 
 
 def _camera_from_meta(meta: dict, subject: str, idx: int, action: str) -> dict | None:
@@ -167,7 +169,7 @@ def sequences_from_npz(
                     mask = (pm[idx] if pm.ndim == 2 else pm).astype(bool)[: len(feats)]
                 for a, b in _runs(mask, len(feats)):
                     out.append(LiftSequence(subject, action, idx, feats[a:b], pose[a:b] if pose is not None else None,
-                                            cam.get("intrinsic")))
+                                            cam.get("intrinsic"), float(cam["res_h"]) / float(cam["res_w"])))
     return out
 
 

@@ -74,6 +74,7 @@ class Lift3dConfig:
     augment: bool = True
     noise_2d: float = 0.0  # training-input scatter, person heights (DetectionNoise.scatter)
     outliers_2d: float = 0.0  # per chunk and joint (DetectionNoise.outlier_rate)
+    clamp_2d: bool = False  # joints outside the frame put on its border (DetectionNoise.clamp)
     trajectory: bool = False
     warmup: int = 1
     bone_length: bool = True
@@ -242,7 +243,7 @@ def _train(cfg: Lift3dConfig, info: DistInfo) -> dict[str, Any]:
     chunks = max(1, cfg.batch_size // cfg.stride)
     train_gen = ChunkedBatches(chunks, [s.keypoints for s in data.train], [s.poses_3d for s in data.train],
                                [s.camera if s.camera is not None else np.zeros(9, np.float32) for s in data.train],
-                               seed=1234, noise=DetectionNoise(cfg.noise_2d, cfg.outliers_2d), **gen_kw)
+                               seed=1234, noise=DetectionNoise(cfg.noise_2d, cfg.outliers_2d, cfg.clamp_2d), aspects=[s.aspect for s in data.train], **gen_kw)
     semi_gen = None
     if semi:
         semi_gen = ChunkedBatches(chunks, [s.keypoints for s in data.unlabeled], None, [s.camera for s in data.unlabeled],
