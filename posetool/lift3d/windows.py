@@ -68,8 +68,8 @@ class DetectionNoise:
     puts joints it cannot see (on those validation clips 78 % of the predictions for joints outside
     the frame lie inside it, 56 % within 10 px of the border; they are 43 % of all errors above 0.2).
     Measured on the synth chain's 2D (centernet + simplebaseline_r18_synth_ft, DARK, tracked; demo-like
-    validation clips, seeds 3950–3955): median joint error 0.026 heights, 5.8 % of joints further
-    than 0.2 (ankles 19 %, wrists 10 %).
+    validation clips, seeds 3950–3961): median joint error 0.022 heights, 4.1 % of joints further
+    than 0.2 (ankles 14 %, wrists 7–8 %).
     """
 
     scatter: float = 0.0
