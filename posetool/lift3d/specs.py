@@ -48,12 +48,12 @@ register_model(ModelSpec(
     description="VideoPose3D 81f, 128 channels, coco17 -> h36m17 with trajectory, trained on posetool synth",
     skeleton="coco17",
     weights=WeightsSpec(
-        "videopose3d_synth.safetensors", sha256="415599fbeb38c89af9ea06b9a14ae537b667a726c0b0ef3b8754c22f5c6a7930",
+        "videopose3d_synth.safetensors", sha256="caca4842a96950662323a3157d678539f4e1d376e13cebbc023212febea6a025",
         source="package", licence="Apache-2.0",
-        command="for s in $(seq 100 115); do posetool synth synth/train/s$s --no-render --seed $s --frames 500 --people 4; done; "
-        "posetool synth synth/test/s900 --no-render --seed 900 --frames 500 --people 4; "
-        "posetool train lift3d synth/train/s1* --valid synth/test/s900 --out run --arch 3,3,3,3 --channels 128 "
-        "--trajectory --epochs 24 --seed 0 --device cpu; cp run/model.safetensors posetool/weights/videopose3d_synth.safetensors",
+        command="scripts/train_lift3d_synth.sh runs/lift3d_synth (synth seeds 3000-3099, 3901 and 3100-3104 of each trust "
+        "scene, validation 3900; train lift3d --arch 3,3,3,3 --channels 128 --trajectory --epochs 20 --stride 16 "
+        "--noise-2d 0.02 --outliers-2d 0.08 --clamp-2d --seed 0); cp runs/lift3d_synth/run/model.safetensors "
+        "posetool/weights/videopose3d_synth.safetensors",
     ),
     file_builder=_FROM_FILE,
 ))
