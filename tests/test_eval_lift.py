@@ -59,6 +59,8 @@ def test_videopose3d_averaging_and_npz_cli(tmp_path):
     assert res["groups"]["Walk"]["mpjpe"] == pytest.approx((4 * 10 + 2 * 40) / 6 * 16 / 17)
     assert res["groups"]["Sit"]["mpjpe"] == pytest.approx(5 * 16 / 17)
     assert res["average"]["mpjpe"] == pytest.approx(12.5 * 16 / 17)
+    # every frame alike: (4·10 + 2·40 + 3·5) / 9 = 15 mm
+    assert res["all_frames"]["mpjpe"] == pytest.approx(15 * 16 / 17)
     assert res["groups"]["Walk"]["mpjve"] == pytest.approx(0.0, abs=1e-9)  # a constant offset has no velocity error
 
     write_videopose3d_npz(tmp_path / "gt.npz", positions_3d={"S9": {a: g for a, (p, g) in data.items()}})

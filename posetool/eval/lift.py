@@ -114,7 +114,9 @@ class LiftAccumulator:
             self._vel_frames[group] += t
 
     def result(self, grouping: str) -> dict[str, Any]:
-        """``{"groups": {name: {frames, mpjpe, …}}, "average": {…}, "frames", "grouping"}`` in mm."""
+        """``{"groups": {name: {frames, mpjpe, …}}, "average": {…}, "all_frames": {…}, "frames",
+        "grouping"}`` in mm. ``average`` is the official unweighted mean over groups; ``all_frames``
+        weighs every frame alike, so a group of two frames counts for two frames, not for one group."""
         groups: dict[str, dict[str, Any]] = {}
         for g in sorted(self._frames):
             n, nv = self._frames[g], self._vel_frames[g]
@@ -127,7 +129,12 @@ class LiftAccumulator:
         for m in METRICS:
             vals = [r[m] for r in groups.values() if not np.isnan(r[m])]
             avg[m] = float(np.mean(vals)) if vals else float("nan")
-        return {"grouping": grouping, "groups": groups, "average": avg, "frames": int(sum(self._frames.values()))}
+        n_all, nv_all = sum(self._frames.values()), sum(self._vel_frames.values())
+        every = {}
+        for m in METRICS:
+            denom = nv_all if m == "mpjve" else n_all
+            every[m] = 1000 * sum(self._sum[g][m] for g in self._frames) / denom if denom else float("nan")
+        return {"grouping": grouping, "groups": groups, "average": avg, "all_frames": every, "frames": int(n_all)}
 
 
 # --- inputs ---------------------------------------------------------------------------------

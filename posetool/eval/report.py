@@ -121,11 +121,13 @@ def box_table(result: dict[str, Any]) -> Table:
 
 
 def lift_table(result: dict[str, Any]) -> Table:
-    """Per action (or sequence) and the action-wise average, in mm."""
+    """Per action (or sequence), the action-wise average and the frame-weighted mean, in mm."""
     cols = ["frames", "MPJPE", "P-MPJPE", "N-MPJPE", "MPJVE"]
     keys = ["mpjpe", "p_mpjpe", "n_mpjpe", "mpjve"]
     rows = [(name, [g["frames"], *[g[k] for k in keys]]) for name, g in result["groups"].items()]
     rows.append(("Average", [result["frames"], *[result["average"][k] for k in keys]]))
+    if "all_frames" in result:
+        rows.append(("All frames", [result["frames"], *[result["all_frames"][k] for k in keys]]))
     return metric_table(f"3D pose error in mm ({result['grouping']}-wise average)", cols, rows)
 
 
