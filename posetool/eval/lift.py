@@ -89,6 +89,15 @@ def mean_velocity_error(pred: np.ndarray, target: np.ndarray) -> float:
 METRICS = ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve")
 
 
+def _means_mm(sums: dict[str, float], frames: int, vel_frames: int) -> dict[str, float]:
+    """Frame-weighted sums (metres) to means in mm; MPJVE over the frames that have velocities."""
+    out = {}
+    for m in METRICS:
+        denom = vel_frames if m == "mpjve" else frames
+        out[m] = 1000 * sums[m] / denom if denom else float("nan")
+    return out
+
+
 class LiftAccumulator:
     """Frame-weighted sums per group, then the unweighted mean over groups (VideoPose3D run.py)."""
 
@@ -119,21 +128,14 @@ class LiftAccumulator:
         weighs every frame alike, so a group of two frames counts for two frames, not for one group."""
         groups: dict[str, dict[str, Any]] = {}
         for g in sorted(self._frames):
-            n, nv = self._frames[g], self._vel_frames[g]
-            row: dict[str, Any] = {"frames": n}
-            for m in METRICS:
-                denom = nv if m == "mpjve" else n
-                row[m] = 1000 * self._sum[g][m] / denom if denom else float("nan")
-            groups[g] = row
+            groups[g] = {"frames": self._frames[g], **_means_mm(self._sum[g], self._frames[g], self._vel_frames[g])}
         avg = {}
         for m in METRICS:
             vals = [r[m] for r in groups.values() if not np.isnan(r[m])]
             avg[m] = float(np.mean(vals)) if vals else float("nan")
-        n_all, nv_all = sum(self._frames.values()), sum(self._vel_frames.values())
-        every = {}
-        for m in METRICS:
-            denom = nv_all if m == "mpjve" else n_all
-            every[m] = 1000 * sum(self._sum[g][m] for g in self._frames) / denom if denom else float("nan")
+        n_all = sum(self._frames.values())
+        totals = {m: sum(self._sum[g][m] for g in self._frames) for m in METRICS}
+        every = _means_mm(totals, n_all, sum(self._vel_frames.values()))
         return {"grouping": grouping, "groups": groups, "average": avg, "all_frames": every, "frames": int(n_all)}
 
 

@@ -126,8 +126,7 @@ def lift_table(result: dict[str, Any]) -> Table:
     keys = ["mpjpe", "p_mpjpe", "n_mpjpe", "mpjve"]
     rows = [(name, [g["frames"], *[g[k] for k in keys]]) for name, g in result["groups"].items()]
     rows.append(("Average", [result["frames"], *[result["average"][k] for k in keys]]))
-    if "all_frames" in result:
-        rows.append(("All frames", [result["frames"], *[result["all_frames"][k] for k in keys]]))
+    rows.append(("All frames", [result["frames"], *[result["all_frames"][k] for k in keys]]))
     return metric_table(f"3D pose error in mm ({result['grouping']}-wise average)", cols, rows)
 
 
