@@ -78,6 +78,15 @@ def test_semi_supervised_and_cli(tmp_path):
                      "--arch", "3", "--channels", "8", "--batch-size", "128", "--device", "cpu", "-q", timeout=120)
     assert r.returncode == 0, r.stderr.decode()
     assert (tmp_path / "cli" / "epoch_1.pt").is_file() and (tmp_path / "cli" / "model.safetensors").is_file()
+    # the detection-like and depth options reach the generator (h36m 2D: rescaled about the pelvis)
+    r = run_posetool("train", "lift3d", str(tmp_path / "train.npz"), "--out", str(tmp_path / "cli2"), "--epochs", "1",
+                     "--arch", "3", "--channels", "8", "--batch-size", "128", "--device", "cpu", "--trajectory",
+                     "--rescale-2d", "0.5,2", "--noise-2d", "0.02", "--clamp-2d", "-q", timeout=120)
+    assert r.returncode == 0, r.stderr.decode()
+    ck = load_checkpoint(tmp_path / "cli2" / "epoch_1.pt", restore_rng=False)
+    assert list(ck["config"]["rescale_2d"]) == [0.5, 2.0] and "noise_random" in ck["generator"]
+    bad = run_posetool("train", "lift3d", str(tmp_path / "train.npz"), "--out", str(tmp_path / "cli3"), "--rescale-2d", "2,1")
+    assert bad.returncode == 2 and b"--rescale-2d" in bad.stderr and b"Traceback" not in bad.stderr
 
 
 def test_h36m_world_coordinates_go_through_camera(tmp_path):
@@ -190,3 +199,63 @@ def test_detection_noise_clamp_puts_joints_outside_the_frame_on_its_border():
     assert np.isclose(x[..., 1].max(), 0.75) and (x[..., 1] < 0.75 - 1e-6).any()
     unknown = ChunkedBatches(100, [seq], chunk_length=8, pad=2, shuffle=False, noise=DetectionNoise(clamp=True), aspects=[None])
     assert np.isclose(next(unknown.epoch()).inputs_2d[..., 1].max(), seq[..., 1].max())  # frame unknown: nothing clamped
+
+
+def test_depth_rescale_matches_the_person_seen_at_another_depth():
+    """A person moved along the camera rays to 1/s of its depth projects (to weak perspective)
+    where DepthRescale puts the 2D, and its trajectory target is the moved one."""
+    from posetool.lift3d.windows import ChunkedBatches, DepthRescale, root_joints
+    from posetool.skeletons import COCO17
+
+    rng = np.random.default_rng(0)
+    frames, f = 12, 1.0  # normalised screen units: focal 1 maps x/z directly
+    body = rng.normal(0, 0.25, size=(17, 3))
+    body[[11, 12]] = [[0.12, 0, 0], [-0.12, 0, 0]]  # hips either side of the root
+    body[..., 2] *= 0.1  # a flat-ish body facing the camera, as weak perspective assumes
+    root = np.stack([np.linspace(-1, 1, frames), np.full(frames, 0.3), np.full(frames, 12.0)], -1)  # (T, 3)
+
+    def project(cam):  # (T, J, 3) -> (T, J, 2)
+        return (f * cam[..., :2] / cam[..., 2:]).astype(np.float32)
+
+    cam3d = root[:, None] + body[None]
+    poses_3d = np.concatenate([root[:, None], body[None, 1:].repeat(frames, 0)], axis=1).astype(np.float32)
+    gen = ChunkedBatches(100, [project(cam3d)], [poses_3d], chunk_length=frames, shuffle=False,
+                         rescale=DepthRescale(0.5, 2.0), root=root_joints("coco17"))
+    batch = next(gen.epoch())
+    s = float(root[0, 2] / batch.poses_3d[0, 0, 0, 2])  # the factor drawn for this chunk
+    assert 0.5 <= s <= 2.0 and abs(s - 1) > 0.05
+    np.testing.assert_allclose(batch.poses_3d[0, :, 0], root / s, rtol=1e-5)  # trajectory moved
+    np.testing.assert_allclose(batch.poses_3d[0, :, 1:], poses_3d[:, 1:], atol=1e-6)  # pose kept
+    moved = project(root[:, None] / s + body[None])
+    height = np.ptp(moved[..., 1], axis=1).mean()
+    err = np.abs(batch.inputs_2d[0] - moved).max()
+    assert err < 0.02 * height, (err, height)  # weak perspective: within 2 % of the body's height
+    # the size in the frame follows 1/depth; the 2D root stays where it was
+    np.testing.assert_allclose(np.ptp(batch.inputs_2d[0][..., 1], axis=1), s * np.ptp(project(cam3d)[..., 1], axis=1), rtol=1e-4)
+    hips = [COCO17.index("left_hip"), COCO17.index("right_hip")]
+    np.testing.assert_allclose(batch.inputs_2d[0][:, hips].mean(1), project(cam3d)[:, hips].mean(1), atol=1e-6)
+
+
+def test_depth_rescale_is_off_by_default_resumes_exactly_and_needs_a_root():
+    from posetool.lift3d.windows import ChunkedBatches, DepthRescale, DetectionNoise
+
+    seqs = [_walker(50), _walker(70)]
+    kw = dict(chunk_length=4, pad=3, augment=True, kps_left=[1, 3], kps_right=[2, 4])
+    plain = [b.inputs_2d for b in ChunkedBatches(5, seqs, **kw).epoch()]
+    off = [b.inputs_2d for b in ChunkedBatches(5, seqs, rescale=DepthRescale(), root=[0], **kw).epoch()]
+    assert all(np.array_equal(a, b) for a, b in zip(plain, off))
+    both = dict(rescale=DepthRescale(0.7, 1.4), root=[8], noise=DetectionNoise(scatter=0.02), **kw)
+    gen = ChunkedBatches(5, seqs, **both)
+    first = [b.inputs_2d for b in gen.epoch()]
+    assert not all(np.array_equal(a, b) for a, b in zip(plain, first))
+    state = gen.get_state()
+    second = [b.inputs_2d for b in gen.epoch()]
+    again = ChunkedBatches(5, seqs, **both)
+    again.set_state(state)
+    assert all(np.array_equal(a, b.inputs_2d) for a, b in zip(second, again.epoch()))
+    try:
+        ChunkedBatches(5, seqs, rescale=DepthRescale(0.5, 2.0), **kw)
+    except ValueError as e:
+        assert "root" in str(e)
+    else:
+        raise AssertionError("rescaling without root joints was accepted")

@@ -38,7 +38,7 @@ from posetool.lift3d.data import LiftSequence, open_dataset, sequences_from_stre
 from posetool.lift3d.flip import left_right
 from posetool.lift3d.infer import SequenceLifter
 from posetool.lift3d.losses import bone_length_penalty, mpjpe, weighted_mpjpe
-from posetool.lift3d.windows import ChunkedBatches, DetectionNoise
+from posetool.lift3d.windows import ChunkedBatches, DepthRescale, DetectionNoise, root_joints
 from posetool.nn.videopose3d import TemporalModel, TemporalModelOptimized1f, VideoPose3D, count_parameters
 from posetool.skeletons import get_skeleton
 from posetool.engine.trainer import (
@@ -75,6 +75,7 @@ class Lift3dConfig:
     noise_2d: float = 0.0  # training-input scatter, person heights (DetectionNoise.scatter)
     outliers_2d: float = 0.0  # per chunk and joint (DetectionNoise.outlier_rate)
     clamp_2d: bool = False  # joints outside the frame put on its border (DetectionNoise.clamp)
+    rescale_2d: tuple[float, float] = (1.0, 1.0)  # depth factor range of DepthRescale
     trajectory: bool = False
     warmup: int = 1
     bone_length: bool = True
@@ -241,9 +242,17 @@ def _train(cfg: Lift3dConfig, info: DistInfo) -> dict[str, Any]:
     gen_kw = dict(chunk_length=cfg.stride, pad=pad, causal_shift=causal_shift, augment=cfg.augment, kps_left=kps_l,
                   kps_right=kps_r, joints_left=j_l, joints_right=j_r, rank=info.rank, world_size=info.world_size)
     chunks = max(1, cfg.batch_size // cfg.stride)
+    rescale = DepthRescale(*cfg.rescale_2d)
+    root: list[int] = []
+    if rescale.active:
+        try:
+            root = root_joints(data.in_skeleton)
+        except ValueError as e:
+            raise UsageError(f"--rescale-2d: {e}") from None
     train_gen = ChunkedBatches(chunks, [s.keypoints for s in data.train], [s.poses_3d for s in data.train],
                                [s.camera if s.camera is not None else np.zeros(9, np.float32) for s in data.train],
-                               seed=1234, noise=DetectionNoise(cfg.noise_2d, cfg.outliers_2d, cfg.clamp_2d), aspects=[s.aspect for s in data.train], **gen_kw)
+                               seed=1234, noise=DetectionNoise(cfg.noise_2d, cfg.outliers_2d, cfg.clamp_2d), aspects=[s.aspect for s in data.train],
+                               rescale=rescale, root=root, **gen_kw)
     semi_gen = None
     if semi:
         semi_gen = ChunkedBatches(chunks, [s.keypoints for s in data.unlabeled], None, [s.camera for s in data.unlabeled],

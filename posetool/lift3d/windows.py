@@ -10,6 +10,8 @@ is and once mirrored when augmenting, and the list is permuted each epoch with i
 Beyond the paper, :class:`DetectionNoise` corrupts the 2D input of training chunks the way a 2D
 pose model errs (small per-frame scatter plus runs of frames where a joint sits far off), so a
 lifter trained on exact 2D copes with detections; VideoPose3D itself trains on CPN detections.
+:class:`DepthRescale` moves each training chunk's person along the camera rays to another depth, so
+the lifter learns that a body's size does not follow its size in the frame.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from posetool.lift3d.flip import flip_camera
+from posetool.skeletons import get_skeleton
 
 
 def pad_edge(seq: np.ndarray, left: int, right: int) -> np.ndarray:
@@ -104,6 +107,50 @@ class DetectionNoise:
             xy += (run[..., None] * offset[:, None, :, :] * height).astype(np.float32)
 
 
+def root_joints(skeleton: str) -> list[int]:
+    """Indices whose mean is the 2D root (the pelvis): ``pelvis`` where the layout has one, else
+    the two hips."""
+    sk = get_skeleton(skeleton)
+    if "pelvis" in sk.keypoints:
+        return [sk.index("pelvis")]
+    try:
+        return [sk.index("left_hip"), sk.index("right_hip")]
+    except KeyError:
+        raise ValueError(f"skeleton {skeleton} has neither a pelvis nor both hips to rescale about") from None
+
+
+@dataclass(frozen=True)
+class DepthRescale:
+    """Training chunks seen from another depth (beyond the paper).
+
+    Each chunk draws one factor ``s``, log-uniform in [``low``, ``high``], and its person moves along
+    the camera rays to 1/s of its depth: in every frame the 2D offsets from the root's 2D position
+    scale by ``s`` (weak perspective about the root, which stays where it is in the frame) and the
+    camera-space trajectory target divides by ``s``; the root-relative 3D pose is unchanged. Why:
+    trained on people at the depths of its data, the shipped lifter read body size from size in the
+    frame (the demo clip's ground-truth 2D shrunk to half gave bones 38 % shorter), which no camera
+    geometry supports.
+    """
+
+    low: float = 1.0
+    high: float = 1.0
+
+    @property
+    def active(self) -> bool:
+        return self.low != 1.0 or self.high != 1.0
+
+    def apply(self, x2: np.ndarray, x3: np.ndarray | None, rng: np.random.RandomState, root: Sequence[int]) -> None:
+        """Rescale ``x2`` (B, W, J, F ≥ 2; normalised screen coordinates) and the trajectory in joint
+        0 of ``x3`` (B, L, J_out, 3), in place. ``root``: the 2D joints whose mean is the root."""
+        b = x2.shape[0]
+        s = np.exp(rng.uniform(np.log(self.low), np.log(self.high), size=b)).astype(np.float32)
+        xy = x2[..., :2]
+        centre = xy[:, :, list(root)].mean(axis=2, keepdims=True)  # (B, W, 1, 2)
+        xy[...] = centre + (xy - centre) * s[:, None, None, None]
+        if x3 is not None:
+            x3[:, :, 0] /= s[:, None, None]
+
+
 @dataclass
 class Batch:
     """One training batch. ``inputs_2d`` (B, L + 2*pad, J_in, F); ``poses_3d`` (B, L, J_out, 3)
@@ -130,6 +177,8 @@ class ChunkedBatches:
         noise: 2D corruption of every chunk's input, none by default (as the paper). Drawn from
             a RandomState of its own per rank (the batch order stays identical across ranks)
             that :meth:`get_state` saves, so resuming stays exact.
+        rescale, root: :class:`DepthRescale` of every chunk (before ``noise``; same RandomState)
+            and the 2D joints whose mean is the root; none by default.
         rank, world_size: under DDP each rank takes every ``world_size``-th chunk of each
             global batch, so the global batch and its order equal the single-process run.
     """
@@ -156,6 +205,8 @@ class ChunkedBatches:
         world_size: int = 1,
         noise: DetectionNoise | None = None,
         aspects: Sequence[float | None] | None = None,
+        rescale: DepthRescale | None = None,
+        root: Sequence[int] = (),
     ) -> None:
         if poses_3d is not None and len(poses_3d) != len(poses_2d):
             raise ValueError(f"{len(poses_3d)} 3D sequences for {len(poses_2d)} 2D sequences")
@@ -172,6 +223,10 @@ class ChunkedBatches:
         self.joints_lr = (list(joints_left) + list(joints_right), list(joints_right) + list(joints_left))
         self.random = np.random.RandomState(seed)
         self.noise = noise if noise is not None and noise.active else None
+        self.rescale = rescale if rescale is not None and rescale.active else None
+        if self.rescale is not None and not root:
+            raise ValueError("rescaling the 2D needs the root joints")
+        self.root = list(root)
         self.noise_random = np.random.RandomState([seed, 1 + self.rank])
         self._aspects = (np.array([np.nan if a is None else float(a) for a in aspects], dtype=np.float64)
                          if aspects is not None else None)
@@ -219,7 +274,7 @@ class ChunkedBatches:
     def get_state(self) -> dict[str, Any]:
         """Everything needed to continue exactly: RNG and, in endless mode, the position."""
         st: dict[str, Any] = {"random": random_state_to_dict(self.random)}
-        if self.noise is not None:
+        if self.noise is not None or self.rescale is not None:
             st["noise_random"] = random_state_to_dict(self.noise_random)
         if self._state is not None:
             st["position"] = int(self._state[0])
@@ -251,8 +306,6 @@ class ChunkedBatches:
             f2[..., 0] *= -1
             f2[:, :, self.kps_lr[0]] = f2[:, :, self.kps_lr[1]]
             x2[flip] = f2
-        if self.noise is not None:
-            self.noise.apply(x2, self.noise_random, self._aspects[seq] if self._aspects is not None else None)
         x3 = None
         if self._flat_3d is not None:
             base3 = self._offs_3d[seq] + start
@@ -262,6 +315,10 @@ class ChunkedBatches:
                 f3[..., 0] *= -1
                 f3[:, :, self.joints_lr[0]] = f3[:, :, self.joints_lr[1]]
                 x3[flip] = f3
+        if self.rescale is not None:
+            self.rescale.apply(x2, x3, self.noise_random, self.root)
+        if self.noise is not None:
+            self.noise.apply(x2, self.noise_random, self._aspects[seq] if self._aspects is not None else None)
         cams = None
         if self._cams is not None:
             cams = self._cams[seq].copy()
