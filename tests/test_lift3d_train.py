@@ -81,10 +81,11 @@ def test_semi_supervised_and_cli(tmp_path):
     # the detection-like and depth options reach the generator (h36m 2D: rescaled about the pelvis)
     r = run_posetool("train", "lift3d", str(tmp_path / "train.npz"), "--out", str(tmp_path / "cli2"), "--epochs", "1",
                      "--arch", "3", "--channels", "8", "--batch-size", "128", "--device", "cpu", "--trajectory",
-                     "--rescale-2d", "0.5,2", "--noise-2d", "0.02", "--clamp-2d", "-q", timeout=120)
+                     "--rescale-2d", "0.5,2", "--noise-2d", "0.02", "--noise-2d-frames", "1.8", "--clamp-2d", "-q", timeout=120)
     assert r.returncode == 0, r.stderr.decode()
     ck = load_checkpoint(tmp_path / "cli2" / "epoch_1.pt", restore_rng=False)
-    assert list(ck["config"]["rescale_2d"]) == [0.5, 2.0] and "noise_random" in ck["generator"]
+    assert list(ck["config"]["rescale_2d"]) == [0.5, 2.0] and ck["config"]["noise_2d_frames"] == 1.8
+    assert "noise_random" in ck["generator"]
     bad = run_posetool("train", "lift3d", str(tmp_path / "train.npz"), "--out", str(tmp_path / "cli3"), "--rescale-2d", "2,1")
     assert bad.returncode == 2 and b"--rescale-2d" in bad.stderr and b"Traceback" not in bad.stderr
 
@@ -166,6 +167,22 @@ def test_detection_noise_scatter_and_outlier_runs_have_the_stated_sizes():
         frames = np.flatnonzero(hit[b, :, j])
         assert (np.diff(frames) == 1).all()  # one contiguous run
         assert np.allclose(shifted[b, frames, j] - clean[b, frames, j], shifted[b, frames[0], j] - clean[b, frames[0], j], atol=1e-6)
+
+
+def test_detection_noise_scatter_frames_correlates_the_scatter_in_time_at_the_same_size():
+    from posetool.lift3d.windows import DetectionNoise
+
+    clean = np.repeat(_walker()[None], 300, axis=0)  # (B, W, J, 2), person height 0.5
+    lag_corr = {}
+    for frames in (0.0, 1.8):
+        noisy = clean.copy()
+        DetectionNoise(scatter=0.04, scatter_frames=frames).apply(noisy, np.random.RandomState(1))
+        d = (noisy - clean).astype(np.float64)
+        assert abs(d.std() - 0.04 * 0.5) < 0.001  # the per-frame size does not depend on the correlation
+        lag_corr[frames] = [float((d[:, k:] * d[:, :-k]).mean() / d.var()) for k in (1, 3, 8)]
+    assert all(abs(c) < 0.02 for c in lag_corr[0.0])  # independent frames
+    # a Gaussian kernel of sigma s correlates lag k by exp(-k^2 / 4 s^2): 0.93, 0.50, 0.00
+    np.testing.assert_allclose(lag_corr[1.8], [np.exp(-k * k / (4 * 1.8**2)) for k in (1, 3, 8)], atol=0.03)
 
 
 def test_detection_noise_is_off_by_default_and_resumes_exactly():

@@ -73,6 +73,7 @@ class Lift3dConfig:
     stride: int = 1
     augment: bool = True
     noise_2d: float = 0.0  # training-input scatter, person heights (DetectionNoise.scatter)
+    noise_2d_frames: float = 0.0  # its temporal correlation, frames (DetectionNoise.scatter_frames)
     outliers_2d: float = 0.0  # per chunk and joint (DetectionNoise.outlier_rate)
     clamp_2d: bool = False  # joints outside the frame put on its border (DetectionNoise.clamp)
     rescale_2d: tuple[float, float] = (1.0, 1.0)  # depth factor range of DepthRescale
@@ -251,7 +252,7 @@ def _train(cfg: Lift3dConfig, info: DistInfo) -> dict[str, Any]:
             raise UsageError(f"--rescale-2d: {e}") from None
     train_gen = ChunkedBatches(chunks, [s.keypoints for s in data.train], [s.poses_3d for s in data.train],
                                [s.camera if s.camera is not None else np.zeros(9, np.float32) for s in data.train],
-                               seed=1234, noise=DetectionNoise(cfg.noise_2d, cfg.outliers_2d, cfg.clamp_2d), aspects=[s.aspect for s in data.train],
+                               seed=1234, noise=DetectionNoise(cfg.noise_2d, cfg.outliers_2d, cfg.clamp_2d, cfg.noise_2d_frames), aspects=[s.aspect for s in data.train],
                                rescale=rescale, root=root, **gen_kw)
     semi_gen = None
     if semi:

@@ -63,7 +63,14 @@ def random_state_from_dict(d: dict[str, Any]) -> np.random.RandomState:
 class DetectionNoise:
     """2D input corruption for training, in units of the person's 2D height in the frame.
 
-    ``scatter``: standard deviation of an independent Gaussian offset per joint and frame.
+    ``scatter``: standard deviation of a Gaussian offset per joint and frame.
+    ``scatter_frames``: temporal correlation of that offset, the σ (frames) of a Gaussian kernel
+    that smooths white noise along the window, renormalised so each frame's standard deviation
+    stays ``scatter``; 0 gives independent frames. A tracked, smoothed 2D chain errs
+    coherently: on those validation clips the error's autocorrelation is 0.90 / 0.49 / 0.19 / −0.04
+    at lags 1 / 3 / 5 / 8 frames, which σ = 1.8 reproduces (exp(−lag² / 4σ²): 0.93 / 0.50 / 0.15 /
+    0.00). A lifter trained on independent scatter learns to average it away over its receptive
+    field, which slow errors survive.
     ``outlier_rate``: probability, per chunk and joint, of a run of consecutive window frames in
     which the joint is displaced by one fixed offset of 0.1–0.5 person heights in a random
     direction (a 2D model that puts an ankle on the other leg or off the body for a while).
@@ -78,10 +85,26 @@ class DetectionNoise:
     scatter: float = 0.0
     outlier_rate: float = 0.0
     clamp: bool = False
+    scatter_frames: float = 0.0
 
     @property
     def active(self) -> bool:
         return self.scatter > 0 or self.outlier_rate > 0 or self.clamp
+
+    def _scatter(self, rng: np.random.RandomState, shape: tuple[int, int, int, int]) -> np.ndarray:
+        """Unit-variance noise (B, W, J, 2), white or correlated along W (axis 1)."""
+        if self.scatter_frames <= 0:
+            return rng.standard_normal(shape).astype(np.float32)
+        # draw beyond both window ends so the kernel never sees a border, then keep the middle
+        reach = int(np.ceil(3 * self.scatter_frames))
+        offsets = np.arange(-reach, reach + 1)
+        kernel = np.exp(-0.5 * (offsets / self.scatter_frames) ** 2)
+        kernel /= np.sqrt((kernel**2).sum())  # a sum of independent unit normals keeps variance 1
+        white = rng.standard_normal((shape[0], shape[1] + 2 * reach) + shape[2:])
+        out = np.zeros(shape)
+        for i, k in enumerate(kernel):
+            out += k * white[:, i : i + shape[1]]
+        return out.astype(np.float32)
 
     def apply(self, x2: np.ndarray, rng: np.random.RandomState, aspect: np.ndarray | None = None) -> None:
         """Corrupt ``x2`` (B, W, J, F ≥ 2; normalised screen coordinates) in place. ``aspect``
@@ -94,7 +117,7 @@ class DetectionNoise:
             np.clip(xy[..., 1], -a, a, out=xy[..., 1])
         height = (xy[..., 1].max(axis=2) - xy[..., 1].min(axis=2))[:, :, None, None]  # (B, W, 1, 1)
         if self.scatter > 0:
-            xy += rng.standard_normal((b, w, j, 2)).astype(np.float32) * (self.scatter * height)
+            xy += self._scatter(rng, (b, w, j, 2)) * (self.scatter * height)
         if self.outlier_rate > 0:
             hit = rng.random_sample((b, j)) < self.outlier_rate
             length = rng.randint(1, w + 1, size=(b, j))
