@@ -88,6 +88,8 @@ def test_semi_supervised_and_cli(tmp_path):
     assert "noise_random" in ck["generator"]
     bad = run_posetool("train", "lift3d", str(tmp_path / "train.npz"), "--out", str(tmp_path / "cli3"), "--rescale-2d", "2,1")
     assert bad.returncode == 2 and b"--rescale-2d" in bad.stderr and b"Traceback" not in bad.stderr
+    bad = run_posetool("train", "lift3d", str(tmp_path / "train.npz"), "--out", str(tmp_path / "cli3"), "--noise-2d", "0.1,0.2")
+    assert bad.returncode == 2 and b"2 values for 17 input joints" in bad.stderr and b"Traceback" not in bad.stderr
 
 
 def test_h36m_world_coordinates_go_through_camera(tmp_path):
@@ -183,6 +185,24 @@ def test_detection_noise_scatter_frames_correlates_the_scatter_in_time_at_the_sa
     assert all(abs(c) < 0.02 for c in lag_corr[0.0])  # independent frames
     # a Gaussian kernel of sigma s correlates lag k by exp(-k^2 / 4 s^2): 0.93, 0.50, 0.00
     np.testing.assert_allclose(lag_corr[1.8], [np.exp(-k * k / (4 * 1.8**2)) for k in (1, 3, 8)], atol=0.03)
+
+
+def test_detection_noise_scatter_per_joint():
+    from posetool.lift3d.windows import DetectionNoise
+
+    clean = np.repeat(_walker()[None], 300, axis=0)  # (B, W, J, 2), person height 0.5, 17 joints
+    sizes = tuple(0.01 * (1 + j % 4) for j in range(17))
+    noisy = clean.copy()
+    DetectionNoise(scatter=sizes).apply(noisy, np.random.RandomState(2))
+    std = (noisy - clean).std(axis=(0, 1, 3))  # per joint
+    np.testing.assert_allclose(std, np.array(sizes) * 0.5, rtol=0.05)
+    assert not DetectionNoise(scatter=(0.0,) * 17).active
+    try:
+        DetectionNoise(scatter=(0.01, 0.02)).apply(clean.copy(), np.random.RandomState(0))
+    except ValueError as e:
+        assert "17 joints" in str(e)
+    else:
+        raise AssertionError("two scatter values for 17 joints were accepted")
 
 
 def test_detection_noise_is_off_by_default_and_resumes_exactly():

@@ -88,7 +88,7 @@ def train_lift3d(
     causal: Annotated[bool, typer.Option("--causal", help="Causal convolutions (online lifting).")] = False,
     stride: Annotated[int, typer.Option("--stride", min=1, help="Output frames per training chunk (1: strided 1-frame model).")] = 1,
     augment: Annotated[bool, typer.Option("--augment/--no-augment", help="Train-time flip augmentation.")] = True,
-    noise_2d: Annotated[float, typer.Option("--noise-2d", min=0.0, help="Beyond the paper: Gaussian scatter added to the training 2D, std in person heights (e.g. 0.03), so a lifter trained on exact 2D copes with detections.")] = 0.0,
+    noise_2d: Annotated[str, typer.Option("--noise-2d", help="Beyond the paper: Gaussian scatter added to the training 2D, std in person heights (e.g. 0.03, or one comma-separated value per input joint), so a lifter trained on exact 2D copes with detections.")] = "0",
     noise_2d_frames: Annotated[float, typer.Option("--noise-2d-frames", min=0.0, help="Beyond the paper: temporal correlation of --noise-2d, the sigma in frames of a Gaussian kernel along time (0: independent frames; 1.8 matches the synth chain's tracked 2D).")] = 0.0,
     outliers_2d: Annotated[float, typer.Option("--outliers-2d", min=0.0, max=1.0, help="Beyond the paper: chance per chunk and joint of a run of frames with the joint 0.1-0.5 person heights off.")] = 0.0,
     clamp_2d: Annotated[bool, typer.Option("--clamp-2d", help="Beyond the paper: training 2D joints outside the frame are put on its border, as a top-down pose model places joints it cannot see.")] = False,
@@ -111,7 +111,7 @@ def train_lift3d(
         data=list(data), out=out, valid=list(valid or []), unlabeled=list(unlabeled or []), keypoints=keypoints, subjects_train=subjects_train,
         subjects_test=subjects_test, subjects_unlabeled=subjects_unlabeled, epochs=epochs, batch_size=batch_size, lr=lr,
         lr_decay=lr_decay, architecture=arch, channels=channels, dropout=dropout, causal=causal, stride=stride,
-        augment=augment, noise_2d=noise_2d, noise_2d_frames=noise_2d_frames, outliers_2d=outliers_2d, clamp_2d=clamp_2d,
+        augment=augment, noise_2d=_scatter(noise_2d), noise_2d_frames=noise_2d_frames, outliers_2d=outliers_2d, clamp_2d=clamp_2d,
         rescale_2d=_pair(rescale_2d, "--rescale-2d") if rescale_2d else (1.0, 1.0), trajectory=trajectory, warmup=warmup, bone_length=bone_length, projection=projection,
         linear_projection=linear_projection, in_skeleton=in_skeleton, seed=seed, device=device, resume=resume,
     )
@@ -149,6 +149,19 @@ def train_detect(
 
 
 # --- correspond (issue 9) ----------------------------------------------------------------------
+def _scatter(text: str) -> float | tuple[float, ...]:
+    """--noise-2d: one standard deviation, or one per input joint."""
+    from posetool.errors import UsageError
+
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise UsageError(f"--noise-2d must be a number or comma-separated numbers, got {text!r}") from None
+    if any(not v >= 0 for v in values):
+        raise UsageError(f"--noise-2d must not be negative, got {text!r}")
+    return values[0] if len(values) == 1 else values
+
+
 def _pair(text: str, name: str) -> tuple[float, float]:
     from posetool.errors import UsageError
 

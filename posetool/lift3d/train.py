@@ -72,7 +72,7 @@ class Lift3dConfig:
     causal: bool = False
     stride: int = 1
     augment: bool = True
-    noise_2d: float = 0.0  # training-input scatter, person heights (DetectionNoise.scatter)
+    noise_2d: float | tuple[float, ...] = 0.0  # training-input scatter, person heights; or one per input joint (DetectionNoise.scatter)
     noise_2d_frames: float = 0.0  # its temporal correlation, frames (DetectionNoise.scatter_frames)
     outliers_2d: float = 0.0  # per chunk and joint (DetectionNoise.outlier_rate)
     clamp_2d: bool = False  # joints outside the frame put on its border (DetectionNoise.clamp)
@@ -244,6 +244,8 @@ def _train(cfg: Lift3dConfig, info: DistInfo) -> dict[str, Any]:
                   kps_right=kps_r, joints_left=j_l, joints_right=j_r, rank=info.rank, world_size=info.world_size)
     chunks = max(1, cfg.batch_size // cfg.stride)
     rescale = DepthRescale(*cfg.rescale_2d)
+    if np.ndim(cfg.noise_2d) and len(cfg.noise_2d) != data.num_joints_in:  # type: ignore[arg-type]
+        raise UsageError(f"--noise-2d: {len(cfg.noise_2d)} values for {data.num_joints_in} input joints ({data.in_skeleton})")  # type: ignore[arg-type]
     root: list[int] = []
     if rescale.active:
         try:
