@@ -115,6 +115,30 @@ def test_smooth_at_keeps_a_parabola_and_damps_noise():
     assert abs(smooth_at(noisy, x, np.ones((7, 1)), 3)[0, 0]) < 4.0
 
 
+def test_smooth_degree_four_keeps_a_quartic_that_degree_two_bends(tmp_path: Path):
+    x = np.arange(-3, 4, dtype=float)
+    vals = (0.5 * x**4 - x**2)[:, None, None]  # one point, one coordinate; 0 at the centre
+    assert np.allclose(smooth_at(vals, x, np.ones((7, 1)), 3, degree=4), 0.0, atol=1e-9)
+    assert abs(smooth_at(vals, x, np.ones((7, 1)), 3, degree=2)[0, 0]) > 1.0
+    # the CLI passes the degree on, and refuses one the window cannot fit
+    gt = _gt(tmp_path, "crossing", 5011, frames=12, people=1)
+    rng = np.random.default_rng(1)
+    noisy = read_stream(str(gt))
+    for rec in noisy[1:-1]:
+        for inst in rec["instances"]:
+            inst["keypoints"] = (np.asarray(inst["keypoints"], float) + np.r_[rng.normal(0, 2.0, 2), 0.0]).tolist()
+    src = write_records(tmp_path / "noisy.msgpack", noisy)
+    outs = {}
+    for degree in ("2", "4"):
+        r = run_posetool("track", str(src), "--smooth-degree", degree, "--reid", "none", "-o", str(tmp_path / f"d{degree}.msgpack"))
+        assert r.returncode == 0, r.stderr.decode()
+        outs[degree] = np.array([i["keypoints"] for rec in read_stream(str(tmp_path / f"d{degree}.msgpack"))
+                                 if rec.get("type") == "frame" for i in rec["instances"]])
+    assert outs["2"].shape == outs["4"].shape and not np.allclose(outs["2"], outs["4"])
+    bad = run_posetool("track", str(src), "--smooth-degree", "5", "--smooth-window", "2")
+    assert bad.returncode == 2 and b"--smooth-degree" in bad.stderr and b"Traceback" not in bad.stderr
+
+
 def test_lr_repair_undoes_injected_leg_swaps(tmp_path: Path):
     gt = _gt(tmp_path, "crossing", 5011)
     swapped = read_stream(str(gt))

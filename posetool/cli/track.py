@@ -30,6 +30,7 @@ def track(
     smooth_min_cutoff: Annotated[float, typer.Option("--smooth-min-cutoff", min=1e-6, help="One-Euro minimum cutoff (Hz).", rich_help_panel=P)] = 1.0,
     smooth_beta: Annotated[float, typer.Option("--smooth-beta", min=0.0, help="One-Euro speed coefficient.", rich_help_panel=P)] = 0.007,
     smooth_window: Annotated[int, typer.Option("--smooth-window", min=1, help="Offline smoothing: half-width of the window (frames).", rich_help_panel=P)] = 3,
+    smooth_degree: Annotated[int, typer.Option("--smooth-degree", min=0, help="Offline smoothing: degree of the local polynomial (2: quadratic; 4 follows fast limbs more closely and removes less jitter; docs/track.md).", rich_help_panel=P)] = 2,
     smooth_fit: Annotated[float, typer.Option("--smooth-fit", min=0.0, help="Offline smoothing: narrow a keypoint's window (down to raw) where the fit's RMS residual exceeds this × the person's height (the keypoints' vertical extent), so fast limbs are not flattened (0: fixed window).", rich_help_panel=P)] = 0.2,
     lr_repair: Annotated[bool, typer.Option("--lr-repair/--no-lr-repair", help="Flip left/right limbs whose labels make the track jump (online, judged on the past only).", rich_help_panel=P)] = False,
     lr_consistency: Annotated[str, typer.Option("--lr-consistency", help="offline: decide each pose's left/right labels (whole body, then each limb group) with the track's next --lr-lookahead poses, so labels follow the motion (a Viterbi path; output delayed by the look-ahead); none: keep the pose model's labels.", rich_help_panel=P)] = "offline",
@@ -54,7 +55,8 @@ def track(
     from posetool.track.tracker import TrackerOptions
 
     options = TrackerOptions(similarity, gate, matcher, kp_thr, corr_thr, min_keypoints, patience, min_length,
-                             interpolate, smooth, smooth_min_cutoff, smooth_beta, smooth_window=smooth_window, smooth_fit=smooth_fit,
+                             interpolate, smooth, smooth_min_cutoff, smooth_beta, smooth_window=smooth_window,
+                             smooth_degree=smooth_degree, smooth_fit=smooth_fit,
                              lr_repair=lr_repair, lr_consistency=lr_consistency, lr_cost=lr_cost, lr_lookahead=lr_lookahead,
                              reid="none" if reid == AUTO else reid, reid_window=reid_window,
                              reid_thr=reid_thr, reid_delay=reid_delay)  # checked here, before input is read

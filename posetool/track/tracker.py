@@ -147,6 +147,9 @@ class TrackerOptions:
             raise OptionError("lr_min_sep", "must be ≥ 0")
         if not self.smooth_fit >= 0:  # also NaN
             raise OptionError("smooth_fit", "must be ≥ 0")
+        if self.smooth_degree > 2 * self.smooth_window:  # more coefficients than frames in the window
+            raise OptionError("smooth_degree", f"{self.smooth_degree} needs a window of at least {(self.smooth_degree + 1) // 2} "
+                              f"frames per side (smooth_window is {self.smooth_window})")
         if self.fps <= 0:
             raise OptionError("fps", "must be positive")
 
