@@ -257,7 +257,7 @@ def test_depth_rescale_matches_the_person_seen_at_another_depth():
     cam3d = root[:, None] + body[None]
     poses_3d = np.concatenate([root[:, None], body[None, 1:].repeat(frames, 0)], axis=1).astype(np.float32)
     gen = ChunkedBatches(100, [project(cam3d)], [poses_3d], chunk_length=frames, shuffle=False,
-                         rescale=DepthRescale(0.5, 2.0), root=root_joints("coco17"))
+                         rescale=DepthRescale(0.5, 2.0, root=tuple(root_joints("coco17"))))
     batch = next(gen.epoch())
     s = float(root[0, 2] / batch.poses_3d[0, 0, 0, 2])  # the factor drawn for this chunk
     assert 0.5 <= s <= 2.0 and abs(s - 1) > 0.05
@@ -279,9 +279,9 @@ def test_depth_rescale_is_off_by_default_resumes_exactly_and_needs_a_root():
     seqs = [_walker(50), _walker(70)]
     kw = dict(chunk_length=4, pad=3, augment=True, kps_left=[1, 3], kps_right=[2, 4])
     plain = [b.inputs_2d for b in ChunkedBatches(5, seqs, **kw).epoch()]
-    off = [b.inputs_2d for b in ChunkedBatches(5, seqs, rescale=DepthRescale(), root=[0], **kw).epoch()]
+    off = [b.inputs_2d for b in ChunkedBatches(5, seqs, rescale=DepthRescale(root=(0,)), **kw).epoch()]
     assert all(np.array_equal(a, b) for a, b in zip(plain, off))
-    both = dict(rescale=DepthRescale(0.7, 1.4), root=[8], noise=DetectionNoise(scatter=0.02), **kw)
+    both = dict(rescale=DepthRescale(0.7, 1.4, root=(8,)), noise=DetectionNoise(scatter=0.02), **kw)
     gen = ChunkedBatches(5, seqs, **both)
     first = [b.inputs_2d for b in gen.epoch()]
     assert not all(np.array_equal(a, b) for a, b in zip(plain, first))
@@ -291,7 +291,7 @@ def test_depth_rescale_is_off_by_default_resumes_exactly_and_needs_a_root():
     again.set_state(state)
     assert all(np.array_equal(a, b.inputs_2d) for a, b in zip(second, again.epoch()))
     try:
-        ChunkedBatches(5, seqs, rescale=DepthRescale(0.5, 2.0), **kw)
+        ChunkedBatches(5, seqs, rescale=DepthRescale(0.5, 2.0), **kw)  # no root joints given
     except ValueError as e:
         assert "root" in str(e)
     else:

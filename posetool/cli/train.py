@@ -149,15 +149,22 @@ def train_detect(
 
 
 # --- correspond (issue 9) ----------------------------------------------------------------------
+def _floats(text: str, name: str, what: str = "comma-separated numbers") -> tuple[float, ...]:
+    """The comma-separated numbers of option ``name`` (``what`` names them in the error)."""
+    from posetool.errors import UsageError
+
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise UsageError(f"{name} must be {what}, got {text!r}") from None
+
+
 def _scatter(text: str) -> float | tuple[float, ...]:
     """--noise-2d: one standard deviation, or one per input joint."""
     from posetool.errors import UsageError
 
-    try:
-        values = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise UsageError(f"--noise-2d must be a number or comma-separated numbers, got {text!r}") from None
-    if any(not v >= 0 for v in values):
+    values = _floats(text, "--noise-2d", "a number or comma-separated numbers")
+    if any(not v >= 0 for v in values):  # also NaN
         raise UsageError(f"--noise-2d must not be negative, got {text!r}")
     return values[0] if len(values) == 1 else values
 
@@ -165,10 +172,10 @@ def _scatter(text: str) -> float | tuple[float, ...]:
 def _pair(text: str, name: str) -> tuple[float, float]:
     from posetool.errors import UsageError
 
-    try:
-        lo, hi = (float(v) for v in text.split(","))
-    except ValueError:
-        raise UsageError(f"{name} must be two comma-separated numbers, got {text!r}") from None
+    values = _floats(text, name, "two comma-separated numbers")
+    if len(values) != 2:
+        raise UsageError(f"{name} must be two comma-separated numbers, got {text!r}")
+    lo, hi = values
     if not 0 < lo <= hi:
         raise UsageError(f"{name} must satisfy 0 < low <= high, got {text!r}")
     return lo, hi

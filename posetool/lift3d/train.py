@@ -243,19 +243,18 @@ def _train(cfg: Lift3dConfig, info: DistInfo) -> dict[str, Any]:
     gen_kw = dict(chunk_length=cfg.stride, pad=pad, causal_shift=causal_shift, augment=cfg.augment, kps_left=kps_l,
                   kps_right=kps_r, joints_left=j_l, joints_right=j_r, rank=info.rank, world_size=info.world_size)
     chunks = max(1, cfg.batch_size // cfg.stride)
-    rescale = DepthRescale(*cfg.rescale_2d)
     if np.ndim(cfg.noise_2d) and len(cfg.noise_2d) != data.num_joints_in:  # type: ignore[arg-type]
         raise UsageError(f"--noise-2d: {len(cfg.noise_2d)} values for {data.num_joints_in} input joints ({data.in_skeleton})")  # type: ignore[arg-type]
-    root: list[int] = []
-    if rescale.active:
+    rescale = None
+    if tuple(cfg.rescale_2d) != (1.0, 1.0):
         try:
-            root = root_joints(data.in_skeleton)
+            rescale = DepthRescale(*cfg.rescale_2d, root=tuple(root_joints(data.in_skeleton)))
         except ValueError as e:
             raise UsageError(f"--rescale-2d: {e}") from None
     train_gen = ChunkedBatches(chunks, [s.keypoints for s in data.train], [s.poses_3d for s in data.train],
                                [s.camera if s.camera is not None else np.zeros(9, np.float32) for s in data.train],
                                seed=1234, noise=DetectionNoise(cfg.noise_2d, cfg.outliers_2d, cfg.clamp_2d, cfg.noise_2d_frames), aspects=[s.aspect for s in data.train],
-                               rescale=rescale, root=root, **gen_kw)
+                               rescale=rescale, **gen_kw)
     semi_gen = None
     if semi:
         semi_gen = ChunkedBatches(chunks, [s.keypoints for s in data.unlabeled], None, [s.camera for s in data.unlabeled],

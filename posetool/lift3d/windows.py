@@ -163,18 +163,23 @@ class DepthRescale:
 
     low: float = 1.0
     high: float = 1.0
+    root: tuple[int, ...] = ()  # the 2D joints whose mean is the root (:func:`root_joints`)
+
+    def __post_init__(self) -> None:
+        if self.active and not self.root:
+            raise ValueError("rescaling the 2D needs the root joints")
 
     @property
     def active(self) -> bool:
         return self.low != 1.0 or self.high != 1.0
 
-    def apply(self, x2: np.ndarray, x3: np.ndarray | None, rng: np.random.RandomState, root: Sequence[int]) -> None:
+    def apply(self, x2: np.ndarray, x3: np.ndarray | None, rng: np.random.RandomState) -> None:
         """Rescale ``x2`` (B, W, J, F ≥ 2; normalised screen coordinates) and the trajectory in joint
-        0 of ``x3`` (B, L, J_out, 3), in place. ``root``: the 2D joints whose mean is the root."""
+        0 of ``x3`` (B, L, J_out, 3), in place."""
         b = x2.shape[0]
         s = np.exp(rng.uniform(np.log(self.low), np.log(self.high), size=b)).astype(np.float32)
         xy = x2[..., :2]
-        centre = xy[:, :, list(root)].mean(axis=2, keepdims=True)  # (B, W, 1, 2)
+        centre = xy[:, :, list(self.root)].mean(axis=2, keepdims=True)  # (B, W, 1, 2)
         xy[...] = centre + (xy - centre) * s[:, None, None, None]
         if x3 is not None:
             x3[:, :, 0] /= s[:, None, None]
@@ -206,8 +211,8 @@ class ChunkedBatches:
         noise: 2D corruption of every chunk's input, none by default (as the paper). Drawn from
             a RandomState of its own per rank (the batch order stays identical across ranks)
             that :meth:`get_state` saves, so resuming stays exact.
-        rescale, root: :class:`DepthRescale` of every chunk (before ``noise``; same RandomState)
-            and the 2D joints whose mean is the root; none by default.
+        rescale: :class:`DepthRescale` of every chunk (before ``noise``; same RandomState); none
+            by default.
         rank, world_size: under DDP each rank takes every ``world_size``-th chunk of each
             global batch, so the global batch and its order equal the single-process run.
     """
@@ -235,7 +240,6 @@ class ChunkedBatches:
         noise: DetectionNoise | None = None,
         aspects: Sequence[float | None] | None = None,
         rescale: DepthRescale | None = None,
-        root: Sequence[int] = (),
     ) -> None:
         if poses_3d is not None and len(poses_3d) != len(poses_2d):
             raise ValueError(f"{len(poses_3d)} 3D sequences for {len(poses_2d)} 2D sequences")
@@ -253,9 +257,6 @@ class ChunkedBatches:
         self.random = np.random.RandomState(seed)
         self.noise = noise if noise is not None and noise.active else None
         self.rescale = rescale if rescale is not None and rescale.active else None
-        if self.rescale is not None and not root:
-            raise ValueError("rescaling the 2D needs the root joints")
-        self.root = list(root)
         self.noise_random = np.random.RandomState([seed, 1 + self.rank])
         self._aspects = (np.array([np.nan if a is None else float(a) for a in aspects], dtype=np.float64)
                          if aspects is not None else None)
@@ -345,7 +346,7 @@ class ChunkedBatches:
                 f3[:, :, self.joints_lr[0]] = f3[:, :, self.joints_lr[1]]
                 x3[flip] = f3
         if self.rescale is not None:
-            self.rescale.apply(x2, x3, self.noise_random, self.root)
+            self.rescale.apply(x2, x3, self.noise_random)
         if self.noise is not None:
             self.noise.apply(x2, self.noise_random, self._aspects[seq] if self._aspects is not None else None)
         cams = None
