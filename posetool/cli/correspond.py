@@ -11,11 +11,14 @@ from posetool.cli.common import command, open_reader, open_writer
 from posetool.cli.outputs import claim_input
 from posetool.cli.options import (
     BatchSize,
+    CorrBlurKernel,
+    CorrDecode,
     Debug,
     Device,
     Format,
     InputStream,
     Output,
+    QueryOffset,
     Quiet,
     StreamFormat,
     Strict,
@@ -39,6 +42,9 @@ def correspond(
     context: Annotated[float | None, typer.Option("--context", min=1.0, help="Person window side / the person's longer box side (default: the model's: correspond_real 1.25, others 2.0).", rich_help_panel=_R)] = None,
     frame_size: Annotated[int, typer.Option("--frame-size", min=32, help="Letterbox side for --region frame (multiple of 32; the authors used 512).", rich_help_panel=_R)] = 512,
     fb_sigma: Annotated[float | None, typer.Option("--fb-sigma", help="lk, dis: scale of the forward-backward error in px: affinity = exp(-err^2 / (2 sigma^2)) x patch NCC (default 2; docs/correspond.md).", rich_help_panel="Model")] = None,
+    decode: CorrDecode = None,
+    blur_kernel: CorrBlurKernel = None,
+    query_offset: QueryOffset = None,
     min_confidence: Annotated[float, typer.Option("--min-confidence", min=0.0, max=1.0, help="Keypoints of frame t-1 at or below this confidence are not queried.")] = 0.0,
     video: Video = None,
     weights: Weights = None,
@@ -66,7 +72,7 @@ def correspond(
     reader = open_reader(input, strict=strict)
     step = CorrespondStep(model=model, device=device, weights=weights, region=region, context=context,
                           frame_size=frame_size, min_confidence=min_confidence, batch_size=batch_size,
-                          fb_sigma=fb_sigma)
+                          fb_sigma=fb_sigma, decode=decode, blur_kernel=blur_kernel, query_offset=query_offset)
     with video_for_stream(reader.header, video) as source:
         claim_input(source.path)
         run_step(reader, lambda: open_writer(output, fmt), step, source, progress=True)

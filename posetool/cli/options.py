@@ -27,6 +27,11 @@ Weights = Annotated[
     str | None, typer.Option("--weights", help="Weights file instead of the registered one.", rich_help_panel="Model")
 ]
 Video = Annotated[str | None, typer.Option("--video", help="Video or image folder instead of the header's source.")]
+# How a correspondence network's maps become points (posetool.correspond.infer; docs/correspond.md)
+_CD = "Decoding (networks)"
+CorrDecode = Annotated[str | None, typer.Option("--decode", help="Sub-cell peak of a correspondence map: dark (the default; DARK's Taylor step on the blurred log map) or centroid (centre of mass of the 3x3 peak; the decoding before 2026-12-07).", rich_help_panel=_CD)]
+CorrBlurKernel = Annotated[int | None, typer.Option("--blur-kernel", min=1, help="DARK's blur kernel for correspondence maps (odd; default 11).", rich_help_panel=_CD)]
+QueryOffset = Annotated[bool | None, typer.Option("--query-offset/--no-query-offset", help="Add each query's offset from the feature cell the network correlates to its correspondence (default: on).", show_default=False, rich_help_panel=_CD)]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or info on stderr.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")]
 Strict = Annotated[bool, typer.Option("--strict", help="A truncated input stream is an error, not a warning.")]

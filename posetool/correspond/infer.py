@@ -2,10 +2,19 @@
 
 For every query person of frame t−1 (its K keypoints in image pixels) the network gives K refined
 maps over frame t (sigmoid of the refinement's logits). The correspondence of keypoint k is the
-arg-max of map k refined to the centre of mass of its 3×3 neighbourhood (sub-cell: one cell is 4
-input pixels), mapped back to frame-t pixels; its *affinity* is the map's maximum. Each map can also be read
-at the keypoints of the people already in frame t (``at_instances``, what ``track --similarity corr``
-uses).
+arg-max of map k refined below one cell (one cell is 4 input pixels), mapped back to frame-t pixels;
+its *affinity* is the map's maximum. Each map can also be read at the keypoints of the people already
+in frame t (``at_instances``, what ``track --similarity corr`` uses).
+
+Two things set the precision below a cell (``decode``, ``query_offset``; docs/correspond.md,
+"Decoding below a cell"):
+
+- the sub-cell peak: ``dark`` (the default; DARK's Taylor step on the log of the blurred map, as the
+  synth pose models decode) or ``centroid`` (the centre of mass of the peak's 3×3 neighbourhood);
+- the query's own offset: the network correlates the 3×3 feature patch of the query's *nearest
+  cell*, so its map says where that cell's centre went. With ``query_offset`` (the default) the
+  query's offset from that centre (up to half a cell each way) is added back, as the local motion
+  carries both alike; without it every correspondence inherits the query's rounding.
 
 The image region given to the network (``region``):
 
@@ -29,10 +38,14 @@ import torch
 from posetool.correspond.common import REGIONS, Correspondence, check_region  # noqa: F401 (re-exported)
 from posetool.correspond.pairs import person_window, window_matrix
 from posetool.pose2d.crop import affine_points
-from posetool.pose2d.heatmaps import local_mean
+from posetool.pose2d.heatmaps import dark_refine, local_mean
 from posetool.preprocess import letterbox_matrix, normalize
 
 MAPS = ("refined", "affinity")
+DECODES = ("dark", "centroid")
+# DARK's blur for the correspondence maps (targets σ = 1.5 cells), chosen on real video that trained the
+# real model (vtest.avi frames 300-449), not on the held-out clip: docs/correspond.md.
+DEFAULT_BLUR_KERNEL = 11
 
 
 def invert(m: np.ndarray) -> np.ndarray:
@@ -52,13 +65,21 @@ class CorrespondenceEstimator:
         batch_size: people per network batch.
         maps: ``refined`` (sigmoid of the refinement, what ``correspond`` writes) or ``affinity``
             (the Siamese stage's softmax maps alone, for ablations).
+        decode: the sub-cell peak, ``dark`` or ``centroid`` (see the module docstring).
+        blur_kernel: DARK's blur kernel (odd).
+        query_offset: add each query's offset from its feature cell's centre to its correspondence.
     """
 
     def __init__(self, module: torch.nn.Module, input_size: int, mean: Sequence[float], std: Sequence[float],
                  channel_order: str = "RGB", device: str | torch.device = "cpu", region: str = "person",
-                 frame_size: int = 512, context: float = 2.0, batch_size: int = 16, maps: str = "refined") -> None:
+                 frame_size: int = 512, context: float = 2.0, batch_size: int = 16, maps: str = "refined",
+                 decode: str = "dark", blur_kernel: int = DEFAULT_BLUR_KERNEL, query_offset: bool = True) -> None:
         if maps not in MAPS:
             raise ValueError(f"maps must be one of {MAPS}, got {maps!r}")
+        if decode not in DECODES:
+            raise ValueError(f"decode must be one of {DECODES}, got {decode!r}")
+        if blur_kernel < 1 or blur_kernel % 2 == 0:
+            raise ValueError(f"blur kernel must be a positive odd number, got {blur_kernel}")
         check_region(region, frame_size)
         if input_size % 32:
             raise ValueError(f"input size must be a multiple of 32, got {input_size}")
@@ -72,6 +93,9 @@ class CorrespondenceEstimator:
         self.context = float(context)
         self.batch_size = int(batch_size)
         self.maps = maps
+        self.decoding = decode
+        self.blur_kernel = int(blur_kernel)
+        self.query_offset = bool(query_offset)
         self.stride = int(getattr(module, "stride", 4))
         self._rgb = channel_order.upper() == "RGB"
         self._mean = torch.tensor(mean, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
@@ -103,16 +127,28 @@ class CorrespondenceEstimator:
         center, side = person_window(joints, box)
         return window_matrix(center, side * self.context, self.input_size)
 
-    def decode(self, maps: np.ndarray, inv: list[np.ndarray]) -> np.ndarray:
-        """(P, K, h, w) probability maps and per-person input→image maps → (P, K, 3) x, y, affinity."""
+    def cell_offsets(self, queries: np.ndarray) -> np.ndarray:
+        """(P, K, 2) query points in input pixels → their offsets from the centre of the feature cell the
+        network correlates (:func:`posetool.nn.correspondence.correlate` takes the nearest), in input pixels."""
+        return queries - np.floor(queries / self.stride + 0.5) * self.stride
+
+    def decode(self, maps: np.ndarray, inv: list[np.ndarray], offsets: np.ndarray | None = None) -> np.ndarray:
+        """(P, K, h, w) probability maps and per-person input→image maps → (P, K, 3) x, y, affinity.
+
+        ``offsets`` (P, K, 2): each query's :meth:`cell_offsets`, added in input pixels (None: not added).
+        """
         p, k, _, w = maps.shape
         flat = maps.reshape(p, k, -1)
         idx = flat.argmax(-1)
         peak = np.take_along_axis(flat, idx[..., None], -1)[..., 0]
         coords = np.stack([idx % w, idx // w], -1).astype(np.float64)
-        # the local centre of mass, not the ¼-cell step of pose decoders: on held-out synth pairs it
-        # put 97 % of correspondences within 0.5 head sizes against 93 % for the integer arg-max
-        coords = local_mean(maps, coords) * self.stride  # heatmap cell i ↔ input pixel stride·i (target encoding)
+        if self.decoding == "dark":
+            coords = dark_refine(maps, coords, self.blur_kernel)
+        else:  # centroid: on held-out synth pairs 97 % within 0.5 head sizes against 93 % for the integer arg-max
+            coords = local_mean(maps, coords)
+        coords = coords * self.stride  # heatmap cell i ↔ input pixel stride·i (target encoding)
+        if offsets is not None:
+            coords = coords + offsets
         out = np.empty((p, k, 3))
         for i in range(p):
             out[i, :, :2] = affine_points(coords[i], inv[i])
@@ -163,7 +199,10 @@ class CorrespondenceEstimator:
             else:
                 maps, fwd = self._frame_maps(image_a, image_b, q, frame_ids)
             inv = [invert(m) for m in fwd]
-            kps = self.decode(maps, inv)
+            offsets = None
+            if self.query_offset:
+                offsets = self.cell_offsets(np.stack([affine_points(np.nan_to_num(x[:, :2]), m) for x, m in zip(q, fwd)]))
+            kps = self.decode(maps, inv, offsets)
             k = maps.shape[1]
             at = self.read_at(maps, fwd, people) if people.size else np.zeros((len(q), 0, k))
             for i, qi in enumerate(q):

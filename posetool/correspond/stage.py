@@ -125,6 +125,9 @@ class CorrespondStep:
     min_confidence: float = 0.0
     batch_size: int = 16
     fb_sigma: float | None = None
+    decode: str | None = None  # None: the estimator's default (dark); see posetool.correspond.infer
+    blur_kernel: int | None = None
+    query_offset: bool | None = None
     name: str = "correspond"
 
     def start(self, header: Record) -> None:
@@ -135,12 +138,15 @@ class CorrespondStep:
         self.estimator, sha256 = build_estimator(self.model, device=self.device, weights=self.weights,
                                                  region=self.region, context=self.context,
                                                  frame_size=self.frame_size, batch_size=self.batch_size,
-                                                 fb_sigma=self.fb_sigma)
+                                                 decode=self.decode, blur_kernel=self.blur_kernel,
+                                                 query_offset=self.query_offset, fb_sigma=self.fb_sigma)
         if isinstance(self.estimator, FlowCorrespondence):  # its own settings; region, context, frame size do not apply
             params = {**self.estimator.params(), "min_confidence": self.min_confidence}
         else:
-            params = {"region": self.region, "context": self.estimator.context, "frame_size": self.frame_size,
-                      "min_confidence": self.min_confidence, "batch_size": self.batch_size}
+            est = self.estimator
+            params = {"region": self.region, "context": est.context, "frame_size": self.frame_size,
+                      "min_confidence": self.min_confidence, "batch_size": self.batch_size,
+                      "decode": est.decoding, "blur_kernel": est.blur_kernel, "query_offset": est.query_offset}
         header.setdefault("stages", []).append(
             make_stage("correspond", model=self.model, weights_sha256=sha256, params=params))
 

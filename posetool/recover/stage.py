@@ -31,6 +31,17 @@ def upstream_correspond_params(header: Record) -> Record:
     return upstream_correspond(header).get("params") or {}
 
 
+def network_decoding(params: Record, corr_model: str, same_model: bool) -> dict[str, Any]:
+    """How a re-querying network decodes its maps: as the upstream ``correspond`` stage recorded it when
+    recover re-queries with that stage's model (a stream written before the options existed records
+    none: the estimator's defaults); nothing for another model or an optical-flow baseline."""
+    from posetool.correspond.backends import is_flow
+
+    if not same_model or is_flow(corr_model):
+        return {}
+    return {k: params[k] for k in ("decode", "blur_kernel", "query_offset") if params.get(k) is not None}
+
+
 def requery_model(header: Record) -> str:
     """The correspondence model recover re-queries with by default: the upstream stage's when it is
     a registered correspondence model (a network or lk/dis), else the synth preset's."""
@@ -110,7 +121,8 @@ class RecoverStep:
                                              region=params.get("region", "person"),
                                              context=params.get("context") if same_model else None,
                                              frame_size=int(params.get("frame_size", 512)),
-                                             batch_size=self.batch_size, flow_params=params)
+                                             batch_size=self.batch_size, flow_params=params,
+                                             **network_decoding(params, corr_model, same_model))
         own_skel = "coco17" if isinstance(estimator, LandmarksInBoxes) else loaded.spec.skeleton  # coco17 out
         skel = get_skeleton(header.get("skeleton") or own_skel or "coco17")
         self.recoverer = Recoverer(estimator, opts, corr, skel.sigmas_array() if skel.sigmas is not None else None)
