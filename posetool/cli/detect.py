@@ -9,6 +9,7 @@ import typer
 from posetool.cli.common import command, open_writer
 from posetool.cli.outputs import claim_input
 from posetool.cli.options import BatchSize, Debug, Device, Format, Output, Quiet, Runtime, StreamFormat, Weights
+from posetool.engine.presets import SYNTH
 from posetool.hub.registry import list_models
 
 # The registered detectors, for --help (the registry is plain data: listing it imports no torch).
@@ -19,7 +20,7 @@ _MODELS = ", ".join(s.name for s in list_models("detect"))
 def detect(
     video: Annotated[str, typer.Argument(help="Video file or image folder.")],
     output: Output = "-",
-    model: Annotated[str, typer.Option("--model", help=f"Detector: {_MODELS} (see: posetool weights list --task detect).", rich_help_panel="Model")] = "hog",
+    model: Annotated[str, typer.Option("--model", help=f"Detector: {_MODELS} (see: posetool weights list --task detect; default: the synth preset's, as pose2d and the other stages).", rich_help_panel="Model")] = SYNTH.detect,
     gt: Annotated[str | None, typer.Option("--gt", help="Ground truth for --model gt: COCO/PoseTrack18 JSON, MOT gt.txt or a pose stream.")] = None,
     score_thr: Annotated[float | None, typer.Option("--score-thr", min=0.0, max=1.0, help="Drop boxes scoring below this (default: the model's: hog 0.5, gt 0, centernet_r18_synth 0.5, centernet_r18_synth_ft 0.4, as posetool run).")] = None,
     nms_thr: Annotated[float | None, typer.Option("--nms-thr", min=0.0, max=1.0, help="IoU above which the lower-scoring box is suppressed (1 disables NMS; default 0.5, none for blazepose, whose own NMS runs on face boxes).")] = None,
