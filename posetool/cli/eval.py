@@ -260,7 +260,8 @@ def correspond(
     if as_json:
         _emit_json(result)
     else:
-        label = f"{model} (optical flow)" if is_flow(model) else f"{model} ({maps} maps)"
+        decoding = f"{est.decoding}{' + query offset' if est.query_offset else ''}" if not is_flow(model) else ""
+        label = f"{model} (optical flow)" if is_flow(model) else f"{model} ({maps} maps, {decoding})"
         print_tables(correspond_table(result, label))
 
 
