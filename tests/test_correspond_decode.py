@@ -109,10 +109,20 @@ def test_shipped_networks_land_closer_below_a_cell(held_out_frame, model: str) -
     assert now < 0.75 * before, (before, now)
 
 
+def test_the_stage_records_its_decoding_and_input_size(tmp_path: Path) -> None:
+    from posetool.correspond.stage import CorrespondStep
+
+    header: dict = {}
+    CorrespondStep(model="correspond_r18_synth", device="cpu", decode="centroid", input_size=160).start(header)
+    params = header["stages"][-1]["params"]
+    assert (params["decode"], params["blur_kernel"], params["query_offset"], params["input_size"]) == \
+        ("centroid", 11, True, 160)
+
+
 def test_decoding_is_recorded_and_recover_requeries_with_it() -> None:
-    params = {"context": 1.25, "decode": "centroid", "blur_kernel": 7, "query_offset": False}
+    params = {"context": 1.25, "decode": "centroid", "blur_kernel": 7, "query_offset": False, "input_size": 160}
     assert network_decoding(params, "correspond_real", same_model=True) == {
-        "decode": "centroid", "blur_kernel": 7, "query_offset": False}
+        "decode": "centroid", "blur_kernel": 7, "query_offset": False, "input_size": 160}
     assert network_decoding(params, "correspond_r18_synth", same_model=False) == {}  # another model: its defaults
     assert network_decoding({"fb_sigma": 2.0}, "dis", same_model=True) == {}
     assert network_decoding({"context": 2.0}, "correspond_r18_synth", same_model=True) == {}  # an older stream
@@ -121,6 +131,8 @@ def test_decoding_is_recorded_and_recover_requeries_with_it() -> None:
 @pytest.mark.parametrize("args, flag", [(("--model", "dis", "--decode", "dark"), "--decode"),
                                         (("--model", "lk", "--no-query-offset"), "--query-offset"),
                                         (("--blur-kernel", "4"), "--blur-kernel"),
+                                        (("--model", "lk", "--input-size", "160"), "--input-size"),
+                                        (("--input-size", "100"), "--input-size"),
                                         (("--decode", "argmax"), "--decode")])
 def test_decoding_options_that_do_not_apply_are_one_usage_line(tmp_path: Path, args: tuple[str, ...], flag: str) -> None:
     from tests.conftest import sample_records, write_records
@@ -130,3 +142,9 @@ def test_decoding_options_that_do_not_apply_are_one_usage_line(tmp_path: Path, a
     err = res.stderr.decode().strip()
     assert res.returncode == 2, err
     assert len(err.splitlines()) == 1 and flag in err and "Traceback" not in err, err
+
+
+def test_input_size_with_whole_frames_is_one_usage_line(tmp_path: Path) -> None:
+    res = run_posetool("correspond", str(tmp_path / "none.msgpack"), "--region", "frame", "--input-size", "160")
+    err = res.stderr.decode().strip()
+    assert res.returncode == 2 and len(err.splitlines()) == 1 and "--frame-size" in err, err

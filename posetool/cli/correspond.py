@@ -13,6 +13,7 @@ from posetool.cli.options import (
     BatchSize,
     CorrBlurKernel,
     CorrDecode,
+    CorrInputSize,
     Debug,
     Device,
     Format,
@@ -45,6 +46,7 @@ def correspond(
     decode: CorrDecode = None,
     blur_kernel: CorrBlurKernel = None,
     query_offset: QueryOffset = None,
+    input_size: CorrInputSize = None,
     min_confidence: Annotated[float, typer.Option("--min-confidence", min=0.0, max=1.0, help="Keypoints of frame t-1 at or below this confidence are not queried.")] = 0.0,
     video: Video = None,
     weights: Weights = None,
@@ -69,10 +71,15 @@ def correspond(
     from posetool.video.sources import video_for_stream
 
     check_region(region, frame_size)  # before the input is opened; a bad value names its flag
+    if input_size is not None and region == "frame":
+        from posetool.errors import UsageError
+
+        raise UsageError("--input-size sets the person window; --region frame uses --frame-size")
     reader = open_reader(input, strict=strict)
     step = CorrespondStep(model=model, device=device, weights=weights, region=region, context=context,
                           frame_size=frame_size, min_confidence=min_confidence, batch_size=batch_size,
-                          fb_sigma=fb_sigma, decode=decode, blur_kernel=blur_kernel, query_offset=query_offset)
+                          fb_sigma=fb_sigma, decode=decode, blur_kernel=blur_kernel, query_offset=query_offset,
+                          input_size=input_size)
     with video_for_stream(reader.header, video) as source:
         claim_input(source.path)
         run_step(reader, lambda: open_writer(output, fmt), step, source, progress=True)

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from posetool.cli.common import command
-from posetool.cli.options import CorrBlurKernel, CorrDecode, Debug, Device, QueryOffset, Quiet, Video, Weights
+from posetool.cli.options import CorrBlurKernel, CorrDecode, CorrInputSize, Debug, Device, QueryOffset, Quiet, Video, Weights
 from posetool.engine.presets import SYNTH
 from posetool.errors import OptionError
 
@@ -222,6 +222,7 @@ def correspond(
     decode: CorrDecode = None,
     blur_kernel: CorrBlurKernel = None,
     query_offset: QueryOffset = None,
+    input_size: CorrInputSize = None,
     pixels: Annotated[float, typer.Option("--pixels", min=0.0, help="Radius of the second accuracy, image px.")] = 5.0,
     kp_thr: Annotated[float, typer.Option("--kp-thr", min=0.0, max=1.0, help="Pose streams: a keypoint is pseudo ground truth where its confidence is >= this in both frames.")] = 0.5,
     video: Video = None,
@@ -249,12 +250,13 @@ def correspond(
     if maps not in MAPS:
         raise UsageError(f"--maps must be one of {', '.join(MAPS)}, got {maps!r}")
     est, _ = build_estimator(model, device=device, weights=weights, region="person", context=context, maps=maps,
-                             decode=decode, blur_kernel=blur_kernel, query_offset=query_offset)
+                             decode=decode, blur_kernel=blur_kernel, query_offset=query_offset, input_size=input_size)
     result = evaluate_inputs(inputs, est, pixels=pixels, step=step, kp_thr=kp_thr, video=video)
     pseudo = any(not Path(p).is_dir() for p in inputs)
     result.update(step=step, pixels=pixels, model=model, maps=maps)
     if not is_flow(model):
-        result.update(decode=est.decoding, blur_kernel=est.blur_kernel, query_offset=est.query_offset)
+        result.update(decode=est.decoding, blur_kernel=est.blur_kernel, query_offset=est.query_offset,
+                      input_size=est.input_size)
     if pseudo:
         result["kp_thr"] = kp_thr
     if as_json:

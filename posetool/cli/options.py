@@ -31,6 +31,7 @@ Video = Annotated[str | None, typer.Option("--video", help="Video or image folde
 _CD = "Decoding (networks)"
 CorrDecode = Annotated[str | None, typer.Option("--decode", help="Sub-cell peak of a correspondence map: dark (the default; DARK's Taylor step on the blurred log map) or centroid (centre of mass of the 3x3 peak; the decoding before 2026-12-07).", rich_help_panel=_CD)]
 CorrBlurKernel = Annotated[int | None, typer.Option("--blur-kernel", min=1, help="DARK's blur kernel for correspondence maps (odd; default 11).", rich_help_panel=_CD)]
+CorrInputSize = Annotated[int | None, typer.Option("--input-size", min=32, help="Side of the person window in network pixels, a multiple of 32 (default: the model's, 128; larger sees more pixels per person at more cost).", rich_help_panel=_CD)]
 QueryOffset = Annotated[bool | None, typer.Option("--query-offset/--no-query-offset", help="Add each query's offset from the feature cell the network correlates to its correspondence (default: on).", show_default=False, rich_help_panel=_CD)]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or info on stderr.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")]

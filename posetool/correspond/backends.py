@@ -28,13 +28,14 @@ def is_flow(model: str) -> bool:
 def build_estimator(model: str, *, device: str = "auto", weights: str | None = None, region: str = "person",
                     context: float | None = None, frame_size: int = 512, batch_size: int = 16, maps: str = "refined",
                     decode: str | None = None, blur_kernel: int | None = None, query_offset: bool | None = None,
-                    fb_sigma: float | None = None,
+                    input_size: int | None = None, fb_sigma: float | None = None,
                     flow_params: Mapping[str, Any] | None = None) -> tuple[Any, str | None]:
     """The estimator for ``--model`` and the sha256 of its weights (``None`` for the flow baselines).
 
-    ``region``, ``context``, ``frame_size``, ``batch_size``, ``maps``, ``decode``, ``blur_kernel`` and
-    ``query_offset`` configure a network (``context`` None: the window the model was trained and measured
-    at, its spec's ``defaults``, else 2.0; the decoding options None: the estimator's defaults);
+    ``region``, ``context``, ``frame_size``, ``batch_size``, ``maps``, ``decode``, ``blur_kernel``,
+    ``query_offset`` and ``input_size`` configure a network (``context`` None: the window the model was
+    trained and measured at, its spec's ``defaults``, else 2.0; ``input_size`` None: its spec's input side;
+    the decoding options None: the estimator's defaults);
     ``fb_sigma`` (an explicit option) and ``flow_params`` (a stream's recorded parameters; keys
     the flow does not take are ignored) configure a flow baseline. Options that do not apply to
     the chosen kind are usage errors naming the flag.
@@ -48,7 +49,8 @@ def build_estimator(model: str, *, device: str = "auto", weights: str | None = N
             raise UsageError(f"--model {model} is optical flow and needs no weights; drop --weights")
         if maps != "refined":
             raise UsageError(f"--maps {maps} applies to the correspondence networks, not to {model}")
-        for flag, value in (("--decode", decode), ("--blur-kernel", blur_kernel), ("--query-offset", query_offset)):
+        for flag, value in (("--decode", decode), ("--blur-kernel", blur_kernel), ("--query-offset", query_offset),
+                            ("--input-size", input_size)):
             if value is not None:
                 raise UsageError(f"{flag} applies to the correspondence networks, not to {model}")
         params = {**spec.kwargs, **(flow_params or {})}
@@ -68,7 +70,11 @@ def build_estimator(model: str, *, device: str = "auto", weights: str | None = N
         raise UsageError(f"--decode must be one of {', '.join(DECODES)}, got {decode!r}")
     if blur_kernel is not None and (blur_kernel < 1 or blur_kernel % 2 == 0):
         raise UsageError(f"--blur-kernel must be a positive odd number, got {blur_kernel}")
+    if input_size is not None and (input_size < 32 or input_size % 32):
+        raise UsageError(f"--input-size must be a positive multiple of 32, got {input_size}")
     loaded = load_model(model, task="correspond", weights=weights, device=device)
     estimator = CorrespondenceEstimator.from_loaded(loaded, region=region, frame_size=frame_size, context=context,
                                                     batch_size=batch_size, maps=maps, **decoding)
+    if input_size is not None:  # the person window's side in network pixels (the weights fit any multiple of 32)
+        estimator.input_size = int(input_size)
     return estimator, loaded.weights_sha256

@@ -128,6 +128,7 @@ class CorrespondStep:
     decode: str | None = None  # None: the estimator's default (dark); see posetool.correspond.infer
     blur_kernel: int | None = None
     query_offset: bool | None = None
+    input_size: int | None = None  # None: the model's (its spec's input side)
     name: str = "correspond"
 
     def start(self, header: Record) -> None:
@@ -139,14 +140,16 @@ class CorrespondStep:
                                                  region=self.region, context=self.context,
                                                  frame_size=self.frame_size, batch_size=self.batch_size,
                                                  decode=self.decode, blur_kernel=self.blur_kernel,
-                                                 query_offset=self.query_offset, fb_sigma=self.fb_sigma)
+                                                 query_offset=self.query_offset, input_size=self.input_size,
+                                                 fb_sigma=self.fb_sigma)
         if isinstance(self.estimator, FlowCorrespondence):  # its own settings; region, context, frame size do not apply
             params = {**self.estimator.params(), "min_confidence": self.min_confidence}
         else:
             est = self.estimator
             params = {"region": self.region, "context": est.context, "frame_size": self.frame_size,
                       "min_confidence": self.min_confidence, "batch_size": self.batch_size,
-                      "decode": est.decoding, "blur_kernel": est.blur_kernel, "query_offset": est.query_offset}
+                      "decode": est.decoding, "blur_kernel": est.blur_kernel, "query_offset": est.query_offset,
+                      "input_size": est.input_size}
         header.setdefault("stages", []).append(
             make_stage("correspond", model=self.model, weights_sha256=sha256, params=params))
 

@@ -32,14 +32,14 @@ def upstream_correspond_params(header: Record) -> Record:
 
 
 def network_decoding(params: Record, corr_model: str, same_model: bool) -> dict[str, Any]:
-    """How a re-querying network decodes its maps: as the upstream ``correspond`` stage recorded it when
-    recover re-queries with that stage's model (a stream written before the options existed records
-    none: the estimator's defaults); nothing for another model or an optical-flow baseline."""
+    """How a re-querying network sees and decodes: the input size and decoding the upstream ``correspond``
+    stage recorded, when recover re-queries with that stage's model (a stream written before the options
+    existed records none: the defaults); nothing for another model or an optical-flow baseline."""
     from posetool.correspond.backends import is_flow
 
     if not same_model or is_flow(corr_model):
         return {}
-    return {k: params[k] for k in ("decode", "blur_kernel", "query_offset") if params.get(k) is not None}
+    return {k: params[k] for k in ("decode", "blur_kernel", "query_offset", "input_size") if params.get(k) is not None}
 
 
 def requery_model(header: Record) -> str:
