@@ -151,3 +151,24 @@ def test_unlabelled_footage_is_recognised(tmp_path: Path) -> None:
     assert is_unlabelled_footage(str(tmp_path / "frames"))
     assert not is_unlabelled_footage(str(tmp_path / "synth"))
     assert not is_unlabelled_footage(str(tmp_path / "s.msgpack"))
+
+
+def test_cell_targets_sit_where_the_query_cell_centre_goes_unrounded() -> None:
+    from posetool.pose2d.heatmaps import dark_refine
+
+    img, j = textured(), person(160, 120)
+    for cell_targets in (False, True):
+        pair = make_pair(img, j, None, plain(cell_targets=cell_targets), np.random.default_rng(5))
+        ok = pair.target_valid
+        assert ok.sum() >= 10
+        hm = pair.heatmaps[None]  # (1, K, 32, 32)
+        peaks = np.stack(np.unravel_index(hm.reshape(1, K, -1).argmax(-1), hm.shape[2:]), -1)[..., ::-1]
+        found = dark_refine(hm, peaks.astype(np.float64), kernel=1)[0]  # a Gaussian's log is quadratic: exact
+        q, tg = pair.queries.astype(np.float64), pair.targets.astype(np.float64)
+        if cell_targets:  # the keypoint minus the query's offset from its cell centre, in cells, unrounded
+            expected = (tg - (q - np.floor(q / 4 + 0.5) * 4)) / 4
+        else:  # the authors': the keypoint's own cell
+            expected = np.floor(tg / 4 + 0.5)
+        inner = ok & (expected > 2).all(1) & (expected < 29).all(1)
+        assert inner.sum() >= 8
+        assert np.abs(found[inner] - expected[inner]).max() < 0.02, (cell_targets, found[inner] - expected[inner])

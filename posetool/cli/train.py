@@ -206,6 +206,7 @@ def train_correspond(
     occluders: Annotated[float, typer.Option("--occluders", min=0.0, max=1.0, help="Probability of a synthetic occluder on the second image (covered targets become absent).")] = 0.0,
     frame_gap: Annotated[int, typer.Option("--frame-gap", min=0, help="Also train on real frame pairs t-k -> t (1 <= k <= N) of tracked people in streams and footage; 0: single images only.")] = 0,
     label_thr: Annotated[float, typer.Option("--label-thr", min=0.0, max=1.0, help="Unlabelled footage: keypoints of the real chain at or above this confidence are labels.")] = 0.5,
+    cell_targets: Annotated[bool, typer.Option("--cell-targets/--no-cell-targets", help="Gaussian targets, unrounded, where the query's feature cell centre goes (what correspond --query-offset decodes); off: at the keypoint rounded to a cell (the authors').")] = False,
     half: Annotated[bool, typer.Option("--half/--no-half", help="Store exported weights in float16.")] = False,
     workers: Workers = 0,
     threads: Threads = None,
@@ -225,6 +226,7 @@ def train_correspond(
         context=_pair(context, "--context") if context else None, scale=_pair(scale, "--scale"), rotation=rotation, translation=translation,
         photometric=photometric, half=half, workers=workers, threads=threads, seed=seed, device=device,
         stop_after=stop_after, init=init, flip=flip, occluders=occluders, frame_gap=frame_gap, label_thr=label_thr,
+        cell_targets=cell_targets,
     )
     run(cfg, resume=resume)
 

@@ -55,6 +55,10 @@ class PairConfig:
         flip: probability of mirroring both windows (left/right keypoints swapped with ``flip_index``).
         occluder: probability of a synthetic occluder on image 2.
         occluder_size: range of the occluder's sides, fraction of ``size``.
+        cell_targets: Gaussian targets (unrounded) where the query's *feature cell centre* goes — the
+            keypoint's place in image 2 minus the query's offset from its cell's centre — which is what
+            the network can see (it correlates the nearest cell's patch) and what ``correspond``'s
+            ``--query-offset`` undoes; False: at the keypoint, rounded to a cell (the authors').
     """
 
     size: int = 128
@@ -69,6 +73,7 @@ class PairConfig:
     flip: float = 0.0
     occluder: float = 0.0
     occluder_size: tuple[float, float] = (0.15, 0.4)
+    cell_targets: bool = False
 
 
 @dataclass
@@ -177,7 +182,11 @@ def _pair(image_a: np.ndarray, image_b: np.ndarray, source_b: np.ndarray, q: np.
         image_b, covered = occlude(image_b, source_b, tg, rng, cfg.occluder_size)
         tv &= ~covered  # an occluded keypoint is absent from image 2 (its map is all zero)
     hm = s // cfg.stride
-    heatmaps, _ = gaussian_targets(np.concatenate([tg, tv[:, None].astype(np.float64)], 1), (s, s), (hm, hm), cfg.sigma)
+    centre = tg
+    if cfg.cell_targets:  # the motion of the query's cell centre (a local translation carries both alike)
+        centre = tg - (q - np.floor(q / cfg.stride + 0.5) * cfg.stride)
+    heatmaps, _ = gaussian_targets(np.concatenate([centre, tv[:, None].astype(np.float64)], 1), (s, s), (hm, hm),
+                                   cfg.sigma, unbiased=cfg.cell_targets)
     return Pair(image_a, image_b, q.astype(np.float32), qv, tg.astype(np.float32), tv, heatmaps,
                 qv.astype(np.float32))
 

@@ -83,6 +83,7 @@ class CorrespondTrainConfig:
     occluders: float = 0.0  # probability of a synthetic occluder on image 2
     frame_gap: int = 0  # real frame pairs t-k -> t (k <= frame_gap) from tracked streams and footage; 0: off
     label_thr: float = 0.5  # unlabelled footage: the real chain's keypoints at or above this are labels
+    cell_targets: bool = False  # targets where the query's feature cell centre goes, unrounded (PairConfig)
 
     def phase_of(self, epoch: int) -> tuple[str, int, int]:
         """(phase, epoch within the phase, epochs of the phase) of a global 0-based epoch."""
@@ -300,7 +301,8 @@ def train_correspond(cfg: CorrespondTrainConfig, resume: str | None = None) -> d
     try:
         pcfg = PairConfig(size=spec.input.width, context=training_context(cfg.context, spec),
                           scale=tuple(cfg.scale), rotation=cfg.rotation, translation=cfg.translation,
-                          photometric=cfg.photometric, sigma=cfg.sigma, flip=cfg.flip, occluder=cfg.occluders)
+                          photometric=cfg.photometric, sigma=cfg.sigma, flip=cfg.flip, occluder=cfg.occluders,
+                          cell_targets=cfg.cell_targets)
         init = str(init_weights(cfg.init, "correspond")) if cfg.init else None
         # unlabelled footage is labelled by the real chain once, into the run folder (rank 0 first under DDP)
         train_src = _open_sources(cfg.data, cfg, out, info)
