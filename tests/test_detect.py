@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from posetool.detect.boxes import Detections, box_iou, nms, postprocess
-from posetool.detect.centernet import build_targets, centernet_loss, decode, focal_loss
+from posetool.detect.centernet import build_targets, centernet_loss, decode, flip_averaged, focal_loss
 from posetool.stream import read_stream
 from tests.conftest import run_posetool
 
@@ -42,6 +42,40 @@ def test_centernet_decoder_recovers_boxes_drawn_into_a_target_exactly():
     order = np.argsort(got[0, :, 0].numpy())
     np.testing.assert_allclose(got[0].numpy()[order], boxes, atol=1e-5)
     assert torch.allclose(scores, torch.ones(1, 3), atol=1e-5)
+
+
+def test_flip_test_averages_the_mirrored_pass_flipped_back():
+    boxes = np.array([[10.25, 12.5, 30.75, 50.0], [40.0, 5.0, 55.5, 20.25]])
+    t = build_targets(boxes, 80, 64)
+    hm = torch.logit(torch.from_numpy(t["hm"])[None].clamp(1e-6, 1 - 1e-6))
+    wh = torch.zeros(1, 2, 64, 80)
+    reg = torch.zeros(1, 2, 64, 80)
+    for k in range(2):
+        y, x = divmod(int(t["ind"][k]), 80)
+        wh[0, :, y, x] = torch.from_numpy(t["wh"][k])
+        reg[0, :, y, x] = torch.from_numpy(t["reg"][k])
+    # the mirrored pass sees the same people mirrored, and its sizes are 20 % larger
+    out = {"hm": torch.cat([hm, hm.flip(3)]), "wh": torch.cat([wh, 1.2 * wh.flip(3)]),
+           "reg": torch.cat([reg, torch.full_like(reg, 9.0)])}  # the mirrored offsets are not used (official)
+    got, scores = decode(flip_averaged(out, 1), k=2, probabilities=True)
+    order = np.argsort(got[0, :, 0].numpy())
+    centre = (boxes[:, :2] + boxes[:, 2:]) / 2
+    half = 1.1 * (boxes[:, 2:] - boxes[:, :2]) / 2  # sizes averaged: (1 + 1.2) / 2
+    np.testing.assert_allclose(got[0].numpy()[order], np.hstack([centre - half, centre + half]), atol=1e-4)
+    assert torch.allclose(scores, torch.ones(1, 2), atol=1e-5)
+
+
+def test_flip_test_is_recorded_and_refused_where_it_does_not_apply(tmp_path: Path):
+    clip = tmp_path / "clip"
+    assert run_posetool("synth", str(clip), "--people", "1", "--frames", "2", "-q").returncode == 0
+    out = tmp_path / "d.msgpack"
+    res = run_posetool("detect", str(clip / "video.mp4"), "--flip-test", "-o", str(out), "-q")
+    assert res.returncode == 0, res.stderr.decode()
+    header = read_stream(str(out))[0]
+    assert header["stages"][0]["params"]["flip_test"] is True
+    bad = run_posetool("detect", str(clip / "video.mp4"), "--model", "hog", "--flip-test")
+    err = bad.stderr.decode().strip()
+    assert bad.returncode == 2 and len(err.splitlines()) == 1 and "--flip-test" in err, err
 
 
 def test_focal_loss_prefers_the_target():

@@ -18,7 +18,7 @@ def _accepts(runner: Any, name: str) -> bool:
 
 def build_detector(model: str, *, device: str = "auto", weights: str | None = None, gt: str | None = None,
                    batch_size: int = 8, input_size: int | None = None, max_people: int | None = None,
-                   runtime: str = "auto") -> Any:
+                   runtime: str = "auto", flip_test: bool | None = None) -> Any:
     """The backend for ``--model``: HOG (OpenCV), ground truth (``--gt``), or a torch model.
 
     Torch models load through the shared loader (:func:`posetool.hub.loader.load_model`) and run
@@ -26,11 +26,14 @@ def build_detector(model: str, *, device: str = "auto", weights: str | None = No
     ``input_size`` (network input, long side) is for runners that take it (MoveNet) and a usage
     error for the others; ``max_people`` reaches runners that decode a bounded number of people;
     ``runtime`` (``auto``, ``torch``, ``litert``: :mod:`posetool.hub.litert`) reaches runners of
-    ``.tflite`` models that can run in LiteRT, and must stay ``auto`` or ``torch`` for the others.
+    ``.tflite`` models that can run in LiteRT, and must stay ``auto`` or ``torch`` for the others;
+    ``flip_test`` (None: the spec's ``defaults``, else off) reaches runners that can average a mirrored pass (CenterNet).
     """
     if input_size is not None and get_model_spec(model, task="detect").runtime != "torch":
         raise UsageError(f"--input-size applies to movenet, not {model}")
     spec = get_model_spec(model, task="detect")
+    if flip_test is not None and spec.runtime != "torch":
+        raise UsageError(f"--flip-test applies to the CenterNet detectors, not {model}")
     if spec.runtime in ("opencv", "ground-truth"):
         check_device(device)  # runs on the CPU, but an absent device fails as for every backend
     if spec.runtime == "opencv":
@@ -53,6 +56,12 @@ def build_detector(model: str, *, device: str = "auto", weights: str | None = No
         extra["input_size"] = input_size
     if max_people is not None and _accepts(runner, "max_people"):
         extra["max_people"] = max_people
+    if flip_test is None:
+        flip_test = spec.defaults.get("flip_test")
+    if flip_test is not None:
+        if not _accepts(runner, "flip_test"):
+            raise UsageError(f"--flip-test applies to the CenterNet detectors, not {model}")
+        extra["flip_test"] = bool(flip_test)
     if _accepts(runner, "runtime"):
         extra["runtime"] = runtime
     elif runtime == "litert":

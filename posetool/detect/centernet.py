@@ -126,13 +126,13 @@ def centernet_loss(out: dict[str, torch.Tensor], targets: dict[str, torch.Tensor
     return total, {"hm": float(hm.detach()), "wh": float(wh.detach()), "off": float(off.detach())}
 
 
-def decode(out: dict[str, torch.Tensor], k: int = 100) -> tuple[torch.Tensor, torch.Tensor]:
-    """Boxes from CenterNet outputs.
+def decode(out: dict[str, torch.Tensor], k: int = 100, probabilities: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Boxes from CenterNet outputs (``probabilities``: ``out["hm"]`` is already through the sigmoid).
 
     Returns:
         boxes (N, K, 4) ``[x1, y1, x2, y2]`` in output-map pixels, scores (N, K) sorted descending.
     """
-    heat = torch.sigmoid(out["hm"])
+    heat = out["hm"] if probabilities else torch.sigmoid(out["hm"])
     n, c, h, w = heat.shape
     peaks = F.max_pool2d(heat, 3, stride=1, padding=1)
     heat = heat * (peaks == heat).float()
@@ -148,6 +148,14 @@ def decode(out: dict[str, torch.Tensor], k: int = 100) -> tuple[torch.Tensor, to
     return boxes, scores
 
 
+def flip_averaged(out: dict[str, torch.Tensor], n: int) -> dict[str, torch.Tensor]:
+    """The official CenterNet flip test (``--flip_test`` of ``CtdetDetector.process``) on the outputs of a
+    batch whose second half ``[n:]`` is the first half mirrored: centre heatmaps (after the sigmoid) and
+    sizes averaged with their mirrored twins flipped back, sub-cell offsets from the unmirrored half."""
+    return {"hm": (torch.sigmoid(out["hm"][:n]) + torch.sigmoid(out["hm"][n:]).flip(3)) / 2,
+            "wh": (out["wh"][:n] + out["wh"][n:].flip(3)) / 2, "reg": out["reg"][:n]}
+
+
 class CenterNetDetector:
     """The ``centernet`` backend: letterbox → network → decode → boxes in image pixels.
 
@@ -156,13 +164,17 @@ class CenterNetDetector:
         input_spec: the network input size, mean/std and channel order.
         device: where ``module`` lives.
         name, weights_sha256: the model's name and weights, recorded by the detect stage.
+        flip_test: also run each frame mirrored and average (:func:`flip_averaged`; twice the network work).
     """
 
     default_score_thr = 0.3
 
     def __init__(self, module: torch.nn.Module, input_spec: InputSpec, device: Any = "cpu", batch_size: int = 8,
-                 top_k: int = 100, name: str = "centernet", weights_sha256: str | None = None) -> None:
+                 top_k: int = 100, name: str = "centernet", weights_sha256: str | None = None,
+                 flip_test: bool = False) -> None:
         self.module = module
+        self.flip_test = bool(flip_test)
+        self.params = {"flip_test": self.flip_test}  # recorded in the detect stage's provenance
         self.device = device
         self.name = name
         self.weights_sha256 = weights_sha256
@@ -171,12 +183,13 @@ class CenterNetDetector:
         self.batch_size = batch_size
 
     @classmethod
-    def from_loaded(cls, loaded: LoadedModel, batch_size: int = 8, top_k: int = 100) -> CenterNetDetector:
+    def from_loaded(cls, loaded: LoadedModel, batch_size: int = 8, top_k: int = 100,
+                    flip_test: bool = False) -> CenterNetDetector:
         """The backend :func:`posetool.detect.backends.build_detector` builds (the spec's runner)."""
         if loaded.spec.input is None:
             raise ValueError(f"model {loaded.spec.name} has no input spec")
         return cls(loaded.module, loaded.spec.input, loaded.device, batch_size, top_k, loaded.spec.name,
-                   loaded.weights_sha256)
+                   loaded.weights_sha256, flip_test)
 
     def letterbox(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """BGR (H, W, 3) uint8 → letterboxed BGR uint8 (in_h, in_w, 3) and the 2×3 letterbox matrix."""
@@ -196,7 +209,11 @@ class CenterNetDetector:
             # one conversion of the stacked pixels, on the CPU as it always was here, then to the device;
             # the batch keeps the pixels' channels-last layout, which the convolutions' last bits depend on
             x = to_input(np.stack([b[0] for b in boxed]), self.spec).to(self.device)
-            boxes, scores = decode(self.module(x), self.top_k)
+            if self.flip_test:
+                out = flip_averaged(self.module(torch.cat([x, x.flip(3)])), len(chunk))
+                boxes, scores = decode(out, self.top_k, probabilities=True)
+            else:
+                boxes, scores = decode(self.module(x), self.top_k)
             for (_, m), b, s in zip(boxed, boxes.cpu().numpy(), scores.cpu().numpy()):
                 b = b.astype(np.float64) * OUTPUT_STRIDE  # input pixels
                 inv_s, tx, ty = 1.0 / m[0, 0], m[0, 2], m[1, 2]

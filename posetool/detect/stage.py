@@ -90,6 +90,7 @@ class DetectStep:
     batch_size: int = 8
     input_size: int | None = None  # network input (long side) for detectors that take one (movenet)
     runtime: str = "auto"  # torch, litert or auto for .tflite detectors (posetool.hub.litert)
+    flip_test: bool | None = None  # CenterNet: average with a mirrored pass (None: the model's default)
     name: str = "detect"
 
     def start(self, header: dict[str, Any]) -> None:
@@ -101,7 +102,7 @@ class DetectStep:
 
         self.detector = build_detector(self.model, device=self.device, weights=self.weights, gt=self.gt,
                                        batch_size=self.batch_size, input_size=self.input_size,
-                                       max_people=self.max_people, runtime=self.runtime)
+                                       max_people=self.max_people, runtime=self.runtime, flip_test=self.flip_test)
         # A backend whose boxes are already free of duplicates and may overlap for neighbours
         # (BlazePose: full-body squares after MediaPipe's own NMS on face boxes) sets default_nms_thr None.
         nms_thr = self.nms_thr if self.nms_thr is not None else getattr(self.detector, "default_nms_thr", 0.5)
