@@ -54,13 +54,15 @@ class StreamReader:
 
     def __init__(
         self,
-        source: str | IO[bytes] = "-",
+        source: str | os.PathLike[str] | IO[bytes] = "-",
         *,
         strict: bool = False,
         warn: Callable[[str], None] | None = None,
         name: str | None = None,
     ) -> None:
         self._owns = False
+        if isinstance(source, os.PathLike):
+            source = os.fspath(source)
         if isinstance(source, str):
             if source == "-":
                 self._file: IO[bytes] = sys.stdin.buffer
@@ -269,6 +271,6 @@ class StreamReader:
         self.close()
 
 
-def read_stream(source: str | IO[bytes] = "-", *, strict: bool = False) -> list[dict[str, Any]]:
+def read_stream(source: str | os.PathLike[str] | IO[bytes] = "-", *, strict: bool = False) -> list[dict[str, Any]]:
     """Read a whole stream into a list of records (small streams and tests)."""
     return list(StreamReader(source, strict=strict).records())

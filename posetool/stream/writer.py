@@ -32,8 +32,10 @@ class StreamWriter:
     Counts frames and instances so that :meth:`write_end` can fill the end record.
     """
 
-    def __init__(self, target: str | IO[bytes] = "-", fmt: str = "auto") -> None:
+    def __init__(self, target: str | os.PathLike[str] | IO[bytes] = "-", fmt: str = "auto") -> None:
         self._owns = False
+        if isinstance(target, os.PathLike):
+            target = os.fspath(target)
         if isinstance(target, str):
             self.encoding = resolve_encoding(target, fmt)
             if target == "-":
