@@ -27,18 +27,23 @@ def test_iou_and_nms_by_hand():
     np.testing.assert_allclose(d.boxes, [[1, 1, 10, 10], [0, 0, 10, 10]])
 
 
-def test_centernet_decoder_recovers_boxes_drawn_into_a_target_exactly():
-    boxes = np.array([[10.25, 12.5, 30.75, 50.0], [40.0, 5.0, 55.5, 20.25], [60.5, 30.0, 70.0, 62.75]])
+def perfect_outputs(boxes: np.ndarray) -> dict[str, torch.Tensor]:
+    """CenterNet outputs (80×64 map) that are exactly the training targets of ``boxes``: hm logits, wh, reg."""
     t = build_targets(boxes, 80, 64)
-    assert t["mask"].sum() == 3 and t["hm"].max() == 1.0
+    assert t["mask"].sum() == len(boxes) and t["hm"].max() == 1.0
     hm = torch.logit(torch.from_numpy(t["hm"])[None].clamp(1e-6, 1 - 1e-6))
     wh = torch.zeros(1, 2, 64, 80)
     reg = torch.zeros(1, 2, 64, 80)
-    for k in range(3):
+    for k in range(len(boxes)):
         y, x = divmod(int(t["ind"][k]), 80)
         wh[0, :, y, x] = torch.from_numpy(t["wh"][k])
         reg[0, :, y, x] = torch.from_numpy(t["reg"][k])
-    got, scores = decode({"hm": hm, "wh": wh, "reg": reg}, k=3)
+    return {"hm": hm, "wh": wh, "reg": reg}
+
+
+def test_centernet_decoder_recovers_boxes_drawn_into_a_target_exactly():
+    boxes = np.array([[10.25, 12.5, 30.75, 50.0], [40.0, 5.0, 55.5, 20.25], [60.5, 30.0, 70.0, 62.75]])
+    got, scores = decode(perfect_outputs(boxes), k=3)
     order = np.argsort(got[0, :, 0].numpy())
     np.testing.assert_allclose(got[0].numpy()[order], boxes, atol=1e-5)
     assert torch.allclose(scores, torch.ones(1, 3), atol=1e-5)
@@ -46,14 +51,8 @@ def test_centernet_decoder_recovers_boxes_drawn_into_a_target_exactly():
 
 def test_flip_test_averages_the_mirrored_pass_flipped_back():
     boxes = np.array([[10.25, 12.5, 30.75, 50.0], [40.0, 5.0, 55.5, 20.25]])
-    t = build_targets(boxes, 80, 64)
-    hm = torch.logit(torch.from_numpy(t["hm"])[None].clamp(1e-6, 1 - 1e-6))
-    wh = torch.zeros(1, 2, 64, 80)
-    reg = torch.zeros(1, 2, 64, 80)
-    for k in range(2):
-        y, x = divmod(int(t["ind"][k]), 80)
-        wh[0, :, y, x] = torch.from_numpy(t["wh"][k])
-        reg[0, :, y, x] = torch.from_numpy(t["reg"][k])
+    perfect = perfect_outputs(boxes)
+    hm, wh, reg = perfect["hm"], perfect["wh"], perfect["reg"]
     # the mirrored pass sees the same people mirrored, and its sizes are 20 % larger
     out = {"hm": torch.cat([hm, hm.flip(3)]), "wh": torch.cat([wh, 1.2 * wh.flip(3)]),
            "reg": torch.cat([reg, torch.full_like(reg, 9.0)])}  # the mirrored offsets are not used (official)

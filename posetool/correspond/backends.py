@@ -73,8 +73,6 @@ def build_estimator(model: str, *, device: str = "auto", weights: str | None = N
     if input_size is not None and (input_size < 32 or input_size % 32):
         raise UsageError(f"--input-size must be a positive multiple of 32, got {input_size}")
     loaded = load_model(model, task="correspond", weights=weights, device=device)
-    estimator = CorrespondenceEstimator.from_loaded(loaded, region=region, frame_size=frame_size, context=context,
-                                                    batch_size=batch_size, maps=maps, **decoding)
-    if input_size is not None:  # the person window's side in network pixels (the weights fit any multiple of 32)
-        estimator.input_size = int(input_size)
+    estimator = CorrespondenceEstimator.from_loaded(loaded, input_size=input_size, region=region, frame_size=frame_size,
+                                                    context=context, batch_size=batch_size, maps=maps, **decoding)
     return estimator, loaded.weights_sha256

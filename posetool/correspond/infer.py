@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from posetool.correspond.common import REGIONS, Correspondence, check_region  # noqa: F401 (re-exported)
-from posetool.correspond.pairs import person_window, window_matrix
+from posetool.correspond.pairs import cell_offsets, person_window, window_matrix
 from posetool.pose2d.crop import affine_points
 from posetool.pose2d.heatmaps import dark_refine, local_mean
 from posetool.preprocess import letterbox_matrix, normalize
@@ -103,10 +103,12 @@ class CorrespondenceEstimator:
         self._cache: tuple[int, torch.Tensor] | None = None  # (id of the frame, its letterboxed features)
 
     @classmethod
-    def from_loaded(cls, loaded: object, **kwargs: object) -> CorrespondenceEstimator:
+    def from_loaded(cls, loaded: object, input_size: int | None = None, **kwargs: object) -> CorrespondenceEstimator:
+        """The estimator of a loaded model; ``input_size`` None: its spec's input side (the weights fit any
+        multiple of 32)."""
         spec = loaded.spec  # type: ignore[attr-defined]
-        return cls(loaded.module, spec.input.width, spec.input.mean, spec.input.std, spec.input.channel_order,  # type: ignore[attr-defined]
-                   loaded.device, **kwargs)  # type: ignore[attr-defined,arg-type]
+        return cls(loaded.module, input_size or spec.input.width, spec.input.mean, spec.input.std,  # type: ignore[attr-defined]
+                   spec.input.channel_order, loaded.device, **kwargs)  # type: ignore[attr-defined,arg-type]
 
     # --- helpers -------------------------------------------------------------------------------
     def to_input(self, crops: np.ndarray) -> torch.Tensor:
@@ -130,7 +132,7 @@ class CorrespondenceEstimator:
     def cell_offsets(self, queries: np.ndarray) -> np.ndarray:
         """(P, K, 2) query points in input pixels → their offsets from the centre of the feature cell the
         network correlates (:func:`posetool.nn.correspondence.correlate` takes the nearest), in input pixels."""
-        return queries - np.floor(queries / self.stride + 0.5) * self.stride
+        return cell_offsets(queries, self.stride)
 
     def decode(self, maps: np.ndarray, inv: list[np.ndarray], offsets: np.ndarray | None = None) -> np.ndarray:
         """(P, K, h, w) probability maps and per-person input→image maps → (P, K, 3) x, y, affinity.

@@ -171,6 +171,13 @@ def occlude(image: np.ndarray, source: np.ndarray, points: np.ndarray, rng: np.r
     return out, covered
 
 
+def cell_offsets(points: np.ndarray, stride: int) -> np.ndarray:
+    """(…, 2) points in input pixels → their offsets from the centre of their nearest feature cell (cell i
+    ↔ input pixel stride·i: the cell :func:`posetool.nn.correspondence.correlate` takes for a query), in
+    input pixels."""
+    return points - np.floor(points / stride + 0.5) * stride
+
+
 def _pair(image_a: np.ndarray, image_b: np.ndarray, source_b: np.ndarray, q: np.ndarray, tg: np.ndarray,
           qv: np.ndarray, cfg: PairConfig, rng: np.random.Generator) -> Pair:
     """Finish a pair: photometric change and occluder on image 2, absent targets, Gaussian maps."""
@@ -184,7 +191,7 @@ def _pair(image_a: np.ndarray, image_b: np.ndarray, source_b: np.ndarray, q: np.
     hm = s // cfg.stride
     centre = tg
     if cfg.cell_targets:  # the motion of the query's cell centre (a local translation carries both alike)
-        centre = tg - (q - np.floor(q / cfg.stride + 0.5) * cfg.stride)
+        centre = tg - cell_offsets(q, cfg.stride)
     heatmaps, _ = gaussian_targets(np.concatenate([centre, tv[:, None].astype(np.float64)], 1), (s, s), (hm, hm),
                                    cfg.sigma, unbiased=cfg.cell_targets)
     return Pair(image_a, image_b, q.astype(np.float32), qv, tg.astype(np.float32), tv, heatmaps,
