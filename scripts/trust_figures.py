@@ -43,7 +43,14 @@ VARIANTS: dict[str, list[str]] = {
         "--smooth", "offline", "--no-lr-repair", "--lr-consistency", "offline", "--reid", "appearance"],
     "`--smooth none --lr-consistency offline`": ["--smooth", "none", "--no-lr-repair", "--lr-consistency", "offline",
                                                  "--reid", "none"],
+    # the learned smoother (SmoothNet, track --smooth smoothnet)
+    "`--smooth smoothnet --lr-consistency offline`": ["--smooth", "smoothnet", "--no-lr-repair", "--lr-consistency", "offline",
+                                                      "--reid", "none"],
+    "`--smooth smoothnet --lr-consistency offline --reid appearance`": [
+        "--smooth", "smoothnet", "--no-lr-repair", "--lr-consistency", "offline", "--reid", "appearance"],
 }
+# extra `posetool track` options for every variant that uses the learned smoother (e.g. --smooth-weights FILE)
+SMOOTHNET_EXTRA: list[str] = []
 
 
 def sh(*args: str, stdout: Path | None = None) -> None:
@@ -82,7 +89,8 @@ def measure(clip: Path, pre: Path, name: str, opts: list[str], lift: bool) -> di
     ap = clip / f"ap_{name}.json"
     if not (out.exists() and ap.exists()):  # a rerun reuses what an earlier run measured
         video = ["--video", str(clip / "video.mp4")] if "--reid" in opts else []
-        sh("track", str(pre), "-o", str(trk), "--quiet", *opts, *video)
+        extra = SMOOTHNET_EXTRA if "smoothnet" in opts else []
+        sh("track", str(pre), "-o", str(trk), "--quiet", *opts, *extra, *video)
         sh("eval", "trust", str(trk), "--gt", str(clip / "gt.jsonl"), "--json", stdout=out)
         sh("eval", "pose", str(trk), "--gt", str(clip / "gt_coco.json"), "--json", "--quiet", stdout=ap)
     res = json.loads(out.read_text())
@@ -138,7 +146,11 @@ def main() -> None:
     ap.add_argument("--seeds", default="6000,6001,6002", help="synth seeds of every scene (no model saw them)")
     ap.add_argument("--reenter-seeds", default="6003,6004,6005", help="more seeds of the reenter scene")
     ap.add_argument("--scenes", default=",".join(SCENES))
+    ap.add_argument("--smooth-weights", help="weights file for the smoothnet variants (default: the shipped smoothnet_synth)")
+    ap.add_argument("--tag", default="", help="suffix of the result files (measure other weights without overwriting)")
     args = ap.parse_args()
+    if args.smooth_weights:
+        SMOOTHNET_EXTRA[:] = ["--smooth-weights", args.smooth_weights]
     root = Path(args.out)
     names = list(VARIANTS)
     chosen = [names[int(i)] for i in args.variants.split(",") if i]
@@ -154,9 +166,9 @@ def main() -> None:
             for seed in seeds[scene]:
                 clip = root / f"{scene}-{seed}"
                 pre = prepare(clip, scene, seed, args.chain)
-                results.append(measure(clip, pre, f"{args.chain}_{key}", VARIANTS[variant], variant in lifted))
+                results.append(measure(clip, pre, f"{args.chain}_{key}{args.tag}", VARIANTS[variant], variant in lifted))
             table.setdefault(variant, {})[scene] = pooled(results)
-    (root / f"table_{args.chain}.json").write_text(json.dumps(table, indent=2))
+    (root / f"table_{args.chain}{args.tag}.json").write_text(json.dumps(table, indent=2))
     print(json.dumps(table, indent=2))
 
 

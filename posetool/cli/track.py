@@ -26,12 +26,14 @@ def track(
     patience: Annotated[int, typer.Option("--patience", min=0, help="Frames a lost track stays re-identifiable.", rich_help_panel=P)] = 10,
     min_length: Annotated[int, typer.Option("--min-length", min=1, help="Detections a track needs to keep its id (shorter: track_id null).", rich_help_panel=P)] = 1,
     interpolate: Annotated[int, typer.Option("--interpolate", min=0, help="Fill gaps of at most N frames by linear interpolation (0: off).", rich_help_panel=P)] = 0,
-    smooth: Annotated[str, typer.Option("--smooth", help="Keypoint smoothing per track: offline (two-sided local quadratic over ±--smooth-window frames; output delayed by the window), online (One-Euro, no delay) or none.", rich_help_panel=P)] = "offline",
+    smooth: Annotated[str, typer.Option("--smooth", help="Keypoint smoothing per track: offline (two-sided local quadratic over ±--smooth-window frames; output delayed by the window), smoothnet (the learned SmoothNet of --smooth-model over windows of 32 frames; output delayed by 31; docs/track.md), online (One-Euro, no delay) or none.", rich_help_panel=P)] = "offline",
     smooth_min_cutoff: Annotated[float, typer.Option("--smooth-min-cutoff", min=1e-6, help="One-Euro minimum cutoff (Hz).", rich_help_panel=P)] = 1.0,
     smooth_beta: Annotated[float, typer.Option("--smooth-beta", min=0.0, help="One-Euro speed coefficient.", rich_help_panel=P)] = 0.007,
     smooth_window: Annotated[int, typer.Option("--smooth-window", min=1, help="Offline smoothing: half-width of the window (frames).", rich_help_panel=P)] = 3,
     smooth_degree: Annotated[int, typer.Option("--smooth-degree", min=0, help="Offline smoothing: degree of the local polynomial (2: quadratic; 4 follows fast limbs more closely and removes less jitter; docs/track.md).", rich_help_panel=P)] = 2,
     smooth_fit: Annotated[float, typer.Option("--smooth-fit", min=0.0, help="Offline smoothing: narrow a keypoint's window (down to raw) where the fit's RMS residual exceeds this × the person's height (the keypoints' vertical extent), so fast limbs are not flattened (0: fixed window).", rich_help_panel=P)] = 0.2,
+    smooth_model: Annotated[str, typer.Option("--smooth-model", help="--smooth smoothnet: the registered model (posetool weights list).", rich_help_panel=P)] = "smoothnet_synth",
+    smooth_weights: Annotated[str | None, typer.Option("--smooth-weights", help="--smooth smoothnet: a weights file instead of the registered one (e.g. model.safetensors of posetool train smooth).", rich_help_panel=P)] = None,
     lr_repair: Annotated[bool, typer.Option("--lr-repair/--no-lr-repair", help="Flip left/right limbs whose labels make the track jump (online, judged on the past only).", rich_help_panel=P)] = False,
     lr_consistency: Annotated[str, typer.Option("--lr-consistency", help="offline: decide each pose's left/right labels (whole body, then each limb group) with the track's next --lr-lookahead poses, so labels follow the motion (a Viterbi path; output delayed by the look-ahead); none: keep the pose model's labels.", rich_help_panel=P)] = "offline",
     lr_cost: Annotated[float, typer.Option("--lr-cost", min=0.0, help="Offline left/right consistency: price of flipping one pose, in person heights of summed keypoint motion (higher: trust the pose model more).", rich_help_panel=P)] = 0.1,
@@ -56,11 +58,15 @@ def track(
 
     options = TrackerOptions(similarity, gate, matcher, kp_thr, corr_thr, min_keypoints, patience, min_length,
                              interpolate, smooth, smooth_min_cutoff, smooth_beta, smooth_window=smooth_window,
-                             smooth_degree=smooth_degree, smooth_fit=smooth_fit,
+                             smooth_degree=smooth_degree, smooth_fit=smooth_fit, smooth_model=smooth_model,
                              lr_repair=lr_repair, lr_consistency=lr_consistency, lr_cost=lr_cost, lr_lookahead=lr_lookahead,
                              reid="none" if reid == AUTO else reid, reid_window=reid_window,
                              reid_thr=reid_thr, reid_delay=reid_delay)  # checked here, before input is read
+    if smooth_weights and smooth != "smoothnet":
+        from posetool.errors import UsageError
+
+        raise UsageError("--smooth-weights is for --smooth smoothnet")
     reader = open_reader(input, strict)
     with reid_video(reader.header, video, reid) as (resolved, source):  # the video opens once, or not at all
-        step = TrackStep(replace(options, reid=resolved))
+        step = TrackStep(replace(options, reid=resolved), smooth_weights=smooth_weights)
         run_step(reader, lambda: open_writer(output, fmt), step, source, progress=True)

@@ -267,3 +267,34 @@ def train_align(
                            temperature=temperature, variance_lambda=variance_lambda, augment=augment, flip=flip, seed=seed,
                            device=device, threads=threads or 0, stop_after=stop_after, init=init)
     run(cfg, resume=resume)
+
+
+# --- smooth (issue 21) -----------------------------------------------------------------------
+@app.command(
+    "smooth",
+    help="Train SmoothNet (the learned track smoother, track --smooth smoothnet) on folders holding a tracked, unsmoothed "
+    "stream and gt.jsonl of the same video (scripts/smoothnet_data.py makes them).",
+)
+@command("train smooth")
+def train_smooth(
+    data: Annotated[list[str], typer.Argument(help="Folders with gt.jsonl and the tracked stream --keypoints.")],
+    out: OutDir = "runs/smooth",
+    keypoints: Annotated[str, typer.Option("--keypoints", "-k", help="Tracked stream's file name inside each folder (track --smooth none).")] = "trk_raw.msgpack",
+    val: Annotated[list[str] | None, typer.Option("--val", help="Validation folder (repeatable): point and acceleration error each epoch; best.safetensors keeps the best.")] = None,
+    window: Annotated[int, typer.Option("--window", min=3, help="SmoothNet's window T (frames); track's output delay is T - 1.")] = 32,
+    stride: Annotated[int, typer.Option("--stride", min=1, help="Frames between training windows.")] = 1,
+    epochs: Epochs = 70,
+    batch_size: BatchSize = 1024,
+    lr: Annotated[float, typer.Option("--lr", min=0.0, help="Adam learning rate (decayed x0.95 per epoch).")] = 1e-3,
+    threads: Threads = None,
+    resume: Resume = None,
+    seed: Seed = 0,
+    device: Device = "auto",
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    from posetool.track.smooth_train import SmoothTrainConfig, train_smooth as run
+
+    cfg = SmoothTrainConfig(data=list(data), keypoints=keypoints, val=list(val or []), out=out, window=window, stride=stride,
+                            epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device, threads=threads)
+    run(cfg, resume=resume)

@@ -89,7 +89,8 @@ def build_steps(o: ChainOptions) -> list[Step]:
                                      corr_weights=o.correspond_weights, batch_size=o.batch_size))
     steps.append(TrackStep(TrackerOptions(similarity=o.similarity, gate=o.gate, patience=o.patience,
                                           min_length=o.min_length, interpolate=o.interpolate, smooth=o.smooth,
-                                          lr_repair=o.lr_repair, lr_consistency=o.lr_consistency, reid="appearance" if o.reid == AUTO else o.reid)))
+                                          lr_repair=o.lr_repair, lr_consistency=o.lr_consistency, reid="appearance" if o.reid == AUTO else o.reid),
+                           device=o.device))
     if o.lift_model:
         steps.append(LiftStep(model=o.lift_model, device=o.device))
     return steps

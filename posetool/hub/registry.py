@@ -117,6 +117,7 @@ SPEC_MODULES = (
     "posetool.correspond.specs",
     "posetool.lift3d.specs",
     "posetool.align.specs",
+    "posetool.track.specs",
 )
 
 _REGISTRY: dict[str, ModelSpec] = {}

@@ -30,6 +30,7 @@ class TrackStep:
     name: str = "track"
     reid_model: str | None = SYNTH.correspond  # reid="features": the correspondence model
     device: str = "auto"
+    smooth_weights: str | None = None  # smooth="smoothnet": a weights file instead of the registered one
 
     def start(self, header: Record) -> None:
         """Set up the tracker for the stream's skeleton and append the provenance entry.
@@ -47,17 +48,26 @@ class TrackStep:
         fps = (header.get("source") or {}).get("fps")
         if isinstance(fps, (int, float)) and fps > 0 and fps != self.options.fps:
             self.options = replace(self.options, fps=float(fps))
-        self.tracker = Tracker(self.options, header.get("skeleton"))
+        models = []
+        smoother = None
+        if self.options.smooth == "smoothnet":
+            from posetool.hub.loader import load_model
+            from posetool.track.learned import LearnedSmoother
+
+            smoother = LearnedSmoother(load_model(self.options.smooth_model, task="smooth", weights=self.smooth_weights,
+                                                  device=self.device))
+            models.append(smoother.name)
+        self.tracker = Tracker(self.options, header.get("skeleton"), smoother)
         self.describe = describe  # the colour descriptor; reid="features" loads the correspondence model here
-        model = None
         if self.options.reid == "features":
             from posetool.hub.loader import load_model
             from posetool.track.features import FeatureEmbedder
 
             loaded = load_model(self.reid_model, task="correspond", device=self.device)
             self.describe = FeatureEmbedder(loaded).describe
-            model = loaded.name
-        header.setdefault("stages", []).append(make_stage("track", model=model, params=asdict(self.options)))
+            models.append(loaded.name)
+        header.setdefault("stages", []).append(make_stage("track", model=", ".join(models) or None,
+                                                          params=asdict(self.options)))
 
     @property
     def needs_video(self) -> bool:

@@ -53,7 +53,7 @@ import itertools
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -68,11 +68,14 @@ from posetool.track.offline import smooth_at
 from posetool.track.similarity import MatchInputs, SimilarityWeights, similarity_matrix
 from posetool.track.smoothing import OneEuroFilter
 
+if TYPE_CHECKING:
+    from posetool.track.learned import LearnedSmoother
+
 # The smallest allowed value of each integer option.
 _MINIMUM = {"patience": 0, "min_length": 1, "interpolate": 0, "min_keypoints": 0, "smooth_window": 1, "lr_lookahead": 0,
             "smooth_degree": 0,
             "reid_window": 0, "reid_delay": 0}
-SMOOTHERS = ("none", "online", "offline")
+SMOOTHERS = ("none", "online", "offline", "smoothnet")  # smoothnet: learned (learned.py), needs its model
 LR_CONSISTENCY = ("offline", "none")
 REIDS = ("none", "appearance", "features")  # features: the correspondence backbone (track/features.py)
 # Re-identification: how far the running mean of a track's embedding moves towards each new one
@@ -107,6 +110,7 @@ class TrackerOptions:
     smooth_window: int = 3           # offline: half-width W of the window (frames); output delayed by W
     smooth_degree: int = 2           # offline: degree of the local polynomial
     smooth_fit: float = 0.2          # offline: narrow the window where the fit misses by > this × person size (0: off)
+    smooth_model: str = "smoothnet_synth"  # smoothnet: the registered model (the track stage loads it)
     lr_repair: bool = False          # flip left/right groups whose labels break the track's motion
     lr_consistency: str = "offline"  # offline: left/right labels decided along the track (Viterbi over a look-ahead) | none
     lr_cost: float = 0.1             # offline consistency: price of flipping one pose (person heights of point motion)
@@ -201,8 +205,12 @@ def _lerp_instance(a: dict, b: dict, w: float) -> dict:
 class Tracker:
     """Online multi-person tracker; feed frames with :meth:`push`, drain with :meth:`flush`."""
 
-    def __init__(self, options: TrackerOptions, skeleton: str | None) -> None:
+    def __init__(self, options: TrackerOptions, skeleton: str | None, smoother: LearnedSmoother | None = None) -> None:
+        """``smoother``: the loaded network that ``smooth="smoothnet"`` runs (the track stage loads it)."""
         self.opt = options  # valid: TrackerOptions checks itself when built
+        if options.smooth == "smoothnet" and smoother is None:
+            raise OptionError("smooth", "smoothnet needs its loaded model (posetool.track.learned.LearnedSmoother)")
+        self.smoother = smoother if options.smooth == "smoothnet" else None
         self.weights = SimilarityWeights.parse(options.similarity)
         self.match = MATCHERS[options.matcher]
         self.skeleton = skeleton or "coco17"
@@ -212,7 +220,11 @@ class Tracker:
         # `patience` may still have frames in the buffer whose output needs its count.
         self.hits: dict[int, int] = {}
         self.buffer: deque[dict] = deque()
-        smooth_lag = options.smooth_window if options.smooth == "offline" else 0
+        # offline: the polynomial's half-width; smoothnet: every window containing a frame must be complete
+        # (T − 1 frames after it), and frames no window covers fall back to the polynomial
+        smooth_lag = {"offline": options.smooth_window,
+                      "smoothnet": max(self.smoother.window - 1, options.smooth_window) if self.smoother else 0}.get(options.smooth, 0)
+        self.smooth_reach = smooth_lag
         self.lr_offline = options.lr_consistency == "offline"
         # a frame's labels are decided once `lr_lookahead` frames follow it, before smoothing reads it
         self.lag = max(options.min_length - 1, options.interpolate, smooth_lag,
@@ -471,9 +483,12 @@ class Tracker:
                 t = float(t) if t is not None else float(frame["frame"])
                 kps[:, :2] = filt(kps[:, :2], t)
                 inst["keypoints"] = kps
-            elif self.opt.smooth == "offline" and inst.get("keypoints") is not None:
+            elif self.opt.smooth in ("offline", "smoothnet") and inst.get("keypoints") is not None:
                 self._smooth_offline(frame["frame"], inst)
         live = set(self.tracks) | set(self.gallery)
+        if self.smoother is not None:
+            for tid in [tid for tid in self.smoother.cache if tid not in live and tid not in self.raw_history]:
+                self.smoother.forget(tid)
         for tid in [tid for tid in self.filters if tid not in live]:
             del self.filters[tid]
         for tid in [tid for tid, h in self.raw_history.items() if tid not in live and h[-1][0] < frame["frame"]]:
@@ -514,25 +529,34 @@ class Tracker:
             del self.lr_anchor[tid]  # too old to link (bounded memory)
 
     def _smooth_offline(self, f: int, inst: dict) -> None:
-        """Smooth ``inst`` (frame ``f``) over its track's raw keypoints in frames f − W … f + W."""
+        """Smooth ``inst`` (frame ``f``) over its track's raw keypoints around f: the local polynomial
+        over f − W … f + W, or (``smooth="smoothnet"``) the network over f − (T − 1) … f + (T − 1),
+        with the polynomial for frames no full window of the network covers."""
         tid, w = inst["track_id"], self.opt.smooth_window
         raw = points_array(inst["keypoints"])
         hist = self.raw_history.setdefault(tid, deque())
-        while hist and hist[0][0] < f - w:
+        while hist and hist[0][0] < f - self.smooth_reach:
             hist.popleft()
         window = [*hist, (f, raw)]
         for later in self.buffer:  # frames after f (f itself was taken off the buffer)
-            if later["frame"] > f + w:
+            if later["frame"] > f + self.smooth_reach:
                 break
             for other in later["instances"]:
                 if other.get("track_id") == tid and other.get("keypoints") is not None:
                     window.append((later["frame"], points_array(other["keypoints"])))
         hist.append((f, raw))
         window = [(g, k) for g, k in window if k.shape == raw.shape]
+        out = raw.copy()
+        if self.smoother is not None:
+            refined = self.smoother.refine(tid, f, window)
+            if refined is not None:
+                out[:, :2] = refined
+                inst["keypoints"] = out
+                return
+        window = [(g, k) for g, k in window if abs(g - f) <= w]
         if len(window) < 3:
             return
         pts = np.stack([k for _, k in window])
-        out = raw.copy()
         limit = self.opt.smooth_fit * pose_height(raw, None) if self.opt.smooth_fit > 0 else None
         out[:, :2] = smooth_at(pts[:, :, :2], np.array([g - f for g, _ in window]), pts[:, :, 2], w,
                                self.opt.smooth_degree, limit)
