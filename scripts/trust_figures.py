@@ -147,10 +147,12 @@ def main() -> None:
     ap.add_argument("--reenter-seeds", default="6003,6004,6005", help="more seeds of the reenter scene")
     ap.add_argument("--scenes", default=",".join(SCENES))
     ap.add_argument("--smooth-weights", help="weights file for the smoothnet variants (default: the shipped smoothnet_synth)")
+    ap.add_argument("--smooth-extra", default="", help="more `posetool track` options for the smoothnet variants, e.g. '--smooth-max-move 0.05'")
     ap.add_argument("--tag", default="", help="suffix of the result files (measure other weights without overwriting)")
     args = ap.parse_args()
     if args.smooth_weights:
         SMOOTHNET_EXTRA[:] = ["--smooth-weights", args.smooth_weights]
+    SMOOTHNET_EXTRA.extend(shlex.split(args.smooth_extra))
     root = Path(args.out)
     names = list(VARIANTS)
     chosen = [names[int(i)] for i in args.variants.split(",") if i]

@@ -238,3 +238,31 @@ def test_shipped_model_takes_jitter_out_of_a_synth_track(tmp_path: Path):
     after = errors(smoothed)
     assert after[1] < 0.5 * before[1], (before, after)
     assert after[0] < before[0], (before, after)
+
+
+def test_max_move_keeps_the_polynomial_where_the_network_moves_a_point_far():
+    """A network that returns each window's mean drags a 40 px spike of one keypoint by ~ 35 px: past
+    --smooth-max-move × height, so that point gets the local polynomial's value; the others the network's."""
+    from posetool.track.offline import smooth_at
+
+    t = 5
+    poses = _walk(20, np.random.default_rng(5), jitter=0.0)
+    poses[10, 0, :2] += 40.0
+    results = {}
+    for gate in (0.0, 0.08):
+        smoother = LearnedSmoother(Loaded(linear_smoothnet(np.full((t, t), 1.0 / t))))
+        tracker = Tracker(TrackerOptions(smooth="smoothnet", smooth_max_move=gate, lr_consistency="none", reid="none"),
+                          "coco17", smoother)
+        out = []
+        for f in range(20):
+            out += list(tracker.push({"type": "frame", "frame": f, "t": f / 25, "instances": [
+                {"bbox": [190.0, 140.0, 300.0, 260.0], "score": 1.0, "keypoints": poses[f].copy()}]}))
+        out += list(tracker.flush())
+        results[gate] = np.asarray(out[10]["instances"][0]["keypoints"])[:, :2]
+    height = np.ptp(poses[10, :, 1])
+    assert np.linalg.norm(results[0.0][0] - poses[10, 0, :2]) > 0.08 * height  # the network drags the spike
+    w = TrackerOptions().smooth_window
+    frames = np.arange(10 - w, 10 + w + 1)
+    poly = smooth_at(poses[frames, :, :2], frames - 10, poses[frames, :, 2], w, 2, 0.2 * height)
+    assert np.allclose(results[0.08][0], poly[0], atol=1e-6)
+    assert np.allclose(results[0.08][1:], results[0.0][1:], atol=1e-6)

@@ -34,6 +34,7 @@ def track(
     smooth_fit: Annotated[float, typer.Option("--smooth-fit", min=0.0, help="Offline smoothing: narrow a keypoint's window (down to raw) where the fit's RMS residual exceeds this × the person's height (the keypoints' vertical extent), so fast limbs are not flattened (0: fixed window).", rich_help_panel=P)] = 0.2,
     smooth_model: Annotated[str, typer.Option("--smooth-model", help="--smooth smoothnet: the registered model (posetool weights list).", rich_help_panel=P)] = "smoothnet_synth",
     smooth_weights: Annotated[str | None, typer.Option("--smooth-weights", help="--smooth smoothnet: a weights file instead of the registered one (e.g. model.safetensors of posetool train smooth).", rich_help_panel=P)] = None,
+    smooth_max_move: Annotated[float, typer.Option("--smooth-max-move", min=0.0, help="--smooth smoothnet: keep the local polynomial's value where the network moves a keypoint farther than this × the person's height from the pose model's (0: off; docs/track.md).", rich_help_panel=P)] = 0.08,
     lr_repair: Annotated[bool, typer.Option("--lr-repair/--no-lr-repair", help="Flip left/right limbs whose labels make the track jump (online, judged on the past only).", rich_help_panel=P)] = False,
     lr_consistency: Annotated[str, typer.Option("--lr-consistency", help="offline: decide each pose's left/right labels (whole body, then each limb group) with the track's next --lr-lookahead poses, so labels follow the motion (a Viterbi path; output delayed by the look-ahead); none: keep the pose model's labels.", rich_help_panel=P)] = "offline",
     lr_cost: Annotated[float, typer.Option("--lr-cost", min=0.0, help="Offline left/right consistency: price of flipping one pose, in person heights of summed keypoint motion (higher: trust the pose model more).", rich_help_panel=P)] = 0.1,
@@ -58,7 +59,7 @@ def track(
 
     options = TrackerOptions(similarity, gate, matcher, kp_thr, corr_thr, min_keypoints, patience, min_length,
                              interpolate, smooth, smooth_min_cutoff, smooth_beta, smooth_window=smooth_window,
-                             smooth_degree=smooth_degree, smooth_fit=smooth_fit, smooth_model=smooth_model,
+                             smooth_degree=smooth_degree, smooth_fit=smooth_fit, smooth_model=smooth_model, smooth_max_move=smooth_max_move,
                              lr_repair=lr_repair, lr_consistency=lr_consistency, lr_cost=lr_cost, lr_lookahead=lr_lookahead,
                              reid="none" if reid == AUTO else reid, reid_window=reid_window,
                              reid_thr=reid_thr, reid_delay=reid_delay)  # checked here, before input is read

@@ -111,6 +111,7 @@ class TrackerOptions:
     smooth_degree: int = 2           # offline: degree of the local polynomial
     smooth_fit: float = 0.2          # offline: narrow the window where the fit misses by > this × person size (0: off)
     smooth_model: str = "smoothnet_synth"  # smoothnet: the registered model (the track stage loads it)
+    smooth_max_move: float = 0.08    # smoothnet: keep the polynomial where the network moves a point > this × person size (0: off)
     lr_repair: bool = False          # flip left/right groups whose labels break the track's motion
     lr_consistency: str = "offline"  # offline: left/right labels decided along the track (Viterbi over a look-ahead) | none
     lr_cost: float = 0.1             # offline consistency: price of flipping one pose (person heights of point motion)
@@ -151,6 +152,8 @@ class TrackerOptions:
             raise OptionError("lr_min_sep", "must be ≥ 0")
         if not self.smooth_fit >= 0:  # also NaN
             raise OptionError("smooth_fit", "must be ≥ 0")
+        if not self.smooth_max_move >= 0:
+            raise OptionError("smooth_max_move", "must be ≥ 0")
         if self.smooth_degree > 2 * self.smooth_window:  # more coefficients than frames in the window
             raise OptionError("smooth_degree", f"{self.smooth_degree} needs a window of at least {(self.smooth_degree + 1) // 2} "
                               f"frames per side (smooth_window is {self.smooth_window})")
@@ -547,19 +550,20 @@ class Tracker:
         hist.append((f, raw))
         window = [(g, k) for g, k in window if k.shape == raw.shape]
         out = raw.copy()
-        if self.smoother is not None:
-            refined = self.smoother.refine(tid, f, window)
-            if refined is not None:
-                out[:, :2] = refined
-                inst["keypoints"] = out
-                return
-        window = [(g, k) for g, k in window if abs(g - f) <= w]
-        if len(window) < 3:
-            return
-        pts = np.stack([k for _, k in window])
-        limit = self.opt.smooth_fit * pose_height(raw, None) if self.opt.smooth_fit > 0 else None
-        out[:, :2] = smooth_at(pts[:, :, :2], np.array([g - f for g, _ in window]), pts[:, :, 2], w,
-                               self.opt.smooth_degree, limit)
+        refined = self.smoother.refine(tid, f, window) if self.smoother is not None else None
+        near = [(g, k) for g, k in window if abs(g - f) <= w]
+        if len(near) >= 3 and (refined is None or self.opt.smooth_max_move > 0):
+            pts = np.stack([k for _, k in near])
+            limit = self.opt.smooth_fit * pose_height(raw, None) if self.opt.smooth_fit > 0 else None
+            out[:, :2] = smooth_at(pts[:, :, :2], np.array([g - f for g, _ in near]), pts[:, :, 2], w,
+                                   self.opt.smooth_degree, limit)
+        if refined is not None:
+            if self.opt.smooth_max_move > 0:
+                # where the network moves a point farther from the pose model's answer than this, it
+                # overrides evidence (a foot strike) rather than removing jitter: the polynomial's value stays
+                moved = np.linalg.norm(refined - raw[:, :2], axis=1) > self.opt.smooth_max_move * pose_height(raw, None)
+                refined[moved] = out[moved, :2]
+            out[:, :2] = refined
         inst["keypoints"] = out
 
     def push(self, frame: dict, embeddings: list[np.ndarray | None] | None = None) -> Iterator[dict]:
