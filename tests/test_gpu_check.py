@@ -22,7 +22,7 @@ def gpu_check():
 
 
 @pytest.mark.parametrize("name", ["simplebaseline_r18_synth", "videopose3d_synth", "correspond_r18_synth",
-                                  "align_synth", "centernet_r18_synth", "hrnet_w32_256x192"])
+                                  "align_synth", "centernet_r18_synth", "hrnet_w32_256x192", "smoothnet_synth"])
 def test_forward_check_cpu_against_cpu_is_exact(gpu_check, name):
     r = gpu_check.check_model(get_model_spec(name), "cpu", batch=1, repeats=1)
     assert r["ran"], r

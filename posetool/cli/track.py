@@ -63,10 +63,15 @@ def track(
                              lr_repair=lr_repair, lr_consistency=lr_consistency, lr_cost=lr_cost, lr_lookahead=lr_lookahead,
                              reid="none" if reid == AUTO else reid, reid_window=reid_window,
                              reid_thr=reid_thr, reid_delay=reid_delay)  # checked here, before input is read
-    if smooth_weights and smooth != "smoothnet":
+    if smooth_weights:
+        from pathlib import Path
+
         from posetool.errors import UsageError
 
-        raise UsageError("--smooth-weights is for --smooth smoothnet")
+        if smooth != "smoothnet":
+            raise UsageError("--smooth-weights is for --smooth smoothnet")
+        if not Path(smooth_weights).is_file():
+            raise UsageError(f"--smooth-weights {smooth_weights}: no such file")
     reader = open_reader(input, strict)
     with reid_video(reader.header, video, reid) as (resolved, source):  # the video opens once, or not at all
         step = TrackStep(replace(options, reid=resolved), smooth_weights=smooth_weights)
