@@ -148,14 +148,15 @@ class EpochDataset(Dataset):
         return np.random.default_rng([self.seed, self.epoch, index])
 
 
-def export_weights(model: nn.Module, path: Path, half: bool) -> Path:
-    """Write the state dict as safetensors (float tensors in float16 when ``half``)."""
+def export_weights(model: nn.Module, path: Path, half: bool, metadata: dict[str, str] | None = None) -> Path:
+    """Write the state dict as safetensors (float tensors in float16 when ``half``), with ``metadata``
+    (e.g. the architecture a ``file_builder`` hook rebuilds) in the file's header."""
     from safetensors.torch import save_file
 
     state = {k: (v.detach().half() if half and v.is_floating_point() else v.detach()).contiguous().cpu()
              for k, v in unwrap(model).state_dict().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_file(state, str(path))
+    save_file(state, str(path), metadata=metadata)
     return path
 
 

@@ -29,7 +29,7 @@ import torch
 
 from posetool import console
 from posetool.engine.trainer import (Checkpoint, ConsoleLine, Hook, JsonLog, RecordHistory, StampTime, Validate, begin_run,
-                                     cleanup_distributed, run_epochs, set_rng_state)
+                                     cleanup_distributed, export_weights, run_epochs, set_rng_state)
 from posetool.errors import UsageError
 from posetool.nn.smoothnet import SmoothNet
 from posetool.track.learned import normalise, window_scale
@@ -179,13 +179,7 @@ def evaluate(model: SmoothNet, data: Windows, device: torch.device, batch: int =
 
 def export_smoothnet(model: SmoothNet, path: str | Path) -> Path:
     """Save the network as safetensors with its architecture in the ``posetool.smoothnet`` metadata."""
-    from safetensors.torch import save_file
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(path), metadata={METADATA_KEY: json.dumps(model.config, sort_keys=True)})
-    return path
+    return export_weights(model, Path(path), False, {METADATA_KEY: json.dumps(model.config, sort_keys=True)})
 
 
 def smoothnet_from_file(path: str | Path, spec: Any = None) -> Any:

@@ -9,8 +9,9 @@ Output is delayed by a fixed number of frames (``lag``) so that
 - ids of tracks that never reach ``min_length`` detections are cleared (``track_id: null``;
   the instance itself is kept),
 - short gaps (≤ ``max_gap`` frames) can be filled by linear interpolation,
-and then optional smoothing runs in frame order: One-Euro (``smooth="online"``) or the two-sided
-local quadratic of :mod:`offline` (``smooth="offline"``, output delayed by its window). Memory is
+and then optional smoothing runs in frame order: One-Euro (``smooth="online"``), the two-sided
+local quadratic of :mod:`offline` (``smooth="offline"``, output delayed by its window) or SmoothNet
+(``smooth="smoothnet"``, :mod:`learned`, output delayed by its window T − 1). Memory is
 bounded by the live tracks, the re-identification gallery and ``lag`` frames.
 
 Three options make tracks trustworthy over long videos:
