@@ -1,6 +1,6 @@
 """Training clips for the learned track smoother (``posetool train smooth``).
 
-    python scripts/smoothnet_data.py --out runs/smooth-data            # 4 scenes x seeds 7600-7605 + 2 mixed
+    python scripts/smoothnet_data.py --out runs/smooth-data            # 4 scenes x seeds 7600-7605, 2 mixed, 8 more runs
     posetool train smooth runs/smooth-data/* --keypoints trk_raw.msgpack -o runs/smooth
 
 Per clip: ``posetool synth --scene S`` (3 people, 375 frames), ``detect --model gt | pose2d`` with the
@@ -8,7 +8,7 @@ synth preset's pose model, then ``track --smooth none`` with every other option 
 except re-identification (``--reid none``: identities do not change the keypoints the smoother
 learns from). The tracked, unsmoothed stream ``trk_raw.msgpack`` is what the smoother sees inside
 ``posetool track`` (labels already decided by the left/right consistency pass), so it learns to
-map exactly that to the ground truth. Seeds 7600-7611 are used by nothing else: the trust table's
+map exactly that to the ground truth. Seeds 7600-7615 are used by nothing else: the trust table's
 test clips are 6000-6008 and the tracker's development clips 5000-5013. Every command is printed.
 """
 
@@ -46,11 +46,14 @@ def main() -> None:
     ap.add_argument("--scenes", default="run,crossing,reenter,turn")
     ap.add_argument("--seeds", default="7600,7601,7602,7603,7604,7605")
     ap.add_argument("--mix-seeds", default="7610,7611", help="seeds of the mixed-action scene")
+    ap.add_argument("--run-seeds", default="7606,7607,7608,7609,7612,7613,7614,7615",
+                    help="more seeds of the run scene (fast limbs, where smoothing costs the most accuracy)")
     args = ap.parse_args()
     out = Path(args.out)
     seeds = [int(s) for s in args.seeds.split(",") if s]
     jobs = [(scene, seed) for seed in seeds for scene in args.scenes.split(",") if scene]
     jobs += [("mix", int(s)) for s in args.mix_seeds.split(",") if s]
+    jobs += [("run", int(s)) for s in args.run_seeds.split(",") if s]
     for scene, seed in jobs:
         make_clip(out / f"{scene}-{seed}", scene, seed)
 

@@ -13,7 +13,7 @@ register_model(ModelSpec(
     description="SmoothNet T=16 (ECCV 2022), trained on tracked synth 2D poses (GT boxes, the synth pose model)",
     skeleton="coco17",
     weights=WeightsSpec(
-        "smoothnet_synth.safetensors", sha256="f8feac9e726bb60528922821d1ae7b101b60d6791e7ff0b0f8d8b17e29bc473e", source="package", licence="Apache-2.0",
+        "smoothnet_synth.safetensors", sha256="d595e585f4d9cd3c30f01aa2cc68af1e3335a2f029de8c7788136a6be39f8375", source="package", licence="Apache-2.0",
         command="python scripts/smoothnet_data.py --out runs/smooth-data; scripts/train_smoothnet_synth.sh",
     ),
     file_builder="posetool.track.smooth_train:smoothnet_from_file",
