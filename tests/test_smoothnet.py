@@ -12,7 +12,7 @@ import torch
 from posetool.nn.smoothnet import SmoothNet
 from posetool.stream import StreamReader, StreamWriter
 from posetool.track.learned import LearnedSmoother, denormalise, normalise, window_scale
-from posetool.track.smooth_train import export_smoothnet, smooth_loss
+from posetool.track.train import export_smoothnet, smooth_loss
 from posetool.track.tracker import Tracker, TrackerOptions
 from tests.conftest import run_posetool
 
@@ -188,7 +188,7 @@ def test_train_smooth_cli_writes_weights_that_track_loads(tmp_path: Path):
 
 
 def test_export_records_the_architecture(tmp_path: Path):
-    from posetool.track.smooth_train import smoothnet_from_file
+    from posetool.track.train import smoothnet_from_file
 
     net = SmoothNet(window=8, hidden=16, res_hidden=8, blocks=2)
     path = export_smoothnet(net, tmp_path / "m.safetensors")

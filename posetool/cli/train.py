@@ -293,7 +293,7 @@ def train_smooth(
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    from posetool.track.smooth_train import SmoothTrainConfig, train_smooth as run
+    from posetool.track.train import SmoothTrainConfig, train_smooth as run
 
     cfg = SmoothTrainConfig(data=list(data), keypoints=keypoints, val=list(val or []), out=out, window=window, stride=stride,
                             epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device, threads=threads)

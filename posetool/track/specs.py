@@ -16,5 +16,5 @@ register_model(ModelSpec(
         "smoothnet_synth.safetensors", sha256="d595e585f4d9cd3c30f01aa2cc68af1e3335a2f029de8c7788136a6be39f8375", source="package", licence="Apache-2.0",
         command="python scripts/smoothnet_data.py --out runs/smooth-data; scripts/train_smoothnet_synth.sh",
     ),
-    file_builder="posetool.track.smooth_train:smoothnet_from_file",
+    file_builder="posetool.track.train:smoothnet_from_file",
 ))
