@@ -50,6 +50,9 @@ def _forward(spec: ModelSpec, module: torch.nn.Module) -> list[tuple[tuple[int, 
     if spec.task == "align":  # a pose-sequence embedder: (B, T, K, F) normalised keypoints in
         cfg = module.config
         return [((1, 9, cfg["embed_dim"]), module(torch.randn(1, 9, cfg["num_keypoints"], cfg["in_features"])))]
+    if spec.task == "smooth":  # SmoothNet: windows of T values, one row per coordinate (x and y of COCO-17)
+        t = module.window
+        return [((1, 34, t), module(torch.randn(1, 34, t)))]
     x = _image(spec)
     h, w = x.shape[2] // 4, x.shape[3] // 4
     if spec.name == "blazepose":
