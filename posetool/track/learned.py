@@ -63,10 +63,6 @@ class LearnedSmoother:
         # track id → window start frame → (the window's raw (T, K, 2) points, its refined points)
         self.cache: dict[Any, dict[int, tuple[np.ndarray, np.ndarray]]] = {}
 
-    @classmethod
-    def from_loaded(cls, loaded: Any) -> LearnedSmoother:
-        return cls(loaded)
-
     def refine(self, track: Any, frame: int, poses: list[tuple[int, np.ndarray]]) -> np.ndarray | None:
         """The refined (K, 2) points of ``track`` at ``frame``, or None where no full window covers it.
 

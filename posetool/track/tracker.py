@@ -490,13 +490,12 @@ class Tracker:
             elif self.opt.smooth in ("offline", "smoothnet") and inst.get("keypoints") is not None:
                 self._smooth_offline(frame["frame"], inst)
         live = set(self.tracks) | set(self.gallery)
-        if self.smoother is not None:
-            for tid in [tid for tid in self.smoother.cache if tid not in live and tid not in self.raw_history]:
-                self.smoother.forget(tid)
         for tid in [tid for tid in self.filters if tid not in live]:
             del self.filters[tid]
         for tid in [tid for tid, h in self.raw_history.items() if tid not in live and h[-1][0] < frame["frame"]]:
             del self.raw_history[tid]
+            if self.smoother is not None:  # its cached windows live as long as its raw history
+                self.smoother.forget(tid)
         return frame
 
     def _decide_labels(self, i: int) -> None:
