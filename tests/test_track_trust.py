@@ -16,7 +16,9 @@ from posetool.synth import SynthConfig, generate, simulate
 from posetool.synth.camera import look_rotation
 from posetool.track.appearance import appearance_distance, clean_view, describe
 from posetool.pose2d.flip import flip_permutation
-from posetool.track.leftright import LeftRightHistory, consistency_groups, flip_groups, flip_path
+from posetool.pose2d.heatmaps import label_doubt
+from posetool.track.leftright import (LeftRightHistory, consistency_groups, consistent_labels, doubt_prices, flip_groups,
+                                      flip_path)
 from posetool.track.offline import smooth_at
 from posetool.track.tracker import Tracker, TrackerOptions
 from tests.conftest import run_posetool, write_records
@@ -217,24 +219,126 @@ def _two_points(xs_left: list[float], xs_right: list[float]) -> np.ndarray:
     return pts
 
 
-def test_flip_path_flips_a_short_jump_and_keeps_long_stretches():
+@pytest.mark.parametrize("order", [1, 2])
+def test_flip_path_flips_a_short_jump_and_keeps_long_stretches(order: int):
     knees = ((13, 14),)
     t = np.arange(20)
     heights, frames = np.full(20, 200.0), t
     left, right = 50.0 + 2 * t, 150.0 - 2 * t  # they approach each other steadily
     pts = _two_points(list(left), list(right))
     pts[8:11, [13, 14]] = pts[8:11, [14, 13]]  # 3 frames with the labels exchanged
-    path = flip_path(pts, heights, frames, knees, cost=0.1)
+    path = flip_path(pts, heights, frames, knees, cost=0.1, order=order)
     assert path.tolist() == [8 <= i < 11 for i in range(20)]
-    assert not flip_path(pts, heights, frames, knees, cost=100.0).any()  # a high price trusts the labels
-    # labels exchanged for good after the points meet: no motion tells them apart, the labels are kept
+    assert not flip_path(pts, heights, frames, knees, cost=100.0, order=order).any()  # a high price trusts the labels
+    # labels exchanged for good after the points meet and pause: no motion tells them apart, the labels are kept
     meet = _two_points([50, 70, 90, 100, 100, 110, 130, 150] * 1, [150, 130, 110, 100, 100, 90, 70, 50])
     meet[5:, [13, 14]] = meet[5:, [14, 13]]
-    assert not flip_path(meet, np.full(8, 200.0), np.arange(8), knees, cost=0.1).any()
-    # an anchor (the track's last decided pose) judges the first pose of the window too
+    assert not flip_path(meet, np.full(8, 200.0), np.arange(8), knees, cost=0.1, order=order).any()
+    # anchors (the track's last decided poses) judge the first pose of the window too
     first = _two_points([150.0], [50.0])
-    assert flip_path(first, np.array([200.0]), np.array([5]), knees, 0.1, anchor=(4, _two_points([52.0], [148.0])[0])).all()
-    assert not flip_path(first, np.array([200.0]), np.array([5]), knees, 0.1, anchor=(0, _two_points([52.0], [148.0])[0])).any()
+    before = [(3, _two_points([50.0], [150.0])[0], 200.0), (4, _two_points([52.0], [148.0])[0], 200.0)]
+    assert flip_path(first, np.array([200.0]), np.array([5]), knees, 0.1, anchors=before, order=order).all()
+    long_ago = [(g - 4, p, h) for g, p, h in before]  # more than MAX_LINK frames before: not linked
+    assert not flip_path(first, np.array([200.0]), np.array([5]), knees, 0.1, anchors=long_ago, order=order).any()
+
+
+def test_second_order_path_lets_limbs_pass_each_other():
+    """Two knees passing each other at constant speed, labelled by the model as if they touched and
+    turned back: displacement cannot tell the two apart (order 1 keeps the labels), acceleration
+    can (order 2 exchanges the labels after the crossing, so each knee keeps going)."""
+    knees = ((13, 14),)
+    t = np.arange(10)
+    pts = _two_points(list(50.0 + 10 * t), list(150.0 - 10 * t))  # they meet at t = 5 (x = 100)
+    pts[6:, [13, 14]] = pts[6:, [14, 13]]  # the model's labels bounce
+    heights, frames = np.full(10, 50.0), t
+    assert not flip_path(pts, heights, frames, knees, cost=0.1, order=1).any()
+    # turning back costs 2 × 20 px of velocity change = 0.8 heights; exchanging 4 poses costs 0.4
+    assert flip_path(pts, heights, frames, knees, cost=0.1, order=2).tolist() == [i >= 6 for i in range(10)]
+    assert not flip_path(pts, heights, frames, knees, cost=0.25, order=2).any()  # 4 × 0.25 > 0.8
+    with pytest.raises(ValueError, match="order"):
+        flip_path(pts, heights, frames, knees, cost=0.1, order=3)
+
+
+def test_doubt_prices_by_hand():
+    doubts = np.array([[0.5, 1.0], [0.0, 0.25]])
+    exchanged = np.array([[False, True], [True, False]])
+    prices = doubt_prices(doubts, exchanged, weight=0.2)
+    # the model's own labels are free; the other way round costs 0.2 × −ln(doubt) (doubt floored at 0.01)
+    assert prices[0] == pytest.approx([0.0, 0.2 * np.log(2)])  # pair 2 exchanged with doubt 1: free both ways
+    assert prices[1] == pytest.approx([0.2 * np.log(100), 0.2 * np.log(4)])
+
+
+def test_consistency_trusts_the_pose_model_where_it_was_sure():
+    """A 3-pose label jump is put back where the model doubted its labels, and kept where its
+    heatmaps had one clear peak per knee (the price of exchanging outweighs the motion)."""
+    knees = ((13, 14),)
+    t = np.arange(20)
+    pts = _two_points(list(50.0 + 2 * t), list(150.0 - 2 * t))
+    pts[8:11, [13, 14]] = pts[8:11, [14, 13]]
+    window = [np.concatenate([p, np.ones((17, 1))], axis=1) for p in pts]
+    flip_pairs = ((13, 14),)
+    groups = [("legs", knees)]
+    heights, frames = np.full(20, 200.0), t
+
+    def decided_from(i: int, doubt: float) -> bool:
+        doubts = np.full((20 - i, 1), 0.5)
+        doubts[8 - i:11 - i] = doubt
+        _, flipped = consistent_labels(window[i:], heights[i:], frames[i:], groups, 0.1, 0.1,
+                                       doubts=doubts, flip_pairs=flip_pairs, doubt_weight=0.2)
+        return flipped == ["legs"]
+
+    assert decided_from(8, doubt=0.9)  # unsure: the motion decides
+    assert not decided_from(8, doubt=0.001)  # sure: 0.2 × ln(100) = 0.92 per pose, more than the motion's 0.8
+    assert not decided_from(0, doubt=0.9)  # the poses before the jump stay as they are
+
+
+def test_label_doubt_by_hand():
+    hm = np.zeros((1, 4, 8, 8), dtype=np.float32)
+    hm[0, 0, 2, 1] = 1.0   # keypoint 0 (left): its peak at (x 1, y 2) …
+    hm[0, 0, 5, 6] = 0.3   # … and a weaker one where keypoint 1 peaks
+    hm[0, 1, 5, 6] = 0.8   # keypoint 1 (right): one peak at (x 6, y 5)
+    hm[0, 2, 1, 1] = 0.5   # keypoints 2 and 3 give identical heatmaps: the labels could be either way
+    hm[0, 3, 1, 1] = 0.5
+    doubt = label_doubt(hm, [(0, 1), (2, 3)])
+    assert doubt.shape == (1, 2)
+    assert doubt[0, 0] == pytest.approx((0.3 + 0.0) / (1.0 + 0.8))
+    assert doubt[0, 1] == pytest.approx(1.0)
+
+
+def test_pose2d_writes_one_lr_doubt_per_flip_pair(tmp_path: Path):
+    gt = _gt(tmp_path, "run", 5012, frames=20, render=True)
+    det, pose = tmp_path / "det.jsonl", tmp_path / "pose.jsonl"
+    for args in (("detect", str(gt.parent / "video.mp4"), "--model", "gt", "--gt", str(gt), "-o", str(det)),
+                 ("pose2d", str(det), "-o", str(pose))):
+        res = run_posetool(*args, "-q")
+        assert res.returncode == 0, res.stderr
+    doubts = [inst["lr_doubt"] for r in read_stream(str(pose)) if r["type"] == "frame" for inst in r["instances"]]
+    assert doubts and all(len(d) == 8 and all(0.0 <= v <= 1.0 for v in d) for d in doubts)
+    assert len({tuple(d) for d in doubts}) > 1  # measured per person and frame, not a constant
+
+
+def test_tracker_marks_the_doubt_of_pairs_it_exchanged(tmp_path: Path):
+    """Where consistency exchanges a pair back, the instance's lr_doubt for it becomes 1 (the model's
+    labels, now the other way round, are what its heatmaps supported); the other pairs keep theirs."""
+    records = read_stream(str(_gt(tmp_path, "crossing", 5011, frames=40)))
+    for rec in records[1:]:
+        for inst in rec["instances"] if rec["type"] == "frame" else []:
+            inst["lr_doubt"] = [0.5] * 8
+    frame = next(r for r in records if r.get("type") == "frame" and r["frame"] == 20)
+    target = max(frame["instances"], key=lambda i: abs(i["keypoints"][15][0] - i["keypoints"][16][0]))  # ankles far apart
+    target["keypoints"] = np.asarray(target["keypoints"], float)[flip_permutation(17, flip_groups("coco17")["legs"])].tolist()
+    out = _track(records, smooth="none")
+    back = next(r for r in out if r.get("type") == "frame" and r["frame"] == 20)
+    inst = min(back["instances"], key=lambda i: np.abs(np.subtract(i["bbox"], target["bbox"])).sum())
+    assert np.allclose(np.asarray(inst["keypoints"])[13:17, :2], np.asarray(target["keypoints"])[[14, 13, 16, 15], :2])
+    # each pair exchanged an odd number of times (the body pass, then a group's pass back) is marked
+    groups = dict(consistency_groups("coco17"))
+    exchanged = [sum(pair in groups[name] for name in inst["lr_flipped"]) % 2 == 1
+                 for pair in ((1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16))]
+    assert exchanged[6] and exchanged[7]  # knees and ankles are back
+    assert inst["lr_doubt"] == [1.0 if e else 0.5 for e in exchanged]
+    untouched = [i for r in out if r.get("type") == "frame" for i in r["instances"] if not i.get("lr_flipped")]
+    assert untouched and all(i["lr_doubt"] == [0.5] * 8 for i in untouched)
 
 
 def test_lr_consistency_delays_the_output_by_its_look_ahead():

@@ -37,7 +37,9 @@ def track(
     smooth_max_move: Annotated[float, typer.Option("--smooth-max-move", min=0.0, help="--smooth smoothnet: keep the local polynomial's value where the network moves a keypoint farther than this × the person's height from the pose model's (0: off; docs/track.md).", rich_help_panel=P)] = 0.08,
     lr_repair: Annotated[bool, typer.Option("--lr-repair/--no-lr-repair", help="Flip left/right limbs whose labels make the track jump (online, judged on the past only).", rich_help_panel=P)] = False,
     lr_consistency: Annotated[str, typer.Option("--lr-consistency", help="offline: decide each pose's left/right labels (whole body, then each limb group) with the track's next --lr-lookahead poses, so labels follow the motion (a Viterbi path; output delayed by the look-ahead); none: keep the pose model's labels.", rich_help_panel=P)] = "offline",
-    lr_cost: Annotated[float, typer.Option("--lr-cost", min=0.0, help="Offline left/right consistency: price of flipping one pose, in person heights of summed keypoint motion (higher: trust the pose model more).", rich_help_panel=P)] = 0.1,
+    lr_cost: Annotated[float, typer.Option("--lr-cost", min=0.0, help="Offline left/right consistency: price of flipping one pose where the pose model gave no lr_doubt, in person heights of keypoint acceleration (higher: trust the pose model more).", rich_help_panel=P)] = 0.2,
+    lr_order: Annotated[int, typer.Option("--lr-order", min=1, max=2, help="Offline left/right consistency: judge a labelling by its keypoints' acceleration (2: limbs passing each other keep going) or displacement (1; docs/track.md).", rich_help_panel=P)] = 2,
+    lr_doubt: Annotated[float, typer.Option("--lr-doubt", min=0.0, help="Offline left/right consistency: price each pose's labels the other way round by the pose model's lr_doubt (this × −ln doubt, in person heights) instead of --lr-cost where pose2d wrote it (0: --lr-cost everywhere).", rich_help_panel=P)] = 0.1,
     lr_lookahead: Annotated[int, typer.Option("--lr-lookahead", min=0, help="Offline left/right consistency: poses after a frame that decide its labels.", rich_help_panel=P)] = 25,
     reid: Annotated[str, typer.Option("--reid", help="Re-identify lost tracks: auto (appearance when the video is readable: the header's or --video; else none), none, appearance (colour descriptor of each person) or features (the correspondence network's features); appearance and features read the video and delay the output by --reid-delay.", rich_help_panel=R)] = "auto",
     reid_window: Annotated[int, typer.Option("--reid-window", min=0, help="Frames a lost track stays re-identifiable (default 250 = 10 s at 25 fps).", rich_help_panel=R)] = 250,
@@ -60,7 +62,8 @@ def track(
     options = TrackerOptions(similarity, gate, matcher, kp_thr, corr_thr, min_keypoints, patience, min_length,
                              interpolate, smooth, smooth_min_cutoff, smooth_beta, smooth_window=smooth_window,
                              smooth_degree=smooth_degree, smooth_fit=smooth_fit, smooth_model=smooth_model, smooth_max_move=smooth_max_move,
-                             lr_repair=lr_repair, lr_consistency=lr_consistency, lr_cost=lr_cost, lr_lookahead=lr_lookahead,
+                             lr_repair=lr_repair, lr_consistency=lr_consistency, lr_cost=lr_cost, lr_order=lr_order, lr_doubt=lr_doubt,
+                             lr_lookahead=lr_lookahead,
                              reid="none" if reid == AUTO else reid, reid_window=reid_window,
                              reid_thr=reid_thr, reid_delay=reid_delay)  # checked here, before input is read
     if smooth_weights:

@@ -23,7 +23,7 @@ from posetool.errors import OptionError
 from posetool.hub.registry import IMAGENET_MEAN, IMAGENET_STD, InputSpec
 from posetool.pose2d.crop import box_to_center_scale, crop_image, heatmap_to_image
 from posetool.pose2d.flip import flip_permutation, flip_test
-from posetool.pose2d.heatmaps import decode_heatmaps
+from posetool.pose2d.heatmaps import decode_heatmaps, label_doubt
 from posetool.pose2d.oks import keypoint_score, oks_nms, soft_oks_nms
 from posetool.preprocess import normalize
 from posetool.skeletons import Skeleton
@@ -79,7 +79,9 @@ class PoseResult:
     ``keypoints`` (N, K, 3) x, y, confidence in image pixels for the N estimated boxes (in input
     order); ``scores`` (N,) final instance scores; ``box_scores`` (N,); ``areas`` (N,) padded box
     areas (pixel²); ``indices`` (N,) positions of these boxes in the input; ``keep`` indices into
-    the N poses that survive OKS-NMS, best first.
+    the N poses that survive OKS-NMS, best first; ``label_doubt`` (N, P) per left/right pair of the
+    skeleton, the heatmaps' support for its labels the other way round
+    (:func:`~posetool.pose2d.heatmaps.label_doubt`; None where the model gives no heatmaps).
     """
 
     keypoints: np.ndarray
@@ -88,6 +90,7 @@ class PoseResult:
     areas: np.ndarray
     indices: np.ndarray
     keep: list[int] = field(default_factory=list)
+    label_doubt: np.ndarray | None = None
 
 
 @dataclass
@@ -262,4 +265,6 @@ class TopDownEstimator:
                 (0, self.skeleton.num_keypoints, self.input_size[1] // 4, self.input_size[0] // 4), np.float32)
             start += n
             kps = self.decode(hm, p.centers, p.scales)
-            yield p.payload, self.finish(kps, p.scales, p.box_scores, p.indices)
+            result = self.finish(kps, p.scales, p.box_scores, p.indices)
+            result.label_doubt = label_doubt(hm, self.skeleton.flip_pairs)
+            yield p.payload, result

@@ -84,6 +84,34 @@ def get_max_preds(heatmaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return coords, maxvals
 
 
+def label_doubt(heatmaps: np.ndarray, flip_pairs: Sequence[tuple[int, int]]) -> np.ndarray:
+    """How much the heatmaps also support each left/right pair's labels the other way round.
+
+    For a pair (l, r) with peaks at p_l and p_r: (H_l(p_r) + H_r(p_l)) / (H_l(p_l) + H_r(p_r)),
+    clipped to [0, 1]: near 0 when each heatmap has one peak on its own limb, near 1 when both
+    heatmaps have a peak on both limbs (the network could not tell them apart: a side view, a
+    person seen from the back). Used as the pose model's evidence by the tracker's left/right
+    consistency.
+
+    Args:
+        heatmaps: (N, K, H, W).
+        flip_pairs: P (left, right) keypoint indices.
+
+    Returns:
+        (N, P) float64.
+    """
+    hm = np.asarray(heatmaps)
+    coords, maxvals = get_max_preds(hm)
+    ix = coords.astype(np.int64)  # integer peaks (x, y): the refinement moves them < 1 px
+    n = np.arange(len(hm))
+    out = np.zeros((len(hm), len(flip_pairs)))
+    for j, (left, right) in enumerate(flip_pairs):
+        other = hm[n, left, ix[:, right, 1], ix[:, right, 0]] + hm[n, right, ix[:, left, 1], ix[:, left, 0]]
+        own = maxvals[:, left] + maxvals[:, right]
+        out[:, j] = np.where(own > 0, np.clip(other / np.where(own > 0, own, 1.0), 0.0, 1.0), 1.0)
+    return out
+
+
 def quarter_offset(heatmaps: np.ndarray, coords: np.ndarray) -> np.ndarray:
     """Shift integer peaks ¼ px toward the higher neighbour in x and y (official POST_PROCESS).
 

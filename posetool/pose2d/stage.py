@@ -5,7 +5,9 @@ matching video frames, runs :class:`~posetool.pose2d.estimator.TopDownEstimator`
 across people and frames, and writes each frame on as soon as its batch is done.
 
 Per estimated instance: ``keypoints`` (K×3 x, y, confidence in pixels), ``score`` (rescored when
-rescoring is on) and ``box_score`` (the detector's score). Instances suppressed by OKS-NMS or
+rescoring is on), ``box_score`` (the detector's score) and ``lr_doubt`` (per left/right pair of
+the skeleton, in its ``flip_pairs`` order: how much the heatmaps also support the pair's labels
+the other way round, 0–1; read by the tracker's left/right consistency). Instances suppressed by OKS-NMS or
 below ``min_box_score`` are removed; instances without a ``bbox`` pass through untouched.
 """
 
@@ -55,6 +57,8 @@ def apply_result(rec: Record, sel: list[int], result: PoseResult) -> Record:
         inst["keypoints"] = to_plain(np.round(result.keypoints[n], 4))
         inst["box_score"] = float(result.box_scores[n])
         inst["score"] = float(result.scores[n])
+        if result.label_doubt is not None and result.label_doubt.shape[1]:
+            inst["lr_doubt"] = to_plain(np.round(result.label_doubt[n], 3))
         instances[pos] = inst
     rec["instances"] = [inst for i, inst in enumerate(instances) if i not in drop]
     return rec

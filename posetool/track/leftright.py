@@ -25,6 +25,7 @@ so the labels after the crossing are judged against where each limb was going.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 
 import numpy as np
@@ -128,13 +129,22 @@ class LeftRightHistory:
 # --- left/right consistency along a track (offline, fixed look-ahead) ------------------------------
 # The repair above judges each new pose alone against the past. This decides the labels of a
 # window of a track's poses together: a two-state (labels kept / flipped) Viterbi path per group,
-# where flipping a pose costs ``cost`` and consecutive poses cost how far their points move, so a
-# label that jumps to the other limb for a few frames and back is flipped to follow the motion,
-# while labels the pose model keeps for long stretches are kept (the cost of flipping them grows
-# with their length). The whole body goes first (a front/back confusion swaps every pair), then
-# each limb group on the result.
+# where flipping a pose costs ``cost`` and consecutive poses cost how far their motion departs
+# from a smooth path, so a label that jumps to the other limb for a few frames and back is flipped
+# to follow the motion, while labels the pose model keeps for long stretches are kept (the cost of
+# flipping them grows with their length). The whole body goes first (a front/back confusion swaps
+# every pair), then each limb group on the result.
+#
+# The smoothness of a path is judged by its points' *acceleration* (``order`` 2, the default) or
+# by their displacement (``order`` 1). Displacement cannot tell two limbs that pass each other
+# (a leg swinging past the planted one, arms crossing) from two that touch and turn back: at the
+# crossing both labellings move the points the same distance. The limb's velocity can: the
+# swinging foot keeps going, so the labelling that continues each point's velocity through the
+# crossing is the smooth one. Where a point's acceleration is not defined (absent in one of the
+# three poses, or the first link of a run) its displacement stands in.
 
 MAX_LINK = 3  # poses further apart (frames) than this are not compared: the path restarts
+LR_ORDERS = (1, 2)
 
 
 def consistency_groups(skeleton: str) -> list[tuple[str, tuple[tuple[int, int], ...]]]:
@@ -152,8 +162,64 @@ def confident_xy(kps: np.ndarray, kp_thr: float) -> np.ndarray:
     return xy
 
 
+def _step_costs(states: np.ndarray, frames: np.ndarray, scale: np.ndarray, order: int) -> np.ndarray:
+    """Cost of every labelling of every three consecutive poses, in person heights.
+
+    Args:
+        states: (2, N, P, 2) the group's points with labels kept (0) and flipped (1).
+        frames: (N,) frame numbers; ``scale``: (N,) person heights.
+        order: 1 (displacement) or 2 (acceleration, displacement where it is not defined).
+
+    Returns:
+        (2, 2, 2, N) cost[c, a, b, t] of poses t − 2, t − 1, t labelled c, a, b (0 where t − 1 and
+        t are not linked; only ``cost[0, 0, 0, 0]`` and ``[c, a, b, 1]`` read from the first two).
+    """
+    n = states.shape[1]
+    gap = np.diff(frames.astype(np.float64))  # (N − 1,)
+    linked = gap <= MAX_LINK
+    out = np.zeros((2, 2, 2, n))
+    for c, a, b in itertools.product((0, 1), repeat=3):
+        move = np.linalg.norm(states[b, 1:] - states[a, :-1], axis=-1)  # (N − 1, P) displacement into t
+        per_point = move
+        if order == 2 and n >= 3:
+            v_in = (states[a, 1:-1] - states[c, :-2]) / gap[:-1, None, None]  # velocity into t − 1
+            v_out = (states[b, 2:] - states[a, 1:-1]) / gap[1:, None, None]  # velocity into t
+            accel = np.linalg.norm(v_out - v_in, axis=-1)  # (N − 2, P)
+            accel = np.where(linked[:-1, None], accel, np.nan)  # t − 2 too far back: no velocity into t − 1
+            per_point = move.copy()
+            per_point[1:] = np.where(np.isfinite(accel), accel, move[1:])
+        step = np.nansum(per_point, axis=-1) / scale[1:]
+        out[c, a, b, 1:] = np.where(linked, step, 0.0)
+    return out
+
+
+def _viterbi(steps: np.ndarray, unary: np.ndarray) -> np.ndarray:
+    """Cheapest labelling of N poses: ``steps`` (2, 2, 2, N) from :func:`_step_costs`, ``unary`` (N, 2)
+    per pose and label. Returns (N,) bool (True: flipped)."""
+    n = len(unary)
+    if n == 1:
+        return np.array([unary[0, 1] < unary[0, 0]])
+    # total[a, b]: the cheapest path ending with pose t − 1 labelled a and pose t labelled b;
+    # back[t, a, b]: its label c of pose t − 2
+    total = unary[0][:, None] + steps[0, :, :, 1] + unary[1][None, :]
+    back = np.zeros((n, 2, 2), dtype=np.int64)
+    for t in range(2, n):
+        via = total[:, :, None] + steps[:, :, :, t]  # (c, a, b)
+        back[t] = via.argmin(axis=0)
+        total = via.min(axis=0) + unary[t][None, :]
+    a, b = (int(v) for v in np.unravel_index(int(np.argmin(total)), total.shape))
+    path = np.zeros(n, dtype=bool)
+    path[n - 1], path[n - 2] = bool(b), bool(a)
+    for t in range(n - 1, 1, -1):
+        c = int(back[t, a, b])
+        path[t - 2] = bool(c)
+        a, b = c, a
+    return path
+
+
 def flip_path(points: np.ndarray, heights: np.ndarray, frames: np.ndarray, pairs: tuple[tuple[int, int], ...],
-              cost: float, anchor: tuple[int, np.ndarray] | None = None) -> np.ndarray:
+              cost: float, anchors: list[tuple[int, np.ndarray, float]] | None = None, order: int = 2,
+              unary: np.ndarray | None = None) -> np.ndarray:
     """The cheapest kept/flipped labelling of one group along a window of one track's poses.
 
     Args:
@@ -162,64 +228,96 @@ def flip_path(points: np.ndarray, heights: np.ndarray, frames: np.ndarray, pairs
         frames: (T,) their frame numbers; poses more than ``MAX_LINK`` frames apart are not linked.
         pairs: the group's (left, right) index pairs.
         cost: the price of flipping one pose, in person heights of summed point motion.
-        anchor: (frame, (K, 2) points) of the track's last decided pose before the window; its
-            labelling is fixed, so the window's first pose is judged against it.
+        anchors: (frame, (K, 2) points, height) of the track's last decided poses before the
+            window, oldest first (the last two are read); their labelling is fixed, so the window's
+            first poses are judged against them.
+        order: 2: a path's cost is its points' acceleration; 1: their displacement (module notes).
+        unary: (T, 2) the price of each pose's labels kept and flipped, instead of (0, ``cost``)
+            (:func:`doubt_prices`: the pose model's own evidence).
 
     Returns:
         (T,) bool: flip the pose's group.
     """
+    if order not in LR_ORDERS:
+        raise ValueError(f"order must be one of {LR_ORDERS}, got {order!r}")
+    fixed = [a for a in (anchors or []) if a[0] < frames[0]][-2:]
+    n_fixed = len(fixed)
+    seq = np.concatenate([np.stack([p for _, p, _ in fixed]), points]) if fixed else points  # (N, K, 2)
+    seq_frames = np.concatenate([[g for g, _, _ in fixed], frames]).astype(np.int64)
+    scale = np.maximum(np.concatenate([[h for _, _, h in fixed], np.asarray(heights, dtype=np.float64)]), 1.0)
     idx = sorted({i for pair in pairs for i in pair})
-    order = np.asarray(flip_permutation(points.shape[1], pairs))
-    states = np.stack([points[:, idx], points[:, order[idx]]])  # (2, T, P, 2): labels kept, flipped
-    scale = np.maximum(np.asarray(heights, dtype=np.float64), 1.0)
+    swap = np.asarray(flip_permutation(points.shape[1], pairs))
+    states = np.stack([seq[:, idx], seq[:, swap[idx]]])  # (2, N, P, 2): labels kept, flipped
+    prices = np.zeros((len(seq), 2))
+    prices[:n_fixed, 1] = np.inf  # decided poses keep their labels
+    prices[n_fixed:] = [0.0, cost] if unary is None else unary
+    return _viterbi(_step_costs(states, seq_frames, scale, order), prices)[n_fixed:]
 
-    def motion(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # (…, P, 2) pairs of poses → (…,) summed point motion
-        return np.nansum(np.linalg.norm(a - b, axis=-1), axis=-1)
 
-    unary = np.array([0.0, cost])
-    total = unary.copy()
-    if anchor is not None and frames[0] - anchor[0] <= MAX_LINK:
-        total += np.array([motion(anchor[1][idx], states[s, 0]) for s in (0, 1)]) / scale[0]
-    # step[q, s, t]: motion from pose t−1 labelled q to pose t labelled s, in person heights (0 where not linked)
-    linked = np.diff(np.asarray(frames)) <= MAX_LINK
-    step = np.stack([np.stack([motion(states[q, :-1], states[s, 1:]) for s in (0, 1)]) for q in (0, 1)])
-    step = np.where(linked, step / scale[1:], 0.0)
-    back = np.zeros((len(points), 2), dtype=np.int64)
-    for t in range(1, len(points)):
-        via = total[:, None] + step[:, :, t - 1]  # (q, s)
-        back[t] = via.argmin(axis=0)
-        total = via.min(axis=0) + unary
-    path = np.zeros(len(points), dtype=bool)
-    s = int(np.argmin(total))
-    for t in range(len(points) - 1, -1, -1):
-        path[t] = bool(s)
-        s = back[t, s]
-    return path
+DOUBT_FLOOR = 0.01  # a doubt of 0 would make the model's labels infinitely certain
+
+
+def doubt_prices(doubts: np.ndarray, exchanged: np.ndarray, weight: float) -> np.ndarray:
+    """Prices of a group's labels kept and flipped from the pose model's doubts.
+
+    Each pair's labels as the model gave them are free; the other way round costs
+    ``weight`` × −ln(doubt) (doubt: :func:`~posetool.pose2d.heatmaps.label_doubt`, the heatmaps'
+    support for the exchanged labels relative to the given ones), so a pair the model was sure of
+    is expensive to exchange and one it could not tell apart costs almost nothing.
+
+    Args:
+        doubts: (T, P) the group's pairs' doubts per pose.
+        exchanged: (T, P) bool: the pair's current labels are the model's the other way round (an
+            earlier pass flipped it).
+        weight: person heights of motion per unit of −ln(doubt).
+
+    Returns:
+        (T, 2) prices of keeping and flipping the current labels.
+    """
+    evidence = -np.log(np.clip(doubts, DOUBT_FLOOR, 1.0)) * weight  # (T, P)
+    keep = np.where(exchanged, evidence, 0.0).sum(axis=1)
+    flip = np.where(exchanged, 0.0, evidence).sum(axis=1)
+    return np.stack([keep, flip], axis=1)
 
 
 def consistent_labels(window: list[np.ndarray], heights: np.ndarray, frames: np.ndarray,
                       groups: list[tuple[str, tuple[tuple[int, int], ...]]], cost: float, kp_thr: float,
-                      anchor: tuple[int, np.ndarray] | None = None) -> tuple[np.ndarray, list[str]]:
+                      anchors: list[tuple[int, np.ndarray, float]] | None = None, order: int = 2,
+                      doubts: np.ndarray | None = None, flip_pairs: tuple[tuple[int, int], ...] = (),
+                      doubt_weight: float = 0.0) -> tuple[np.ndarray, list[str]]:
     """Labels of the first pose of a track's window, decided with the poses after it.
 
     Args:
         window: (K, 3) poses (x, y, confidence) of one track in frame order; the first is decided.
         heights, frames: (T,) per pose (see :func:`flip_path`).
         groups: from :func:`consistency_groups`, applied in order (each on the previous result).
-        cost, anchor: see :func:`flip_path`.
+        cost, anchors, order: see :func:`flip_path`.
         kp_thr: points with confidence ≤ this count as absent.
+        doubts: (T, P) the pose model's doubt per pose and pair of ``flip_pairs`` (NaN: not given);
+            with ``doubt_weight`` > 0 a group's labels are priced by :func:`doubt_prices` in the
+            poses that have a doubt for each of its pairs, by ``cost`` in the others.
 
     Returns:
         (the first pose with its flipped groups' rows exchanged, the names of those groups).
     """
     poses = np.stack(window).astype(np.float64)  # (T, K, 3)
     xy = confident_xy(poses, kp_thr)
+    use_doubts = doubts is not None and doubt_weight > 0
+    exchanged = np.zeros((len(poses), len(flip_pairs)), dtype=bool)  # against the model's labels
     flipped = []
     for name, pairs in groups:
-        path = flip_path(xy, heights, frames, pairs, cost, anchor)
-        order = np.asarray(flip_permutation(poses.shape[1], pairs))
-        xy[path] = xy[path][:, order]  # later passes see the tentative labels of the whole window
-        poses[path] = poses[path][:, order]
+        unary = None
+        if use_doubts:
+            cols = [flip_pairs.index(pair) for pair in pairs]
+            known = np.isfinite(doubts[:, cols]).all(axis=1)
+            unary = np.tile([0.0, cost], (len(poses), 1))
+            unary[known] = doubt_prices(doubts[known][:, cols], exchanged[known][:, cols], doubt_weight)
+        path = flip_path(xy, heights, frames, pairs, cost, anchors, order, unary)
+        swap = np.asarray(flip_permutation(poses.shape[1], pairs))
+        xy[path] = xy[path][:, swap]  # later passes see the tentative labels of the whole window
+        poses[path] = poses[path][:, swap]
+        if use_doubts:
+            exchanged[np.ix_(path, cols)] ^= True
         if path[0]:
             flipped.append(name)
     return poses[0], flipped

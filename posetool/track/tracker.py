@@ -21,8 +21,9 @@ Three options make tracks trustworthy over long videos:
   (:mod:`leftright`).
 - ``lr_consistency="offline"`` (the default): once ``lr_lookahead`` frames follow a buffered
   frame, each of its tracked poses gets the left/right labels of the cheapest path through the
-  track's poses in those frames (:func:`leftright.consistent_labels`: flipping a pose costs
-  ``lr_cost``, moving between poses their points' motion), before smoothing reads them.
+  track's poses in those frames (:func:`leftright.consistent_labels`: exchanging a pose's labels
+  is priced by the pose model's ``lr_doubt`` (``lr_doubt`` weight) or ``lr_cost``, the path between
+  poses by their points' acceleration (``lr_order`` 2) or displacement), before smoothing reads them.
 - ``reid="appearance"``: per-person appearance embeddings (:mod:`appearance`, computed by the
   caller from the video and passed to :meth:`Tracker.push`) keep a running mean per track. A
   person who would start a new track is first compared with the *gallery*: every track not
@@ -63,11 +64,12 @@ from posetool.errors import OptionError
 from posetool.stream.encoding import points_array
 from posetool.track.appearance import appearance_distance, merge
 from posetool.track.assignment import MATCHERS
-from posetool.track.leftright import (MAX_LINK, LeftRightHistory, confident_xy, consistency_groups, consistent_labels,
+from posetool.track.leftright import (LR_ORDERS, MAX_LINK, LeftRightHistory, confident_xy, consistency_groups, consistent_labels,
                                       flip_groups, pose_height)
 from posetool.track.offline import smooth_at
 from posetool.track.similarity import MatchInputs, SimilarityWeights, similarity_matrix
 from posetool.track.smoothing import OneEuroFilter
+from posetool.skeletons import get_skeleton
 
 if TYPE_CHECKING:
     from posetool.track.learned import LearnedSmoother
@@ -115,7 +117,9 @@ class TrackerOptions:
     smooth_max_move: float = 0.08    # smoothnet: keep the polynomial where the network moves a point > this × person size (0: off)
     lr_repair: bool = False          # flip left/right groups whose labels break the track's motion
     lr_consistency: str = "offline"  # offline: left/right labels decided along the track (Viterbi over a look-ahead) | none
-    lr_cost: float = 0.1             # offline consistency: price of flipping one pose (person heights of point motion)
+    lr_cost: float = 0.2             # offline consistency: price of flipping one pose (person heights of point motion)
+    lr_order: int = 2                # offline consistency: judge paths by acceleration (2) or displacement (1)
+    lr_doubt: float = 0.1            # offline consistency: price labels by the pose model's lr_doubt (× −ln doubt; 0: lr_cost)
     lr_lookahead: int = 25           # offline consistency: poses after a frame that decide its labels (output delay)
     lr_min_sep: float = 0.1          # pairs closer than this × person height carry no left/right evidence
     lr_ratio: float = 0.8            # flip when the flipped labels fit below this × the kept ones
@@ -145,6 +149,10 @@ class TrackerOptions:
             raise OptionError("reid", f"must be one of {', '.join(REIDS)}, got {self.reid!r}")
         if self.lr_consistency not in LR_CONSISTENCY:
             raise OptionError("lr_consistency", f"must be one of {', '.join(LR_CONSISTENCY)}, got {self.lr_consistency!r}")
+        if self.lr_order not in LR_ORDERS:
+            raise OptionError("lr_order", f"must be one of {', '.join(map(str, LR_ORDERS))}, got {self.lr_order!r}")
+        if not self.lr_doubt >= 0:
+            raise OptionError("lr_doubt", "must be ≥ 0")
         if not self.lr_cost >= 0:  # also NaN
             raise OptionError("lr_cost", "must be ≥ 0")
         if not 0 < self.lr_ratio <= 1:
@@ -242,10 +250,11 @@ class Tracker:
         # Offline smoothing: per track, the raw (frame, keypoints) of the last `smooth_window` output frames.
         self.raw_history: dict[int, deque[tuple[int, np.ndarray]]] = {}
         # Left/right consistency: the newest buffered frames whose labels are not decided yet, and per
-        # track its last decided pose ((frame, (K, 2) points, NaN where not confident)).
+        # track its last two decided poses ((frame, (K, 2) points, NaN where not confident, height)).
         self.lr_groups = consistency_groups(self.skeleton)
+        self.flip_pairs = tuple(tuple(pair) for pair in get_skeleton(self.skeleton).flip_pairs)
         self.lr_pending = 0
-        self.lr_anchor: dict[int, tuple[int, np.ndarray]] = {}
+        self.lr_anchors: dict[int, deque[tuple[int, np.ndarray, float]]] = {}  # per track: its last two decided poses
 
     # --- per-frame assignment -----------------------------------------------------------------
     def _assign(self, frame: dict, embeddings: list[np.ndarray | None] | None = None) -> None:
@@ -335,6 +344,7 @@ class Tracker:
         if flipped:
             inst["keypoints"] = kps
             inst["lr_flipped"] = flipped
+            self._doubt_after_exchange(inst, [pair for name in flipped for pair in self.groups[name]])
 
     def _absorb_fragment(self, track: Track, inst: dict, t: int, busy: set[int]) -> None:
         """``track`` was re-identified in frame ``t`` at ``inst``: a young track last seen at most
@@ -503,33 +513,57 @@ class Tracker:
         same tracks in the (at most ``lr_lookahead``) frames after it (:func:`consistent_labels`)."""
         frame = self.buffer[i]
         f = frame["frame"]
-        # per track of this frame: its (pose, frame, height) in this frame and every later buffered one
-        windows: dict[Any, list[tuple[np.ndarray, int, float]]] = {}
+        # per track of this frame: its (pose, frame, height, doubts) in this frame and every later buffered one
+        windows: dict[Any, list[tuple[np.ndarray, int, float, np.ndarray]]] = {}
         for inst in frame["instances"]:
             if inst.get("track_id") is not None and inst.get("keypoints") is not None:
                 kps, height = _pose_and_height(inst)
-                windows[inst["track_id"]] = [(kps, f, height)]
+                windows[inst["track_id"]] = [(kps, f, height, self._doubts(inst))]
         for later in itertools.islice(self.buffer, i + 1, None):
             for other in later["instances"]:
                 tid = other.get("track_id")
                 if tid in windows and other.get("keypoints") is not None:
                     pts, h = _pose_and_height(other)
                     if pts.shape == windows[tid][0][0].shape:
-                        windows[tid].append((pts, later["frame"], h))
+                        windows[tid].append((pts, later["frame"], h, self._doubts(other)))
         for inst in frame["instances"]:
             tid = inst.get("track_id")
             if tid not in windows or inst.get("keypoints") is None:
                 continue
-            poses, frames, heights = zip(*windows[tid])
+            poses, frames, heights, doubts = zip(*windows[tid])
+            anchors = self.lr_anchors.setdefault(tid, deque(maxlen=2))
             pose, flipped = consistent_labels(list(poses), np.array(heights), np.array(frames), self.lr_groups,
-                                              self.opt.lr_cost, self.opt.kp_thr, self.lr_anchor.get(tid))
+                                              self.opt.lr_cost, self.opt.kp_thr, list(anchors), self.opt.lr_order,
+                                              np.stack(doubts), self.flip_pairs, self.opt.lr_doubt)
             if flipped:
                 inst["keypoints"] = pose
                 inst["lr_flipped"] = [*(inst.get("lr_flipped") or []), *flipped]
-            self.lr_anchor[tid] = (f, confident_xy(pose, self.opt.kp_thr))
+                self._doubt_after_exchange(inst, [pair for name in flipped for pair in dict(self.lr_groups)[name]])
+            anchors.append((f, confident_xy(pose, self.opt.kp_thr), heights[0]))
         self.lr_pending -= 1
-        for tid in [tid for tid, (g, _) in self.lr_anchor.items() if f - g > MAX_LINK]:
-            del self.lr_anchor[tid]  # too old to link (bounded memory)
+        for tid in [tid for tid, anchors in self.lr_anchors.items() if f - anchors[-1][0] > MAX_LINK]:
+            del self.lr_anchors[tid]  # too old to link (bounded memory)
+
+    def _doubt_after_exchange(self, inst: dict, pairs: list[tuple[int, int]]) -> None:
+        """Keep ``inst``'s ``lr_doubt`` true after its ``pairs`` were exchanged (a pair listed twice is
+        back as the model gave it): an exchanged pair's labels the other way round are the pose
+        model's own, which its heatmaps support at least as much, so its doubt becomes 1."""
+        doubt = inst.get("lr_doubt")
+        if doubt is None or len(doubt) != len(self.flip_pairs):
+            return
+        doubt = list(doubt)
+        for j, pair in enumerate(self.flip_pairs):
+            if sum(tuple(p) == pair for p in pairs) % 2:
+                doubt[j] = 1.0
+        inst["lr_doubt"] = doubt
+
+    def _doubts(self, inst: dict) -> np.ndarray:
+        """(P,) the pose model's ``lr_doubt`` of an instance per flip pair, NaN where not given (or
+        not one per pair: a stream from another model)."""
+        doubt = inst.get("lr_doubt")
+        if doubt is None or len(doubt) != len(self.flip_pairs):
+            return np.full(len(self.flip_pairs), np.nan)
+        return np.array([np.nan if d is None else d for d in doubt], dtype=np.float64)
 
     def _smooth_offline(self, f: int, inst: dict) -> None:
         """Smooth ``inst`` (frame ``f``) over its track's raw keypoints around f: the local polynomial
