@@ -317,3 +317,23 @@ def test_max_carry_caps_how_long_a_missed_person_is_carried() -> None:
     assert carried(RecoverOptions(max_carry=2)) == [1, 2, None, None, None]
     with pytest.raises(ValueError, match="max_carry must be ≥ 0"):
         RecoverOptions(max_carry=-1)
+
+
+def test_recovered_people_carry_the_pose_models_doubt() -> None:
+    (b,) = recovered(run(RecoverOptions(), missed_b()))
+    assert len(b["lr_doubt"]) == len(COCO17.flip_pairs)
+    assert all(0.0 <= d < 0.1 for d in b["lr_doubt"])  # one colour per keypoint: each heatmap has one peak
+
+
+def test_recovered_keypoints_forget_their_pairs_doubt() -> None:
+    """A keypoint re-estimated inside the box is not the point the model's doubt was about: its
+    pair's doubt becomes unknown (None); the other pairs keep theirs."""
+    weak = detected(A1)
+    kps = np.asarray(weak["keypoints"])
+    kps[13, 2] = 0.05  # the left knee was missed
+    weak["keypoints"], weak["lr_doubt"] = kps.tolist(), [0.2] * 8
+    frame1 = {"type": "frame", "frame": 1, "t": 0.04, "instances": [weak, detected(B1)],
+              "correspondences": [entry(0, A1), entry(1, B1)]}
+    a = run(RecoverOptions(), frame1)["instances"][0]
+    assert 13 in a["recovered_keypoints"]
+    assert a["lr_doubt"] == [0.2] * 6 + [None, 0.2]  # (13, 14) is the seventh pair

@@ -282,6 +282,8 @@ class Recoverer:
                     "keypoints": to_plain(np.round(kps, 4)), "origin": "recovered",
                     "recovered_from": int(sources[int(idx)]),
                     "recovered_frames": _carried(prev_insts[int(sources[int(idx)])]) + 1}
+            if result.label_doubt is not None and result.label_doubt.shape[1]:
+                inst["lr_doubt"] = to_plain(np.round(result.label_doubt[n], 3))
             new.append(inst)
             existing.append((kps, area))
             self.counts["people"] += 1
@@ -317,8 +319,21 @@ class Recoverer:
                 continue
             kps[take] = new[take]
             insts[j]["keypoints"] = to_plain(np.round(kps, 4))
+            self._forget_doubt(insts[j], take)
             insts[j]["recovered_keypoints"] = sorted(set(insts[j].get("recovered_keypoints") or []) | set(np.nonzero(take)[0].tolist()))
             self.counts["keypoints"] += int(take.sum())
+
+    def _forget_doubt(self, inst: Record, replaced: np.ndarray) -> None:
+        """The pose model's ``lr_doubt`` of a left/right pair is about the points it gave: where a
+        point of the pair was replaced by a re-estimate, the pair's doubt is unknown (None)."""
+        doubt = inst.get("lr_doubt")
+        if doubt is None:
+            return
+        pairs = getattr(getattr(self.estimator, "skeleton", None), "flip_pairs", None)
+        if pairs is None or len(pairs) != len(doubt):
+            del inst["lr_doubt"]  # which pair is which is not known here
+            return
+        inst["lr_doubt"] = [None if replaced[a] or replaced[b] else d for (a, b), d in zip(pairs, doubt)]
 
     def _max_oks(self, kps: np.ndarray, area: float, others: list[tuple[np.ndarray, float]]) -> float:
         if not others:
