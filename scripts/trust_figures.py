@@ -48,14 +48,26 @@ VARIANTS: dict[str, list[str]] = {
                                                       "--reid", "none"],
     "`--smooth smoothnet --lr-consistency offline --reid appearance`": [
         "--smooth", "smoothnet", "--no-lr-repair", "--lr-consistency", "offline", "--reid", "appearance"],
-    # left/right consistency's pricing: displacement and a constant price (the default before
-    # 2026-12-07 afternoon), acceleration with a constant price, and the default (acceleration,
-    # priced by the pose model's lr_doubt) as the rows above
-    "`--smooth offline --lr-order 1 --lr-cost 0.1 --lr-doubt 0` (consistency before)": [
+    # left/right consistency judged by acceleration (--lr-order 2), with a constant price or priced
+    # by the pose model's lr_doubt; 14 spells the default out
+    "`--smooth offline --lr-order 1 --lr-cost 0.1 --lr-doubt 0` (the default, spelt out)": [
         "--smooth", "offline", "--no-lr-repair", "--lr-consistency", "offline", "--lr-order", "1", "--lr-cost", "0.1",
         "--lr-doubt", "0", "--reid", "none"],
-    "`--smooth offline --lr-doubt 0` (acceleration, constant price)": [
-        "--smooth", "offline", "--no-lr-repair", "--lr-consistency", "offline", "--lr-doubt", "0", "--reid", "none"],
+    "`--smooth offline --lr-order 2 --lr-cost 0.2`": [
+        "--smooth", "offline", "--no-lr-repair", "--lr-consistency", "offline", "--lr-order", "2", "--lr-cost", "0.2",
+        "--lr-doubt", "0", "--reid", "none"],
+    "`--smooth offline --lr-order 2 --lr-doubt 0.1`": [
+        "--smooth", "offline", "--no-lr-repair", "--lr-consistency", "offline", "--lr-order", "2", "--lr-cost", "0.2",
+        "--lr-doubt", "0.1", "--reid", "none"],
+    "`--smooth offline --lr-order 2 --lr-doubt 0.1 --reid appearance`": [
+        "--smooth", "offline", "--no-lr-repair", "--lr-consistency", "offline", "--lr-order", "2", "--lr-cost", "0.2",
+        "--lr-doubt", "0.1", "--reid", "appearance"],
+    "`--smooth smoothnet --lr-order 2 --lr-doubt 0.1`": [
+        "--smooth", "smoothnet", "--no-lr-repair", "--lr-consistency", "offline", "--lr-order", "2", "--lr-cost", "0.2",
+        "--lr-doubt", "0.1", "--reid", "none"],
+    "`--smooth smoothnet --lr-order 2 --lr-doubt 0.1 --reid appearance`": [
+        "--smooth", "smoothnet", "--no-lr-repair", "--lr-consistency", "offline", "--lr-order", "2", "--lr-cost", "0.2",
+        "--lr-doubt", "0.1", "--reid", "appearance"],
 }
 # extra `posetool track` options for every variant that uses the learned smoother (e.g. --smooth-weights FILE)
 SMOOTHNET_EXTRA: list[str] = []

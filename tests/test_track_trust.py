@@ -288,7 +288,8 @@ def test_consistency_trusts_the_pose_model_where_it_was_sure():
         return flipped == ["legs"]
 
     assert decided_from(8, doubt=0.9)  # unsure: the motion decides
-    assert not decided_from(8, doubt=0.001)  # sure: 0.2 × ln(100) = 0.92 per pose, more than the motion's 0.8
+    # sure: 0.2 × ln(100) = 0.92 per pose, 2.8 for the three, more than the 1.2 heights of motion they save
+    assert not decided_from(8, doubt=0.001)
     assert not decided_from(0, doubt=0.9)  # the poses before the jump stay as they are
 
 

@@ -89,9 +89,9 @@ def label_doubt(heatmaps: np.ndarray, flip_pairs: Sequence[tuple[int, int]]) -> 
 
     For a pair (l, r) with peaks at p_l and p_r: (H_l(p_r) + H_r(p_l)) / (H_l(p_l) + H_r(p_r)),
     clipped to [0, 1]: near 0 when each heatmap has one peak on its own limb, near 1 when both
-    heatmaps have a peak on both limbs (the network could not tell them apart: a side view, a
-    person seen from the back). Used as the pose model's evidence by the tracker's left/right
-    consistency.
+    heatmaps have a peak on both limbs (the network could not tell them apart, e.g. legs passing
+    each other in a side view). Used as the pose model's evidence by the tracker's left/right
+    consistency (``track --lr-doubt``).
 
     Args:
         heatmaps: (N, K, H, W).

@@ -129,14 +129,15 @@ class LeftRightHistory:
 # --- left/right consistency along a track (offline, fixed look-ahead) ------------------------------
 # The repair above judges each new pose alone against the past. This decides the labels of a
 # window of a track's poses together: a two-state (labels kept / flipped) Viterbi path per group,
-# where flipping a pose costs ``cost`` and consecutive poses cost how far their motion departs
-# from a smooth path, so a label that jumps to the other limb for a few frames and back is flipped
-# to follow the motion, while labels the pose model keeps for long stretches are kept (the cost of
-# flipping them grows with their length). The whole body goes first (a front/back confusion swaps
-# every pair), then each limb group on the result.
+# where flipping a pose has a price (``cost``, or the pose model's own doubt: :func:`doubt_prices`)
+# and consecutive poses cost how far their motion departs from a smooth path, so a label that
+# jumps to the other limb for a few frames and back is flipped to follow the motion, while labels
+# the pose model keeps for long stretches are kept (the price of flipping them grows with their
+# length). The whole body goes first (a front/back confusion swaps every pair), then each limb
+# group on the result.
 #
-# The smoothness of a path is judged by its points' *acceleration* (``order`` 2, the default) or
-# by their displacement (``order`` 1). Displacement cannot tell two limbs that pass each other
+# The smoothness of a path is judged by its points' displacement (``order`` 1, the tracker's
+# default) or by their *acceleration* (``order`` 2). Displacement cannot tell two limbs that pass each other
 # (a leg swinging past the planted one, arms crossing) from two that touch and turn back: at the
 # crossing both labellings move the points the same distance. The limb's velocity can: the
 # swinging foot keeps going, so the labelling that continues each point's velocity through the
@@ -172,7 +173,7 @@ def _step_costs(states: np.ndarray, frames: np.ndarray, scale: np.ndarray, order
 
     Returns:
         (2, 2, 2, N) cost[c, a, b, t] of poses t − 2, t − 1, t labelled c, a, b (0 where t − 1 and
-        t are not linked; only ``cost[0, 0, 0, 0]`` and ``[c, a, b, 1]`` read from the first two).
+        t are not linked, and at t = 0; at t = 1, and with ``order`` 1, it does not depend on c).
     """
     n = states.shape[1]
     gap = np.diff(frames.astype(np.float64))  # (N − 1,)
@@ -218,7 +219,7 @@ def _viterbi(steps: np.ndarray, unary: np.ndarray) -> np.ndarray:
 
 
 def flip_path(points: np.ndarray, heights: np.ndarray, frames: np.ndarray, pairs: tuple[tuple[int, int], ...],
-              cost: float, anchors: list[tuple[int, np.ndarray, float]] | None = None, order: int = 2,
+              cost: float, anchors: list[tuple[int, np.ndarray, float]] | None = None, order: int = 1,
               unary: np.ndarray | None = None) -> np.ndarray:
     """The cheapest kept/flipped labelling of one group along a window of one track's poses.
 
@@ -282,7 +283,7 @@ def doubt_prices(doubts: np.ndarray, exchanged: np.ndarray, weight: float) -> np
 
 def consistent_labels(window: list[np.ndarray], heights: np.ndarray, frames: np.ndarray,
                       groups: list[tuple[str, tuple[tuple[int, int], ...]]], cost: float, kp_thr: float,
-                      anchors: list[tuple[int, np.ndarray, float]] | None = None, order: int = 2,
+                      anchors: list[tuple[int, np.ndarray, float]] | None = None, order: int = 1,
                       doubts: np.ndarray | None = None, flip_pairs: tuple[tuple[int, int], ...] = (),
                       doubt_weight: float = 0.0) -> tuple[np.ndarray, list[str]]:
     """Labels of the first pose of a track's window, decided with the poses after it.
@@ -294,8 +295,11 @@ def consistent_labels(window: list[np.ndarray], heights: np.ndarray, frames: np.
         cost, anchors, order: see :func:`flip_path`.
         kp_thr: points with confidence ≤ this count as absent.
         doubts: (T, P) the pose model's doubt per pose and pair of ``flip_pairs`` (NaN: not given);
-            with ``doubt_weight`` > 0 a group's labels are priced by :func:`doubt_prices` in the
-            poses that have a doubt for each of its pairs, by ``cost`` in the others.
+            with ``doubt_weight`` > 0 a limb group's labels are priced by :func:`doubt_prices` in
+            the poses that have a doubt for each of its pairs, by ``cost`` in the others. The whole
+            body's pass is always priced by ``cost``: it is there for front/back confusions, where
+            the model is sure of the wrong labels (a person seen from the back given a front view's),
+            so its doubt would hold them.
 
     Returns:
         (the first pose with its flipped groups' rows exchanged, the names of those groups).
@@ -307,7 +311,7 @@ def consistent_labels(window: list[np.ndarray], heights: np.ndarray, frames: np.
     flipped = []
     for name, pairs in groups:
         unary = None
-        if use_doubts:
+        if use_doubts and name != "body":
             cols = [flip_pairs.index(pair) for pair in pairs]
             known = np.isfinite(doubts[:, cols]).all(axis=1)
             unary = np.tile([0.0, cost], (len(poses), 1))
@@ -317,7 +321,7 @@ def consistent_labels(window: list[np.ndarray], heights: np.ndarray, frames: np.
         xy[path] = xy[path][:, swap]  # later passes see the tentative labels of the whole window
         poses[path] = poses[path][:, swap]
         if use_doubts:
-            exchanged[np.ix_(path, cols)] ^= True
+            exchanged[np.ix_(path, [flip_pairs.index(pair) for pair in pairs])] ^= True
         if path[0]:
             flipped.append(name)
     return poses[0], flipped

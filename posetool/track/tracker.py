@@ -61,6 +61,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from posetool.errors import OptionError
+from posetool.skeletons import get_skeleton
 from posetool.stream.encoding import points_array
 from posetool.track.appearance import appearance_distance, merge
 from posetool.track.assignment import MATCHERS
@@ -69,7 +70,6 @@ from posetool.track.leftright import (LR_ORDERS, MAX_LINK, LeftRightHistory, con
 from posetool.track.offline import smooth_at
 from posetool.track.similarity import MatchInputs, SimilarityWeights, similarity_matrix
 from posetool.track.smoothing import OneEuroFilter
-from posetool.skeletons import get_skeleton
 
 if TYPE_CHECKING:
     from posetool.track.learned import LearnedSmoother
@@ -117,9 +117,9 @@ class TrackerOptions:
     smooth_max_move: float = 0.08    # smoothnet: keep the polynomial where the network moves a point > this × person size (0: off)
     lr_repair: bool = False          # flip left/right groups whose labels break the track's motion
     lr_consistency: str = "offline"  # offline: left/right labels decided along the track (Viterbi over a look-ahead) | none
-    lr_cost: float = 0.2             # offline consistency: price of flipping one pose (person heights of point motion)
-    lr_order: int = 2                # offline consistency: judge paths by acceleration (2) or displacement (1)
-    lr_doubt: float = 0.1            # offline consistency: price labels by the pose model's lr_doubt (× −ln doubt; 0: lr_cost)
+    lr_cost: float = 0.1             # offline consistency: price of flipping one pose (person heights of point motion)
+    lr_order: int = 1                # offline consistency: judge paths by displacement (1) or acceleration (2)
+    lr_doubt: float = 0.0            # offline consistency: price limb labels by the pose model's lr_doubt (× −ln doubt; 0: lr_cost)
     lr_lookahead: int = 25           # offline consistency: poses after a frame that decide its labels (output delay)
     lr_min_sep: float = 0.1          # pairs closer than this × person height carry no left/right evidence
     lr_ratio: float = 0.8            # flip when the flipped labels fit below this × the kept ones
