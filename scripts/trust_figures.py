@@ -39,7 +39,7 @@ VARIANTS: dict[str, list[str]] = {
     # left/right consistency (track --lr-consistency offline, the default since it was measured)
     "`--smooth offline --lr-consistency offline`": ["--smooth", "offline", "--no-lr-repair", "--lr-consistency", "offline",
                                                     "--reid", "none"],
-    "default (`--smooth offline --lr-consistency offline --reid appearance`)": [
+    "`--smooth offline --lr-consistency offline --reid appearance` (the default until 2026-12-07 afternoon)": [
         "--smooth", "offline", "--no-lr-repair", "--lr-consistency", "offline", "--reid", "appearance"],
     "`--smooth none --lr-consistency offline`": ["--smooth", "none", "--no-lr-repair", "--lr-consistency", "offline",
                                                  "--reid", "none"],

@@ -439,9 +439,10 @@ def test_a_stage_killed_mid_stream_leaves_a_readable_stream(clip: Path, tmp_path
 def test_an_upstream_killed_mid_stream_ends_the_stage_with_every_frame(clip: Path, tmp_path: Path):
     out = tmp_path / "out.msgpack"
     # more frames than offline smoothing holds back (--smooth-window 3), so frame 0 comes out early;
-    # --reid none: re-identification (on by default where the video opens) would hold 50 frames back,
-    # --lr-consistency none: left/right consistency 25 more
-    writer, proc = _slow_pipe(clip, 6, "track", "--reid", "none", "--lr-consistency", "none", "-o", str(out))
+    # --smooth offline: the default SmoothNet would hold 15 frames back, --reid none: re-identification
+    # (on by default where the video opens) 50, --lr-consistency none: left/right consistency 25 more
+    writer, proc = _slow_pipe(clip, 6, "track", "--smooth", "offline", "--reid", "none", "--lr-consistency", "none",
+                              "-o", str(out))
     try:
         _wait_for_frames(out, 1)
         time.sleep(0.5)

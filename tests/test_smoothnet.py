@@ -197,7 +197,7 @@ def test_export_records_the_architecture(tmp_path: Path):
 
 
 def test_smooth_weights_needs_smoothnet(tmp_path: Path, stream_file: Path):
-    res = run_posetool("track", str(stream_file), "--smooth-weights", str(tmp_path / "x.safetensors"))
+    res = run_posetool("track", str(stream_file), "--smooth", "offline", "--smooth-weights", str(tmp_path / "x.safetensors"))
     assert res.returncode == 2 and b"--smooth smoothnet" in res.stderr
 
 

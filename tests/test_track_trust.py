@@ -492,8 +492,11 @@ def test_track_and_run_share_the_tracker_defaults():
     lib, chain = TrackerOptions(), ChainOptions()
     cli_track = {k: v.default for k, v in inspect.signature(track).parameters.items()}
     cli_run = {k: v.default for k, v in inspect.signature(run).parameters.items()}
-    for name in ("smooth", "lr_repair", "lr_consistency", "patience", "min_length", "interpolate"):
+    for name in ("lr_repair", "lr_consistency", "patience", "min_length", "interpolate"):
         assert cli_track[name] == cli_run[name] == getattr(chain, name) == getattr(lib, name), name
+    # smoothing: SmoothNet in both commands (they load its shipped weights); the library's Tracker
+    # is given no model, so TrackerOptions keeps the polynomial
+    assert cli_track["smooth"] == cli_run["smooth"] == chain.smooth == "smoothnet" and lib.smooth == "offline"
     # re-identification: auto in both commands (appearance whenever the video is at hand; the
     # library's TrackerOptions has no video to look at, so it stays none)
     assert cli_track["reid"] == cli_run["reid"] == chain.reid == "auto" and lib.reid == "none"

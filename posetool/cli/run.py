@@ -36,7 +36,7 @@ def run(
     patience: Annotated[int, typer.Option("--patience", min=0, help="Frames a lost track stays re-identifiable.", rich_help_panel=T)] = 10,
     min_length: Annotated[int, typer.Option("--min-length", min=1, help="Detections a track needs to keep its id.", rich_help_panel=T)] = 1,
     interpolate: Annotated[int, typer.Option("--interpolate", min=0, help="Fill track gaps up to N frames.", rich_help_panel=T)] = 0,
-    smooth: Annotated[str, typer.Option("--smooth", help="Keypoint smoothing per track, as posetool track: offline, smoothnet (learned), online (One-Euro) or none.", rich_help_panel=T)] = "offline",
+    smooth: Annotated[str, typer.Option("--smooth", help="Keypoint smoothing per track, as posetool track: smoothnet (learned), offline, online (One-Euro) or none.", rich_help_panel=T)] = "smoothnet",
     lr_repair: Annotated[bool, typer.Option("--lr-repair/--no-lr-repair", help="Flip left/right limbs whose labels break the track's motion, as posetool track.", rich_help_panel=T)] = False,
     lr_consistency: Annotated[str, typer.Option("--lr-consistency", help="Left/right labels decided along each track with its next 25 poses (offline) or as the pose model gave them (none), as posetool track.", rich_help_panel=T)] = "offline",
     reid: Annotated[str, typer.Option("--reid", help="Re-identify lost tracks, as posetool track: auto (= appearance here, the video is at hand), none, appearance (colour) or features (correspondence network).", rich_help_panel=T)] = "auto",

@@ -26,7 +26,7 @@ def track(
     patience: Annotated[int, typer.Option("--patience", min=0, help="Frames a lost track stays re-identifiable.", rich_help_panel=P)] = 10,
     min_length: Annotated[int, typer.Option("--min-length", min=1, help="Detections a track needs to keep its id (shorter: track_id null).", rich_help_panel=P)] = 1,
     interpolate: Annotated[int, typer.Option("--interpolate", min=0, help="Fill gaps of at most N frames by linear interpolation (0: off).", rich_help_panel=P)] = 0,
-    smooth: Annotated[str, typer.Option("--smooth", help="Keypoint smoothing per track: offline (two-sided local quadratic over ±--smooth-window frames; output delayed by the window), smoothnet (the learned SmoothNet of --smooth-model over windows of 16 frames; output delayed by 15; docs/track.md), online (One-Euro, no delay) or none.", rich_help_panel=P)] = "offline",
+    smooth: Annotated[str, typer.Option("--smooth", help="Keypoint smoothing per track: smoothnet (the learned SmoothNet of --smooth-model over windows of 16 frames, the polynomial where it moves a keypoint more than --smooth-max-move; output delayed by 15; docs/track.md), offline (two-sided local quadratic over ±--smooth-window frames; output delayed by the window), online (One-Euro, no delay) or none.", rich_help_panel=P)] = "smoothnet",
     smooth_min_cutoff: Annotated[float, typer.Option("--smooth-min-cutoff", min=1e-6, help="One-Euro minimum cutoff (Hz).", rich_help_panel=P)] = 1.0,
     smooth_beta: Annotated[float, typer.Option("--smooth-beta", min=0.0, help="One-Euro speed coefficient.", rich_help_panel=P)] = 0.007,
     smooth_window: Annotated[int, typer.Option("--smooth-window", min=1, help="Offline smoothing: half-width of the window (frames).", rich_help_panel=P)] = 3,

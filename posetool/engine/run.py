@@ -31,7 +31,7 @@ class ChainOptions:
     patience: int = 10
     min_length: int = 1
     interpolate: int = 0
-    smooth: str = "offline"         # as `posetool track --smooth`
+    smooth: str = "smoothnet"       # as `posetool track --smooth`
     lr_repair: bool = False         # as `posetool track --lr-repair`
     lr_consistency: str = "offline"  # as `posetool track --lr-consistency`
     reid: str = AUTO                # as `posetool track --reid`; auto = appearance (run always has the video)

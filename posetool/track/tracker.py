@@ -107,7 +107,7 @@ class TrackerOptions:
     patience: int = 10               # frames a lost track stays re-identifiable
     min_length: int = 1              # detections a track needs to keep its id
     interpolate: int = 0             # fill gaps of at most this many frames (0: off)
-    smooth: str = "offline"          # none | online (One-Euro) | offline (two-sided local quadratic; README figures)
+    smooth: str = "offline"          # none | online (One-Euro) | offline (local quadratic) | smoothnet (needs the loaded model: the commands' default)
     smooth_min_cutoff: float = 1.0   # One-Euro minimum cutoff (Hz)
     smooth_beta: float = 0.007       # One-Euro speed coefficient
     smooth_window: int = 3           # offline: half-width W of the window (frames); output delayed by W
