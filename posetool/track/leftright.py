@@ -179,8 +179,10 @@ def _step_costs(states: np.ndarray, frames: np.ndarray, scale: np.ndarray, order
     gap = np.diff(frames.astype(np.float64))  # (N − 1,)
     linked = gap <= MAX_LINK
     out = np.zeros((2, 2, 2, n))
+    # (N − 1, P) displacement into t per labelling (a, b) of t − 1 and t
+    moves = {(a, b): np.linalg.norm(states[b, 1:] - states[a, :-1], axis=-1) for a, b in itertools.product((0, 1), repeat=2)}
     for c, a, b in itertools.product((0, 1), repeat=3):
-        move = np.linalg.norm(states[b, 1:] - states[a, :-1], axis=-1)  # (N − 1, P) displacement into t
+        move = moves[a, b]
         per_point = move
         if order == 2 and n >= 3:
             v_in = (states[a, 1:-1] - states[c, :-2]) / gap[:-1, None, None]  # velocity into t − 1

@@ -252,6 +252,7 @@ class Tracker:
         # Left/right consistency: the newest buffered frames whose labels are not decided yet, and per
         # track its last two decided poses ((frame, (K, 2) points, NaN where not confident, height)).
         self.lr_groups = consistency_groups(self.skeleton)
+        self.lr_group_pairs = dict(self.lr_groups)  # name → pairs, for the pairs a decision exchanged
         self.flip_pairs = tuple(tuple(pair) for pair in get_skeleton(self.skeleton).flip_pairs)
         self.lr_pending = 0
         self.lr_anchors: dict[int, deque[tuple[int, np.ndarray, float]]] = {}  # per track: its last two decided poses
@@ -538,7 +539,7 @@ class Tracker:
             if flipped:
                 inst["keypoints"] = pose
                 inst["lr_flipped"] = [*(inst.get("lr_flipped") or []), *flipped]
-                self._doubt_after_exchange(inst, [pair for name in flipped for pair in dict(self.lr_groups)[name]])
+                self._doubt_after_exchange(inst, [pair for name in flipped for pair in self.lr_group_pairs[name]])
             anchors.append((f, confident_xy(pose, self.opt.kp_thr), heights[0]))
         self.lr_pending -= 1
         for tid in [tid for tid, anchors in self.lr_anchors.items() if f - anchors[-1][0] > MAX_LINK]:
