@@ -47,6 +47,8 @@ def example_input(spec: ModelSpec, module: Any, batch: int) -> tuple[Any, ...]:
         return (torch.rand(batch, 40, spec.kwargs["num_keypoints"], spec.kwargs["in_features"], generator=g) * 2 - 1,)
     if builder == "build_smoothnet":  # windows of T values, one row per coordinate (34 for COCO-17)
         return (torch.rand(batch, 34, spec.kwargs["window"], generator=g) * 2 - 1,)
+    if builder == "build_leftright":  # track features (B, C, T): a window of 51 frames
+        return (torch.rand(batch, spec.kwargs["in_channels"], 51, generator=g) * 2 - 1,)
     if builder == "build_module":  # TFLite graph converted to torch (NHWC input_shape, NCHW forward)
         _, h, w, c = spec.kwargs["input_shape"]
         return (torch.rand(1, c, h, w, generator=g),)

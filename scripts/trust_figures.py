@@ -68,9 +68,18 @@ VARIANTS: dict[str, list[str]] = {
     "`--smooth smoothnet --lr-order 2 --lr-doubt 0.1 --reid appearance`": [
         "--smooth", "smoothnet", "--no-lr-repair", "--lr-consistency", "offline", "--lr-order", "2", "--lr-cost", "0.2",
         "--lr-doubt", "0.1", "--reid", "appearance"],
+    # the learned left/right labeller (track --lr-consistency learned)
+    "`--smooth offline --lr-consistency learned`": ["--smooth", "offline", "--no-lr-repair", "--lr-consistency", "learned",
+                                                    "--reid", "none"],
+    "`--smooth smoothnet --lr-consistency learned`": ["--smooth", "smoothnet", "--no-lr-repair", "--lr-consistency", "learned",
+                                                      "--reid", "none"],
+    "`--smooth smoothnet --lr-consistency learned --reid appearance`": [
+        "--smooth", "smoothnet", "--no-lr-repair", "--lr-consistency", "learned", "--reid", "appearance"],
 }
 # extra `posetool track` options for every variant that uses the learned smoother (e.g. --smooth-weights FILE)
 SMOOTHNET_EXTRA: list[str] = []
+# extra `posetool track` options for every variant that uses the learned labeller (e.g. --lr-weights FILE)
+LEARNED_EXTRA: list[str] = []
 
 
 def sh(*args: str, stdout: Path | None = None) -> None:
@@ -109,7 +118,7 @@ def measure(clip: Path, pre: Path, name: str, opts: list[str], lift: bool) -> di
     ap = clip / f"ap_{name}.json"
     if not (out.exists() and ap.exists()):  # a rerun reuses what an earlier run measured
         video = ["--video", str(clip / "video.mp4")] if "--reid" in opts else []
-        extra = SMOOTHNET_EXTRA if "smoothnet" in opts else []
+        extra = (SMOOTHNET_EXTRA if "smoothnet" in opts else []) + (LEARNED_EXTRA if "learned" in opts else [])
         sh("track", str(pre), "-o", str(trk), "--quiet", *opts, *extra, *video)
         sh("eval", "trust", str(trk), "--gt", str(clip / "gt.jsonl"), "--json", stdout=out)
         sh("eval", "pose", str(trk), "--gt", str(clip / "gt_coco.json"), "--json", "--quiet", stdout=ap)
@@ -168,11 +177,14 @@ def main() -> None:
     ap.add_argument("--scenes", default=",".join(SCENES))
     ap.add_argument("--smooth-weights", help="weights file for the smoothnet variants (default: the shipped smoothnet_synth)")
     ap.add_argument("--smooth-extra", default="", help="more `posetool track` options for the smoothnet variants, e.g. '--smooth-max-move 0.05'")
+    ap.add_argument("--lr-weights", help="weights file for the learned-labeller variants (default: the shipped leftright_synth)")
     ap.add_argument("--tag", default="", help="suffix of the result files (measure other weights without overwriting)")
     args = ap.parse_args()
     if args.smooth_weights:
         SMOOTHNET_EXTRA[:] = ["--smooth-weights", args.smooth_weights]
     SMOOTHNET_EXTRA.extend(shlex.split(args.smooth_extra))
+    if args.lr_weights:
+        LEARNED_EXTRA[:] = ["--lr-weights", args.lr_weights]
     root = Path(args.out)
     names = list(VARIANTS)
     chosen = [names[int(i)] for i in args.variants.split(",") if i]

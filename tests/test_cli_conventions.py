@@ -62,7 +62,7 @@ def test_stage_options_follow_conventions(stage: str):
 
 HELPERS = ["synth", "run", "render", "demo", "export", "inspect", "cat"]
 GROUPS = {
-    "train": ["detect", "pose2d", "correspond", "lift3d", "align", "smooth"],
+    "train": ["detect", "pose2d", "correspond", "lift3d", "align", "smooth", "leftright"],
     "eval": ["pose", "boxes", "track", "mot", "lift", "correspond", "align", "trust"],
     "weights": ["list", "path", "pull", "verify"],
 }

@@ -53,6 +53,9 @@ def _forward(spec: ModelSpec, module: torch.nn.Module) -> list[tuple[tuple[int, 
     if spec.task == "smooth":  # SmoothNet: windows of T values, one row per coordinate (x and y of COCO-17)
         t = module.window
         return [((1, 34, t), module(torch.randn(1, 34, t)))]
+    if spec.task == "leftright":  # the left/right labeller: track features (B, C, T) in, a logit per pair and frame out
+        cfg = module.config
+        return [((1, cfg["pairs"], 51), module(torch.randn(1, cfg["in_channels"], 51)))]
     x = _image(spec)
     h, w = x.shape[2] // 4, x.shape[3] // 4
     if spec.name == "blazepose":

@@ -36,7 +36,10 @@ def track(
     smooth_weights: Annotated[str | None, typer.Option("--smooth-weights", help="--smooth smoothnet: a weights file instead of the registered one (e.g. model.safetensors of posetool train smooth).", rich_help_panel=P)] = None,
     smooth_max_move: Annotated[float, typer.Option("--smooth-max-move", min=0.0, help="--smooth smoothnet: keep the local polynomial's value where the network moves a keypoint farther than this × the person's height from the pose model's (0: off; docs/track.md).", rich_help_panel=P)] = 0.08,
     lr_repair: Annotated[bool, typer.Option("--lr-repair/--no-lr-repair", help="Flip left/right limbs whose labels make the track jump (online, judged on the past only).", rich_help_panel=P)] = False,
-    lr_consistency: Annotated[str, typer.Option("--lr-consistency", help="offline: decide each pose's left/right labels (whole body, then each limb group) with the track's next --lr-lookahead poses, so labels follow the motion (a Viterbi path; output delayed by the look-ahead); none: keep the pose model's labels.", rich_help_panel=P)] = "offline",
+    lr_consistency: Annotated[str, typer.Option("--lr-consistency", help="offline: decide each pose's left/right labels (whole body, then each limb group) with the track's next --lr-lookahead poses, so labels follow the motion (a Viterbi path; output delayed by the look-ahead); learned: a network trained on synth tracks reads the track's poses --lr-lookahead frames each side and exchanges the groups it finds the wrong way round (--lr-model; docs/track.md); none: keep the pose model's labels.", rich_help_panel=P)] = "offline",
+    lr_model: Annotated[str, typer.Option("--lr-model", help="--lr-consistency learned: the registered model (posetool weights list).", rich_help_panel=P)] = "leftright_synth",
+    lr_motion: Annotated[float, typer.Option("--lr-motion", min=0.0, help="--lr-consistency learned: also judge labels by the track's motion (--lr-order), this many person heights of motion per nat of the network's evidence, along a Viterbi path over the look-ahead (0: the network's decision alone).", rich_help_panel=P)] = 0.0,
+    lr_weights: Annotated[str | None, typer.Option("--lr-weights", help="--lr-consistency learned: a weights file instead of the registered one (best.safetensors of posetool train leftright).", rich_help_panel=P)] = None,
     lr_cost: Annotated[float, typer.Option("--lr-cost", min=0.0, help="Offline left/right consistency: price of flipping one pose (where --lr-doubt does not price it), in person heights of keypoint motion (higher: trust the pose model more).", rich_help_panel=P)] = 0.1,
     lr_order: Annotated[int, typer.Option("--lr-order", min=1, max=2, help="Offline left/right consistency: judge a labelling by its keypoints' displacement (1) or acceleration (2: limbs passing each other keep going; fewer swaps on running people, docs/track.md).", rich_help_panel=P)] = 1,
     lr_doubt: Annotated[float, typer.Option("--lr-doubt", min=0.0, help="Offline left/right consistency: price a limb group's labels the other way round by the pose model's lr_doubt (this × −ln doubt, in person heights) instead of --lr-cost where pose2d wrote it (0: --lr-cost everywhere; 0.1 with --lr-order 2 on running people, docs/track.md).", rich_help_panel=P)] = 0.0,
@@ -62,7 +65,7 @@ def track(
     options = TrackerOptions(similarity, gate, matcher, kp_thr, corr_thr, min_keypoints, patience, min_length,
                              interpolate, smooth, smooth_min_cutoff, smooth_beta, smooth_window=smooth_window,
                              smooth_degree=smooth_degree, smooth_fit=smooth_fit, smooth_model=smooth_model, smooth_max_move=smooth_max_move,
-                             lr_repair=lr_repair, lr_consistency=lr_consistency, lr_cost=lr_cost, lr_order=lr_order, lr_doubt=lr_doubt,
+                             lr_repair=lr_repair, lr_consistency=lr_consistency, lr_model=lr_model, lr_motion=lr_motion, lr_cost=lr_cost, lr_order=lr_order, lr_doubt=lr_doubt,
                              lr_lookahead=lr_lookahead,
                              reid="none" if reid == AUTO else reid, reid_window=reid_window,
                              reid_thr=reid_thr, reid_delay=reid_delay)  # checked here, before input is read
@@ -75,7 +78,16 @@ def track(
             raise UsageError("--smooth-weights is for --smooth smoothnet")
         if not Path(smooth_weights).is_file():
             raise UsageError(f"--smooth-weights {smooth_weights}: no such file")
+    if lr_weights:
+        from pathlib import Path
+
+        from posetool.errors import UsageError
+
+        if lr_consistency != "learned":
+            raise UsageError("--lr-weights is for --lr-consistency learned")
+        if not Path(lr_weights).is_file():
+            raise UsageError(f"--lr-weights {lr_weights}: no such file")
     reader = open_reader(input, strict)
     with reid_video(reader.header, video, reid) as (resolved, source):  # the video opens once, or not at all
-        step = TrackStep(replace(options, reid=resolved), smooth_weights=smooth_weights)
+        step = TrackStep(replace(options, reid=resolved), smooth_weights=smooth_weights, lr_weights=lr_weights)
         run_step(reader, lambda: open_writer(output, fmt), step, source, progress=True)

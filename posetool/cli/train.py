@@ -298,3 +298,34 @@ def train_smooth(
     cfg = SmoothTrainConfig(data=list(data), keypoints=keypoints, val=list(val or []), out=out, window=window, stride=stride,
                             epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device, threads=threads)
     run(cfg, resume=resume)
+
+
+# --- leftright (issue 21) --------------------------------------------------------------------
+@app.command(
+    "leftright",
+    help="Train the left/right labeller (track --lr-consistency learned) on folders holding a pose stream with track ids, "
+    "labels as the pose model gave them, and gt.jsonl of the same video (scripts/leftright_data.py makes them).",
+)
+@command("train leftright")
+def train_leftright(
+    data: Annotated[list[str], typer.Argument(help="Folders with gt.jsonl and the pose stream --keypoints.")],
+    out: OutDir = "runs/leftright",
+    keypoints: Annotated[str, typer.Option("--keypoints", "-k", help="Pose stream's file name inside each folder (detect --model gt | pose2d, or track --lr-consistency none).")] = "pre_gt.msgpack",
+    val: Annotated[list[str] | None, typer.Option("--val", help="Validation folder (repeatable): share of wrongly labelled pairs each epoch; best.safetensors keeps the best.")] = None,
+    window: Annotated[int, typer.Option("--window", min=3, help="Frames per training window (odd: the tracker reads --lr-lookahead frames each side of a pose).")] = 51,
+    stride: Annotated[int, typer.Option("--stride", min=1, help="Frames between training windows.")] = 4,
+    epochs: Epochs = 20,
+    batch_size: BatchSize = 64,
+    lr: Annotated[float, typer.Option("--lr", min=0.0, help="Adam learning rate (decayed x0.9 per epoch).")] = 1e-3,
+    threads: Threads = None,
+    resume: Resume = None,
+    seed: Seed = 0,
+    device: Device = "auto",
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    from posetool.track.train_leftright import LeftRightTrainConfig, train_leftright as run
+
+    cfg = LeftRightTrainConfig(data=list(data), keypoints=keypoints, val=list(val or []), out=out, window=window, stride=stride,
+                               epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device, threads=threads)
+    run(cfg, resume=resume)

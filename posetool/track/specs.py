@@ -1,4 +1,4 @@
-"""The track stage's learned model: SmoothNet trained on posetool synth tracks (``track --smooth smoothnet``).
+"""The track stage's learned models: SmoothNet trained on posetool synth tracks (``track --smooth smoothnet``) and the left/right labeller (``track --lr-consistency learned``).
 
 Plain data only (no torch): the registry imports this module on its first lookup.
 """
@@ -17,4 +17,17 @@ register_model(ModelSpec(
         command="python scripts/smoothnet_data.py --out runs/smooth-data; scripts/train_smoothnet_synth.sh",
     ),
     file_builder="posetool.track.train:smoothnet_from_file",
+))
+
+register_model(ModelSpec(
+    name="leftright_synth", task="leftright", builder="posetool.nn.leftright:build_leftright",
+    kwargs={"in_channels": 98, "pairs": 8, "channels": 128, "dilations": (1, 3, 9, 9), "dropout": 0.1},
+    description="left/right labeller: a dilated temporal network over a track's poses as the pose model labelled them, "
+                "trained on synth tracks (GT boxes, the synth pose model)",
+    skeleton="coco17",
+    weights=WeightsSpec(
+        "leftright_synth.safetensors", sha256="6363209ca58b22b896731fe0960ccc6aa9694e4aee6de75fa0aef467450a5680", source="package", licence="Apache-2.0",
+        command="python scripts/leftright_data.py --out runs/lr-data; scripts/train_leftright_synth.sh",
+    ),
+    file_builder="posetool.track.train_leftright:leftright_from_file",
 ))

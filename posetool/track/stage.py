@@ -31,6 +31,7 @@ class TrackStep:
     reid_model: str | None = SYNTH.correspond  # reid="features": the correspondence model
     device: str = "auto"
     smooth_weights: str | None = None  # smooth="smoothnet": a weights file instead of the registered one
+    lr_weights: str | None = None  # lr_consistency="learned": a weights file instead of the registered one
 
     def start(self, header: Record) -> None:
         """Set up the tracker for the stream's skeleton and append the provenance entry.
@@ -57,7 +58,15 @@ class TrackStep:
             smoother = LearnedSmoother(load_model(self.options.smooth_model, task="smooth", weights=self.smooth_weights,
                                                   device=self.device))
             models.append(smoother.name)
-        self.tracker = Tracker(self.options, header.get("skeleton"), smoother)
+        labeller = None
+        if self.options.lr_consistency == "learned":
+            from posetool.hub.loader import load_model
+            from posetool.track.labeller import LearnedLabeller
+
+            labeller = LearnedLabeller(load_model(self.options.lr_model, task="leftright", weights=self.lr_weights,
+                                                  device=self.device))
+            models.append(labeller.name)
+        self.tracker = Tracker(self.options, header.get("skeleton"), smoother, labeller)
         self.describe = describe  # the colour descriptor; reid="features" loads the correspondence model here
         if self.options.reid == "features":
             from posetool.hub.loader import load_model

@@ -66,12 +66,15 @@ from posetool.stream.encoding import points_array
 from posetool.track.appearance import appearance_distance, merge
 from posetool.track.assignment import MATCHERS
 from posetool.track.leftright import (LR_ORDERS, MAX_LINK, LeftRightHistory, confident_xy, consistency_groups, consistent_labels,
-                                      flip_groups, pose_height)
+                                      flip_groups, flip_path, pose_height)
+from posetool.pose2d.flip import flip_permutation
+from posetool.track.labeller import group_columns
 from posetool.track.offline import smooth_at
 from posetool.track.similarity import MatchInputs, SimilarityWeights, similarity_matrix
 from posetool.track.smoothing import OneEuroFilter
 
 if TYPE_CHECKING:
+    from posetool.track.labeller import LearnedLabeller
     from posetool.track.learned import LearnedSmoother
 
 # The smallest allowed value of each integer option.
@@ -79,7 +82,7 @@ _MINIMUM = {"patience": 0, "min_length": 1, "interpolate": 0, "min_keypoints": 0
             "smooth_degree": 0,
             "reid_window": 0, "reid_delay": 0}
 SMOOTHERS = ("none", "online", "offline", "smoothnet")  # smoothnet: learned (learned.py), needs its model
-LR_CONSISTENCY = ("offline", "none")
+LR_CONSISTENCY = ("offline", "learned", "none")  # learned: labeller.py, needs its model
 REIDS = ("none", "appearance", "features")  # features: the correspondence backbone (track/features.py)
 # Re-identification: how far the running mean of a track's embedding moves towards each new one
 # (a young track averages its first embeddings equally).
@@ -116,7 +119,9 @@ class TrackerOptions:
     smooth_model: str = "smoothnet_synth"  # smoothnet: the registered model (the track stage loads it)
     smooth_max_move: float = 0.08    # smoothnet: keep the polynomial where the network moves a point > this × person size (0: off)
     lr_repair: bool = False          # flip left/right groups whose labels break the track's motion
-    lr_consistency: str = "offline"  # offline: left/right labels decided along the track (Viterbi over a look-ahead) | none
+    lr_consistency: str = "offline"  # offline: left/right labels decided along the track (Viterbi over a look-ahead) | learned (network over the track, needs its model) | none
+    lr_model: str = "leftright_synth"  # learned: the registered model (the track stage loads it)
+    lr_motion: float = 0.0           # learned: weight of the path's motion (person heights) per nat of the network's evidence (0: its decision alone)
     lr_cost: float = 0.1             # offline consistency: price of flipping one pose (person heights of point motion)
     lr_order: int = 1                # offline consistency: judge paths by displacement (1) or acceleration (2)
     lr_doubt: float = 0.0            # offline consistency: price limb labels by the pose model's lr_doubt (× −ln doubt; 0: lr_cost)
@@ -151,6 +156,8 @@ class TrackerOptions:
             raise OptionError("lr_consistency", f"must be one of {', '.join(LR_CONSISTENCY)}, got {self.lr_consistency!r}")
         if self.lr_order not in LR_ORDERS:
             raise OptionError("lr_order", f"must be one of {', '.join(map(str, LR_ORDERS))}, got {self.lr_order!r}")
+        if not self.lr_motion >= 0:
+            raise OptionError("lr_motion", "must be ≥ 0")
         if not self.lr_doubt >= 0:
             raise OptionError("lr_doubt", "must be ≥ 0")
         if not self.lr_cost >= 0:  # also NaN
@@ -217,12 +224,20 @@ def _lerp_instance(a: dict, b: dict, w: float) -> dict:
 class Tracker:
     """Online multi-person tracker; feed frames with :meth:`push`, drain with :meth:`flush`."""
 
-    def __init__(self, options: TrackerOptions, skeleton: str | None, smoother: LearnedSmoother | None = None) -> None:
-        """``smoother``: the loaded network that ``smooth="smoothnet"`` runs (the track stage loads it)."""
+    def __init__(self, options: TrackerOptions, skeleton: str | None, smoother: LearnedSmoother | None = None,
+                 labeller: LearnedLabeller | None = None) -> None:
+        """``smoother``: the loaded network that ``smooth="smoothnet"`` runs; ``labeller``: the one
+        ``lr_consistency="learned"`` runs (the track stage loads both)."""
         self.opt = options  # valid: TrackerOptions checks itself when built
         if options.smooth == "smoothnet" and smoother is None:
             raise OptionError("smooth", "smoothnet needs its loaded model (posetool.track.learned.LearnedSmoother)")
+        if options.lr_consistency == "learned" and labeller is None:
+            raise OptionError("lr_consistency", "learned needs its loaded model (posetool.track.labeller.LearnedLabeller)")
+        if options.lr_consistency == "learned" and (skeleton or "coco17") != "coco17":
+            raise OptionError("lr_consistency", f"learned reads COCO-17 poses, the stream's skeleton is {skeleton}; "
+                                                "use --lr-consistency offline")
         self.smoother = smoother if options.smooth == "smoothnet" else None
+        self.labeller = labeller if options.lr_consistency == "learned" else None
         self.weights = SimilarityWeights.parse(options.similarity)
         self.match = MATCHERS[options.matcher]
         self.skeleton = skeleton or "coco17"
@@ -237,7 +252,7 @@ class Tracker:
         smooth_lag = {"offline": options.smooth_window,
                       "smoothnet": max(self.smoother.window - 1, options.smooth_window) if self.smoother else 0}.get(options.smooth, 0)
         self.smooth_reach = smooth_lag
-        self.lr_offline = options.lr_consistency == "offline"
+        self.lr_offline = options.lr_consistency in ("offline", "learned")  # both decide with a look-ahead
         # a frame's labels are decided once `lr_lookahead` frames follow it, before smoothing reads it
         self.lag = max(options.min_length - 1, options.interpolate, smooth_lag,
                        options.lr_lookahead + smooth_lag if self.lr_offline else 0,
@@ -256,6 +271,10 @@ class Tracker:
         self.flip_pairs = tuple(tuple(pair) for pair in get_skeleton(self.skeleton).flip_pairs)
         self.lr_pending = 0
         self.lr_anchors: dict[int, deque[tuple[int, np.ndarray, float]]] = {}  # per track: its last two decided poses
+        # Learned labels: per track, its last `lr_lookahead` decided poses as the pose model gave them
+        # (frame, (K, 3) keypoints, (4,) box, (P,) doubts): the network reads labels before any exchange.
+        self.lr_raw: dict[Any, deque[tuple[int, np.ndarray, np.ndarray, np.ndarray]]] = {}
+        self.lr_learned_groups = group_columns(list(self.groups.items()), self.flip_pairs) if self.labeller else []
 
     # --- per-frame assignment -----------------------------------------------------------------
     def _assign(self, frame: dict, embeddings: list[np.ndarray | None] | None = None) -> None:
@@ -512,6 +531,9 @@ class Tracker:
     def _decide_labels(self, i: int) -> None:
         """Decide the left/right labels of buffered frame ``i``'s tracked poses with the poses of the
         same tracks in the (at most ``lr_lookahead``) frames after it (:func:`consistent_labels`)."""
+        if self.labeller is not None:
+            self._learned_labels(i)
+            return
         frame = self.buffer[i]
         f = frame["frame"]
         # per track of this frame: its (pose, frame, height, doubts) in this frame and every later buffered one
@@ -544,6 +566,91 @@ class Tracker:
         self.lr_pending -= 1
         for tid in [tid for tid, anchors in self.lr_anchors.items() if f - anchors[-1][0] > MAX_LINK]:
             del self.lr_anchors[tid]  # too old to link (bounded memory)
+
+    def _learned_labels(self, i: int) -> None:
+        """``lr_consistency="learned"``: the labels of buffered frame ``i``'s tracked poses from the
+        network (:mod:`posetool.track.labeller`), read over the track's poses as the pose model gave
+        them in frames f − ``lr_lookahead`` … f + ``lr_lookahead``; a group is exchanged where its
+        pairs' summed logit is positive."""
+        frame = self.buffer[i]
+        f, half = frame["frame"], self.opt.lr_lookahead
+        current = {inst["track_id"]: inst for inst in frame["instances"]
+                   if inst.get("track_id") is not None and inst.get("keypoints") is not None}
+        rows = {tid: list(self.lr_raw.get(tid, ())) for tid in current}  # earlier frames, as the model gave them
+        for later in itertools.islice(self.buffer, i, None):  # this frame and later ones: not decided yet
+            for other in later["instances"]:
+                if other.get("track_id") in rows and other.get("keypoints") is not None:
+                    rows[other["track_id"]].append(self._raw_row(later["frame"], other))
+        tids = list(current)
+        windows = [self._window(rows[tid], f, half) for tid in tids]
+        logits = self.labeller.logits(windows) if tids else np.zeros((0, len(self.flip_pairs), 2 * half + 1))  # type: ignore[union-attr]
+        for tid, window, logit in zip(tids, windows, logits):
+            inst = current[tid]
+            raw = self._raw_row(f, inst)
+            if self.opt.lr_motion > 0:
+                flipped = self._learned_path(tid, window, logit, f, half)
+            else:
+                flipped = [name for name, cols in self.lr_learned_groups if logit[cols, half].sum() > 0]
+            if flipped:
+                kps = points_array(inst["keypoints"])
+                pairs = [pair for name in flipped for pair in self.groups[name]]
+                kps = kps[flip_permutation(len(kps), pairs)]
+                inst["keypoints"] = kps
+                inst["lr_flipped"] = [*(inst.get("lr_flipped") or []), *flipped]
+                self._doubt_after_exchange(inst, pairs)
+            if self.opt.lr_motion > 0:
+                self.lr_anchors.setdefault(tid, deque(maxlen=2)).append(
+                    (f, confident_xy(points_array(inst["keypoints"]), self.opt.kp_thr), pose_height(raw[1], raw[2])))
+            self.lr_raw.setdefault(tid, deque(maxlen=half)).append(raw)
+        self.lr_pending -= 1
+        for tid in [tid for tid, past in self.lr_raw.items() if not past or f - past[-1][0] >= half]:
+            del self.lr_raw[tid]  # out of every later window (bounded memory)
+        for tid in [tid for tid, anchors in self.lr_anchors.items() if f - anchors[-1][0] > MAX_LINK]:
+            del self.lr_anchors[tid]
+
+    def _learned_path(self, tid: Any, window: tuple[np.ndarray, np.ndarray, np.ndarray], logit: np.ndarray,
+                      f: int, half: int) -> list[str]:
+        """``lr_motion`` > 0: each group's labels along the track's poses in frames f … f + half as a
+        Viterbi path (:func:`flip_path`) that prices a pose's labels kept / exchanged by the network's
+        evidence (−ln of its probability that they are right / wrong, ÷ ``lr_motion``) and the path
+        between poses by their motion (``lr_order``), from the track's last decided poses. Returns the
+        groups exchanged at f. ``window``: the track's raw (T, K, 3), (T, 4), (T, P); ``logit``: (P, T)."""
+        kps, boxes = window[0][half:], window[1][half:]
+        have = np.isfinite(boxes).all(axis=1)
+        frames = np.flatnonzero(have) + f
+        kps = kps[have]
+        heights = np.array([pose_height(k, b) for k, b in zip(kps, boxes[have])])
+        xy = confident_xy(kps, self.opt.kp_thr)
+        anchors = list(self.lr_anchors.get(tid, ()))
+        flipped = []
+        for name, cols in self.lr_learned_groups:
+            evidence = logit[cols][:, half:][:, have].sum(axis=0)  # (N,) summed logit: labels exchanged
+            unary = np.stack([np.logaddexp(0.0, evidence), np.logaddexp(0.0, -evidence)], axis=1) / self.opt.lr_motion
+            path = flip_path(xy, heights, frames, self.groups[name], 0.0, anchors, self.opt.lr_order, unary)
+            if path[0]:
+                flipped.append(name)
+        return flipped
+
+    def _raw_row(self, f: int, inst: dict) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        """(frame, (K, 3) keypoints, (4,) box, (P,) doubts) of an instance as it stands."""
+        kps = np.array(points_array(inst["keypoints"])[:, :3], dtype=np.float64)
+        box = inst.get("bbox")
+        if box is None:
+            ok = np.isfinite(kps[:, :2]).all(axis=1)
+            box = np.concatenate([kps[ok, :2].min(0), kps[ok, :2].max(0)]) if ok.sum() >= 2 else np.full(4, np.nan)
+        return f, kps, np.asarray(box, dtype=np.float64), self._doubts(inst)
+
+    def _window(self, rows: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]], f: int,
+                half: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A track's rows placed in frames f − half … f + half (NaN where it has no pose)."""
+        t, k = 2 * half + 1, len(rows[-1][1])
+        kps, boxes = np.full((t, k, 3), np.nan), np.full((t, 4), np.nan)
+        doubts = np.full((t, len(self.flip_pairs)), np.nan)
+        for g, kp, box, doubt in rows:
+            j = g - f + half
+            if 0 <= j < t and kp.shape == (k, 3):
+                kps[j], boxes[j], doubts[j] = kp, box, doubt
+        return kps, boxes, doubts
 
     def _doubt_after_exchange(self, inst: dict, pairs: list[tuple[int, int]]) -> None:
         """Keep ``inst``'s ``lr_doubt`` true after its ``pairs`` were exchanged (a pair listed twice is

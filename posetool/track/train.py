@@ -250,8 +250,8 @@ def _train(cfg: SmoothTrainConfig, info: Any, state: dict[str, Any] | None) -> l
         Validate(validate),
         StampTime(),
         RecordHistory(),
-        _ExportHook(model, out / "model.safetensors"),
-        _ExportHook(model, out / "best.safetensors", best_of=history if val is not None else None),
+        ExportHook(model, out / "model.safetensors"),
+        ExportHook(model, out / "best.safetensors", best_of=history if val is not None else None),
         JsonLog(out / "log.jsonl"),
         Checkpoint(ckpt, out / "checkpoint.pt"),
         ConsoleLine(lambda end: "train smooth: " + " ".join(f"{k} {v}" for k, v in end.row.items())),
@@ -259,18 +259,21 @@ def _train(cfg: SmoothTrainConfig, info: Any, state: dict[str, Any] | None) -> l
     return run_epochs(range(start, cfg.epochs), train_epoch, hooks, info, history)
 
 
-class _ExportHook(Hook):
-    """Writes the weights (:func:`export_smoothnet`) after every epoch, or, with ``best_of`` (the
-    run's history so far), only when the epoch's validation error is the lowest yet (row ``best``)."""
+class ExportHook(Hook):
+    """Writes the weights (``export``, default :func:`export_smoothnet`) after every epoch, or, with
+    ``best_of`` (the run's history so far), only when the epoch's validation ``key`` is the lowest
+    yet (row ``best``)."""
 
-    def __init__(self, model: SmoothNet, path: Path, best_of: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, model: torch.nn.Module, path: Path, best_of: list[dict[str, Any]] | None = None,
+                 export: Any = None, key: str = "val_err_px") -> None:
         self.model, self.path, self.keep_best = model, path, best_of is not None
-        self.best = min((float(r["val_err_px"]) for r in best_of or [] if "val_err_px" in r), default=np.inf)
+        self.export, self.key = export or export_smoothnet, key
+        self.best = min((float(r[key]) for r in best_of or [] if key in r), default=np.inf)
 
     def after_epoch(self, end: Any) -> None:
         if not self.keep_best:
-            export_smoothnet(self.model, self.path)
-        elif float(end.row.get("val_err_px", np.inf)) < self.best:
-            self.best = float(end.row["val_err_px"])
-            export_smoothnet(self.model, self.path)
+            self.export(self.model, self.path)
+        elif float(end.row.get(self.key, np.inf)) < self.best:
+            self.best = float(end.row[self.key])
+            self.export(self.model, self.path)
             end.row["best"] = True

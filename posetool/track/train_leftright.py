@@ -1,0 +1,282 @@
+"""``posetool train leftright``: the learned left/right labeller trained on pose streams against their ground truth.
+
+Data: folders holding a pose stream with track ids (``--keypoints``, e.g. ``pre_gt.msgpack`` from
+``detect --model gt | pose2d``: the pose model's own labels and ``lr_doubt``; a tracked stream
+whose labels were left alone, ``track --lr-consistency none``, works too) and ``gt.jsonl`` of the
+same video (``posetool synth`` writes it; ``scripts/leftright_data.py`` makes both). Each
+ground-truth person is paired with the predicted people frame by frame (``eval trust``'s pairing:
+Hungarian on box IoU ≥ 0.5); every unbroken run of frames paired with one predicted id is a
+sequence. Windows of ``--window`` frames are cut from each sequence every ``--stride`` frames,
+starting up to half a window before it and ending up to half a window after it (frames outside
+the run hold no pose), as the tracker sees a track's first and last frames.
+
+Targets (:func:`posetool.track.labeller.wrong_labels`): per frame and left/right pair, whether the
+exchanged labels lie nearer the ground truth, weighted by how clearly (the difference of summed
+distances over 0.1 × the GT box height, at most 1; 0 where a point is outside the image). Loss:
+weighted binary cross-entropy of the logits. Every window is also seen mirrored
+(:func:`~posetool.track.labeller.mirror`), and a quarter of the windows (``hide_doubts``) without
+``lr_doubt``, so the labeller also serves pose models that give none (MoveNet, BlazePose). Adam,
+lr decayed ×``lr_decay`` per epoch.
+
+Validation (``--val``, all windows at stride 1, centre frames only, as the tracker decides):
+``val_wrong_raw``, the weighted share of pairs the pose model labelled the wrong way round, and
+``val_wrong``, that share after exchanging the pairs whose logit is positive. ``best.safetensors``
+is the epoch with the lowest ``val_wrong``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from posetool import console
+from posetool.engine.trainer import (Checkpoint, ConsoleLine, JsonLog, RecordHistory, StampTime, Validate, begin_run,
+                                     cleanup_distributed, export_weights, run_epochs, set_rng_state)
+from posetool.errors import UsageError
+from posetool.nn.leftright import LeftRightNet
+from posetool.track.labeller import feature_channels, features, mirror, wrong_labels
+from posetool.track.train import ExportHook
+
+METADATA_KEY = "posetool.leftright"
+_RESUME_KEYS = ("data", "keypoints", "window", "stride", "batch_size", "seed", "channels", "dilations", "dropout", "hide_doubts")
+
+
+@dataclass
+class LeftRightTrainConfig:
+    """``posetool train leftright`` settings (see the module docstring)."""
+
+    data: list[str]
+    keypoints: str = "pre_gt.msgpack"
+    val: list[str] = field(default_factory=list)
+    out: str = "runs/leftright"
+    window: int = 51
+    stride: int = 4
+    channels: int = 128
+    dilations: tuple[int, ...] = (1, 3, 9, 9)
+    dropout: float = 0.1
+    hide_doubts: float = 0.25  # share of training windows shown without lr_doubt (pose models that give none)
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 1e-3
+    lr_decay: float = 0.9
+    seed: int = 0
+    device: str = "auto"
+    threads: int | None = None
+    model: str = "leftright"
+
+
+@dataclass
+class Sequence:
+    """One GT person paired with one predicted id over consecutive frames."""
+
+    kps: np.ndarray      # (L, K, 3) predicted, as labelled by the pose model
+    boxes: np.ndarray    # (L, 4) predicted boxes
+    doubts: np.ndarray   # (L, P) lr_doubt (NaN: not given)
+    gt: np.ndarray       # (L, K, 2)
+    inside: np.ndarray   # (L, K) GT point in the image
+    heights: np.ndarray  # (L,) GT box heights
+
+
+def paired_sequences(folder: str | Path, keypoints: str, flip_pairs: tuple[tuple[int, int], ...]) -> list[Sequence]:
+    """The folder's sequences (module docstring)."""
+    from posetool.eval.trust import match_streams
+    from posetool.stream import StreamReader
+
+    folder = Path(folder)
+    pred, gt = folder / keypoints, folder / "gt.jsonl"
+    for path in (pred, gt):
+        if not path.exists():
+            raise UsageError(f"{path}: missing (each training folder needs --keypoints {keypoints} and gt.jsonl)")
+    source = StreamReader(gt).header.get("source") or {}
+    width, height = float(source.get("width") or np.inf), float(source.get("height") or np.inf)
+    doubts: dict[tuple[int, int], np.ndarray] = {}
+    for rec in StreamReader(pred).frames():
+        for inst in rec.get("instances") or []:
+            d = inst.get("lr_doubt")
+            if inst.get("track_id") is not None and d is not None and len(d) == len(flip_pairs):
+                doubts[int(rec["frame"]), int(inst["track_id"])] = np.array([np.nan if v is None else v for v in d], float)
+    m = match_streams(str(pred), str(gt))
+    out = []
+    for frames in m.pairs.values():
+        run: list[int] = []
+        for f in sorted(frames) + [None]:  # type: ignore[list-item]
+            if run and (f is None or f != run[-1] + 1 or frames[f][1].track_id != frames[run[-1]][1].track_id):
+                people = [frames[g] for g in run]
+                if all(g.kp is not None and p.kp is not None and p.box is not None and len(p.kp) == len(g.kp)
+                       for g, p in people):
+                    g_xy = np.stack([g.kp[:, :2] for g, _ in people])  # type: ignore[index]
+                    inside = (np.isfinite(g_xy).all(-1) & (g_xy[..., 0] >= 0) & (g_xy[..., 0] < width)
+                              & (g_xy[..., 1] >= 0) & (g_xy[..., 1] < height))
+                    nan = np.full(len(flip_pairs), np.nan)
+                    out.append(Sequence(
+                        kps=np.stack([p.kp[:, :3] for _, p in people]),  # type: ignore[index]
+                        boxes=np.stack([p.box for _, p in people]),  # type: ignore[misc]
+                        doubts=np.stack([doubts.get((g, people[i][1].track_id), nan) for i, g in enumerate(run)]),
+                        gt=g_xy, inside=inside,
+                        heights=np.array([g.box[3] - g.box[1] if g.box is not None else 0.0 for g, _ in people])))
+                run = []
+            if f is not None:
+                run.append(f)
+    return out
+
+
+@dataclass
+class Windows:
+    """Network inputs (N, C, T), targets and weights (N, P, T)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    w: np.ndarray
+
+
+def _pad(a: np.ndarray, before: int, after: int) -> np.ndarray:
+    """NaN rows before and after along the first axis (frames outside the run)."""
+    widths = [(before, after)] + [(0, 0)] * (a.ndim - 1)
+    return np.pad(a.astype(np.float64), widths, constant_values=np.nan)
+
+
+def make_windows(sequences: list[Sequence], window: int, stride: int, flip_pairs: tuple[tuple[int, int], ...],
+                 mirrored: bool = True, hide_doubts: float = 0.0, seed: int = 0) -> Windows:
+    """Windows of ``window`` frames every ``stride`` frames (module docstring), also mirrored; a
+    ``hide_doubts`` share of them (drawn from ``RandomState(seed)``) without ``lr_doubt``."""
+    half = window // 2
+    rng = np.random.RandomState(seed)
+    xs, ys, ws = [], [], []
+    for s in sequences:
+        target, weight = wrong_labels(s.kps, s.gt, s.inside, s.heights, flip_pairs)
+        kps, boxes, doubts = _pad(s.kps, half, half), _pad(s.boxes, half, half), _pad(s.doubts, half, half)
+        target = np.pad(target, ((half, half), (0, 0)))
+        weight = np.pad(weight, ((half, half), (0, 0)))
+        for start in range(0, len(s.kps), stride):  # windows centred on the run's frames
+            sl = slice(start, start + window)
+            views = [(kps[sl], boxes[sl])] + ([mirror(kps[sl], boxes[sl], flip_pairs)] if mirrored else [])
+            for k, b in views:
+                xs.append(features(k, b, doubts[sl] if rng.rand() >= hide_doubts else np.full_like(doubts[sl], np.nan)))
+                ys.append(target[sl].T)
+                ws.append(weight[sl].T)
+    if not xs:
+        raise UsageError("no sequence paired with the ground truth; check --keypoints (a stream of the folder's video with track ids)")
+    return Windows(np.stack(xs), np.stack(ys).astype(np.float32), np.stack(ws).astype(np.float32))
+
+
+def load_windows(folders: list[str], keypoints: str, window: int, stride: int, flip_pairs: tuple[tuple[int, int], ...],
+                 mirrored: bool = True, hide_doubts: float = 0.0, seed: int = 0) -> Windows:
+    sequences = [s for folder in folders for s in paired_sequences(folder, keypoints, flip_pairs)]
+    return make_windows(sequences, window, stride, flip_pairs, mirrored, hide_doubts, seed)
+
+
+@torch.inference_mode()
+def evaluate(model: LeftRightNet, data: Windows, device: torch.device, batch: int = 1024) -> dict[str, float]:
+    """Weighted share of wrongly labelled pairs at the windows' centre frames, raw and after the network."""
+    model.eval()
+    c = data.x.shape[-1] // 2
+    wrong_raw = wrong = total = loss = 0.0
+    for i in range(0, len(data.x), batch):
+        logit = model(torch.as_tensor(data.x[i:i + batch], device=device))[:, :, c].cpu()
+        y, w = torch.as_tensor(data.y[i:i + batch, :, c]), torch.as_tensor(data.w[i:i + batch, :, c])
+        loss += float(F.binary_cross_entropy_with_logits(logit, y, weight=w, reduction="sum"))
+        flip = (logit > 0).float()
+        wrong_raw += float((w * y).sum())
+        wrong += float((w * (y != flip).float()).sum())
+        total += float(w.sum())
+    total = max(total, 1e-9)
+    return {"val_loss": round(loss / total, 5), "val_wrong_raw": round(wrong_raw / total, 5), "val_wrong": round(wrong / total, 5)}
+
+
+def export_leftright(model: LeftRightNet, path: str | Path) -> Path:
+    """Save the network as safetensors with its architecture in the ``posetool.leftright`` metadata."""
+    return export_weights(model, Path(path), False, {METADATA_KEY: json.dumps(model.config, sort_keys=True)})
+
+
+def leftright_from_file(path: str | Path, spec: Any = None) -> Any:
+    """The loader's ``file_builder`` hook: the architecture recorded by :func:`export_leftright`."""
+    from posetool.hub.checkpoint import safetensors_metadata
+    from posetool.hub.loader import FileModel
+
+    path = Path(path)
+    meta = safetensors_metadata(path).get(METADATA_KEY) if path.suffix == ".safetensors" else None
+    if not meta:
+        return None
+    cfg = json.loads(meta)
+    cfg["dilations"] = tuple(cfg["dilations"])
+    return FileModel(LeftRightNet(**cfg))
+
+
+def train_leftright(cfg: LeftRightTrainConfig, resume: str | None = None) -> list[dict[str, Any]]:
+    """Train the labeller (module docstring); returns the per-epoch history."""
+    info, state = begin_run(cfg, cfg.model, resume, _RESUME_KEYS)
+    try:
+        return _train(cfg, info, state)
+    finally:
+        cleanup_distributed(info)
+
+
+def _train(cfg: LeftRightTrainConfig, info: Any, state: dict[str, Any] | None) -> list[dict[str, Any]]:
+    from posetool.skeletons import get_skeleton
+
+    if info.distributed:
+        raise UsageError("train leftright runs in one process (its data fits in memory); run it without torchrun")
+    if cfg.window < 3 or cfg.window % 2 == 0:
+        raise UsageError(f"--window must be odd and at least 3 (a centre frame and the same number each side), got {cfg.window}")
+    dev = info.device
+    skeleton = get_skeleton("coco17")
+    pairs = skeleton.flip_pairs
+    train = load_windows(cfg.data, cfg.keypoints, cfg.window, cfg.stride, pairs, hide_doubts=cfg.hide_doubts, seed=cfg.seed)
+    val = load_windows(cfg.val, cfg.keypoints, cfg.window, 1, pairs, mirrored=False) if cfg.val else None
+    model = LeftRightNet(feature_channels(len(skeleton.keypoints), len(pairs)), len(pairs), cfg.channels,
+                         tuple(cfg.dilations), cfg.dropout).to(dev)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    start, history = 0, []
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        start, history = int(state["epoch"]), list(state.get("history") or [])
+        set_rng_state(state["rng"])
+    console.info(f"train leftright: {len(train.x)} training windows of {cfg.window} frames (mirrored included)"
+                 + (f", {len(val.x)} validation" if val is not None else "") + f" on {dev}")
+    x_all, y_all, w_all = (torch.as_tensor(a) for a in (train.x, train.y, train.w))
+
+    def train_epoch(epoch: int) -> dict[str, Any]:
+        for group in optimizer.param_groups:
+            group["lr"] = cfg.lr * cfg.lr_decay ** epoch
+        model.train()
+        order = torch.randperm(len(x_all))
+        total, batches = 0.0, 0
+        for i in range(0, len(order), cfg.batch_size):
+            idx = order[i:i + cfg.batch_size]
+            x, y, w = x_all[idx].to(dev), y_all[idx].to(dev), w_all[idx].to(dev)
+            loss = F.binary_cross_entropy_with_logits(model(x), y, weight=w, reduction="sum") / w.sum().clamp(min=1.0)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item()
+            batches += 1
+        return {"epoch": epoch + 1, "loss": round(total / max(batches, 1), 6), "lr": optimizer.param_groups[0]["lr"]}
+
+    def validate(end: Any) -> dict[str, Any]:
+        return evaluate(model, val, dev) if val is not None else {}
+
+    def ckpt(end: Any) -> dict[str, Any]:
+        return {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": end.epoch,
+                "history": end.history, "config": asdict(cfg)}
+
+    hooks = [
+        Validate(validate),
+        StampTime(),
+        RecordHistory(),
+        ExportHook(model, out / "model.safetensors", export=export_leftright),
+        ExportHook(model, out / "best.safetensors", best_of=history if val is not None else None,
+                   export=export_leftright, key="val_wrong"),
+        JsonLog(out / "log.jsonl"),
+        Checkpoint(ckpt, out / "checkpoint.pt"),
+        ConsoleLine(lambda end: "train leftright: " + " ".join(f"{k} {v}" for k, v in end.row.items())),
+    ]
+    return run_epochs(range(start, cfg.epochs), train_epoch, hooks, info, history)
