@@ -151,6 +151,23 @@ def test_tracker_reads_labels_as_the_pose_model_gave_them():
     assert all(r["instances"][0]["lr_flipped"] == ["legs"] for r in out)
 
 
+def test_motion_puts_back_a_jump_the_network_has_no_view_on():
+    """Legs exchanged in frames 10-14 of a walk, a network with no evidence either way (logit 0):
+    alone it keeps the model's labels; with --lr-motion the path follows the motion and puts them back."""
+    poses = []
+    for f in range(40):
+        kps = _pose(200 + 2 * f)
+        kps[[13, 15], 0] += 15.0  # left knee and ankle well apart from the right ones
+        if 10 <= f < 15:
+            kps[[13, 14, 15, 16]] = kps[[14, 13, 16, 15]]
+        poses.append(kps)
+    net = constant_net({6: 0.0, 7: 0.0})
+    for motion, exchanged in ((0.0, set()), (1.0, set(range(10, 15)))):
+        opts = TrackerOptions(lr_consistency="learned", lr_motion=motion, smooth="none", reid="none", lr_lookahead=10)
+        out = _run(Tracker(opts, "coco17", labeller=LearnedLabeller(_Loaded(net))), poses)
+        assert {r["frame"] for r in out if "legs" in (r["instances"][0].get("lr_flipped") or [])} == exchanged, motion
+
+
 def test_learned_needs_its_model_and_coco17():
     from posetool.errors import OptionError
 

@@ -26,7 +26,7 @@ register_model(ModelSpec(
                 "trained on synth tracks (GT boxes, the synth pose model)",
     skeleton="coco17",
     weights=WeightsSpec(
-        "leftright_synth.safetensors", sha256="6363209ca58b22b896731fe0960ccc6aa9694e4aee6de75fa0aef467450a5680", source="package", licence="Apache-2.0",
+        "leftright_synth.safetensors", sha256="5781a41816fb25312781385292516bf00fca3b89aac2dcb779b288738e7a89f1", source="package", licence="Apache-2.0",
         command="python scripts/leftright_data.py --out runs/lr-data; scripts/train_leftright_synth.sh",
     ),
     file_builder="posetool.track.train_leftright:leftright_from_file",

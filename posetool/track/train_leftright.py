@@ -14,7 +14,9 @@ Targets (:func:`posetool.track.labeller.wrong_labels`): per frame and left/right
 exchanged labels lie nearer the ground truth, weighted by how clearly (the difference of summed
 distances over 0.1 × the GT box height, at most 1; 0 where a point is outside the image). Loss:
 weighted binary cross-entropy of the logits. Every window is also seen mirrored
-(:func:`~posetool.track.labeller.mirror`), and a quarter of the windows (``hide_doubts``) without
+(:func:`~posetool.track.labeller.mirror`), half of them once more with one group's labels (or
+all) exchanged over 2–10 frames and the targets changed to match (:func:`inject_swap`: labels
+that jump for a few frames, which the pose model's own mistakes seldom show this cleanly), and a quarter of the windows (``hide_doubts``) without
 ``lr_doubt``, so the labeller also serves pose models that give none (MoveNet, BlazePose). Adam,
 lr decayed ×``lr_decay`` per epoch.
 
@@ -40,11 +42,12 @@ from posetool.engine.trainer import (Checkpoint, ConsoleLine, JsonLog, RecordHis
                                      cleanup_distributed, export_weights, run_epochs, set_rng_state)
 from posetool.errors import UsageError
 from posetool.nn.leftright import LeftRightNet
+from posetool.pose2d.flip import flip_permutation
 from posetool.track.labeller import feature_channels, features, mirror, wrong_labels
 from posetool.track.train import ExportHook
 
 METADATA_KEY = "posetool.leftright"
-_RESUME_KEYS = ("data", "keypoints", "window", "stride", "batch_size", "seed", "channels", "dilations", "dropout", "hide_doubts")
+_RESUME_KEYS = ("data", "keypoints", "window", "stride", "batch_size", "seed", "channels", "dilations", "dropout", "hide_doubts", "inject")
 
 
 @dataclass
@@ -61,6 +64,7 @@ class LeftRightTrainConfig:
     dilations: tuple[int, ...] = (1, 3, 9, 9)
     dropout: float = 0.1
     hide_doubts: float = 0.25  # share of training windows shown without lr_doubt (pose models that give none)
+    inject: float = 0.5        # share of training windows also seen with a short run of exchanged labels
     epochs: int = 20
     batch_size: int = 64
     lr: float = 1e-3
@@ -141,10 +145,39 @@ def _pad(a: np.ndarray, before: int, after: int) -> np.ndarray:
     return np.pad(a.astype(np.float64), widths, constant_values=np.nan)
 
 
+def inject_swap(kps: np.ndarray, target: np.ndarray, weight: np.ndarray, flip_pairs: tuple[tuple[int, int], ...],
+                rng: np.random.RandomState) -> tuple[np.ndarray, np.ndarray]:
+    """A copy of a window with one limb group's labels (or, one time in four, every pair's)
+    exchanged over a run of 2–10 frames, and its targets: a pair whose labels were exchanged is
+    wrong where it was right and the other way round (the weights do not change; nor does
+    ``lr_doubt``, which is the same for both labellings).
+
+    Args: ``kps`` (T, K, 3); ``target``, ``weight`` (T, P) of :func:`wrong_labels`.
+    Returns: (kps, target) of the copy.
+    """
+    from posetool.track.leftright import flip_groups
+
+    t = len(kps)
+    present = np.flatnonzero(np.isfinite(kps[:, 0, 0]))
+    if not len(present):
+        return kps, target
+    groups = [pairs for name, pairs in flip_groups("coco17").items() if name not in ("eyes", "ears")]
+    pairs = flip_pairs if rng.rand() < 0.25 else groups[rng.randint(len(groups))]
+    length = rng.randint(2, 11)
+    start = int(np.clip(rng.choice(present) - rng.randint(length), 0, max(t - length, 0)))
+    run = slice(start, start + length)
+    out, tgt = kps.copy(), target.copy()
+    out[run] = out[run][:, flip_permutation(kps.shape[1], pairs)]
+    cols = [flip_pairs.index(tuple(p)) for p in pairs]
+    tgt[run, cols] = np.where(weight[run][:, cols] > 0, 1.0 - tgt[run][:, cols], tgt[run][:, cols])
+    return out, tgt
+
+
 def make_windows(sequences: list[Sequence], window: int, stride: int, flip_pairs: tuple[tuple[int, int], ...],
-                 mirrored: bool = True, hide_doubts: float = 0.0, seed: int = 0) -> Windows:
+                 mirrored: bool = True, hide_doubts: float = 0.0, seed: int = 0, inject: float = 0.0) -> Windows:
     """Windows of ``window`` frames every ``stride`` frames (module docstring), also mirrored; a
-    ``hide_doubts`` share of them (drawn from ``RandomState(seed)``) without ``lr_doubt``."""
+    ``hide_doubts`` share of them without ``lr_doubt``, and an ``inject`` share also seen with a
+    short run of exchanged labels (:func:`inject_swap`); both drawn from ``RandomState(seed)``."""
     half = window // 2
     rng = np.random.RandomState(seed)
     xs, ys, ws = [], [], []
@@ -157,18 +190,22 @@ def make_windows(sequences: list[Sequence], window: int, stride: int, flip_pairs
             sl = slice(start, start + window)
             views = [(kps[sl], boxes[sl])] + ([mirror(kps[sl], boxes[sl], flip_pairs)] if mirrored else [])
             for k, b in views:
-                xs.append(features(k, b, doubts[sl] if rng.rand() >= hide_doubts else np.full_like(doubts[sl], np.nan)))
-                ys.append(target[sl].T)
-                ws.append(weight[sl].T)
+                d = doubts[sl] if rng.rand() >= hide_doubts else np.full_like(doubts[sl], np.nan)
+                copies = [(k, target[sl])] + ([inject_swap(k, target[sl], weight[sl], flip_pairs, rng)]
+                                              if rng.rand() < inject else [])
+                for kk, tt in copies:
+                    xs.append(features(kk, b, d))
+                    ys.append(tt.T)
+                    ws.append(weight[sl].T)
     if not xs:
         raise UsageError("no sequence paired with the ground truth; check --keypoints (a stream of the folder's video with track ids)")
     return Windows(np.stack(xs), np.stack(ys).astype(np.float32), np.stack(ws).astype(np.float32))
 
 
 def load_windows(folders: list[str], keypoints: str, window: int, stride: int, flip_pairs: tuple[tuple[int, int], ...],
-                 mirrored: bool = True, hide_doubts: float = 0.0, seed: int = 0) -> Windows:
+                 mirrored: bool = True, hide_doubts: float = 0.0, seed: int = 0, inject: float = 0.0) -> Windows:
     sequences = [s for folder in folders for s in paired_sequences(folder, keypoints, flip_pairs)]
-    return make_windows(sequences, window, stride, flip_pairs, mirrored, hide_doubts, seed)
+    return make_windows(sequences, window, stride, flip_pairs, mirrored, hide_doubts, seed, inject)
 
 
 @torch.inference_mode()
@@ -227,7 +264,8 @@ def _train(cfg: LeftRightTrainConfig, info: Any, state: dict[str, Any] | None) -
     dev = info.device
     skeleton = get_skeleton("coco17")
     pairs = skeleton.flip_pairs
-    train = load_windows(cfg.data, cfg.keypoints, cfg.window, cfg.stride, pairs, hide_doubts=cfg.hide_doubts, seed=cfg.seed)
+    train = load_windows(cfg.data, cfg.keypoints, cfg.window, cfg.stride, pairs, hide_doubts=cfg.hide_doubts, seed=cfg.seed,
+                         inject=cfg.inject)
     val = load_windows(cfg.val, cfg.keypoints, cfg.window, 1, pairs, mirrored=False) if cfg.val else None
     model = LeftRightNet(feature_channels(len(skeleton.keypoints), len(pairs)), len(pairs), cfg.channels,
                          tuple(cfg.dilations), cfg.dropout).to(dev)
