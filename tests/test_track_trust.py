@@ -177,9 +177,11 @@ def test_left_right_history_flips_a_group_that_jumps():
     assert k[13, 0] == 80 and k[15, 0] == 80
 
 
-def test_lr_consistency_undoes_short_body_and_leg_swaps(tmp_path: Path):
-    """The default offline consistency puts back labels that jump to the other side for a few frames:
-    the whole body (a front/back confusion) and the legs alone (a crossing in a side view)."""
+@pytest.mark.parametrize("mode", ["offline", "learned"])
+def test_lr_consistency_undoes_short_body_and_leg_swaps(tmp_path: Path, mode: str):
+    """The offline consistency (the default) and the learned labeller put back labels that jump to
+    the other side for a few frames: the whole body (a front/back confusion) and the legs alone (a
+    crossing in a side view)."""
     gt = _gt(tmp_path, "crossing", 5011)
     truth = read_stream(str(gt))
     swapped = copy.deepcopy(truth)
@@ -194,21 +196,25 @@ def test_lr_consistency_undoes_short_body_and_leg_swaps(tmp_path: Path):
             injected.append((rec["frame"], inst["track_id"]))
     assert len(injected) > 100
     plain = _track(swapped, lr_consistency="none")
-    fixed = _track(swapped)  # the default: lr_consistency="offline"
+    fixed = _track(swapped, lr_consistency=mode)
+    assert fixed[0]["stages"][-1]["params"]["lr_consistency"] == mode
     plain_lr, fixed_lr = _trust(tmp_path, gt, plain, "plain")["lr"], _trust(tmp_path, gt, fixed, "fixed")["lr"]
     assert plain_lr["swaps"] >= 20
     assert fixed_lr["swaps"] <= plain_lr["swaps"] / 10, (plain_lr, fixed_lr)
-    # the labels are put back exactly (points keep their coordinates; only the rows move)
+    if mode == "learned":
+        return  # the learned labeller puts fewer of them back exactly (docs/track.md); the swaps above are its measure
+    # the labels are put back exactly (points keep their coordinates; only the rows move), each
+    # injected pose compared with its own ground-truth person
     def by_frame(records: list[dict]) -> dict:
         return {r["frame"]: r["instances"] for r in records if r["type"] == "frame"}
     want, got = by_frame(truth), by_frame(fixed)
     restored = 0
-    for f, _ in injected:
-        for inst in got[f]:
-            match = [g for g in want[f] if np.allclose(np.asarray(g["bbox"]), np.asarray(inst["bbox"]))]
-            restored += bool(match) and np.allclose(np.asarray(inst["keypoints"])[:, :2],
-                                                    np.asarray(match[0]["keypoints"])[:, :2], atol=0.5)
-    assert restored >= 0.9 * len(injected), (restored, len(injected))
+    for f, tid in injected:
+        g = next(g for g in want[f] if g["track_id"] == tid)
+        match = [i for i in got[f] if np.allclose(np.asarray(i["bbox"]), np.asarray(g["bbox"]))]
+        restored += bool(match) and np.allclose(np.asarray(match[0]["keypoints"])[:, :2],
+                                                np.asarray(g["keypoints"])[:, :2], atol=0.5)
+    assert restored >= 0.7 * len(injected), (restored, len(injected))
 
 
 def _two_points(xs_left: list[float], xs_right: list[float]) -> np.ndarray:

@@ -38,7 +38,7 @@ def run(
     interpolate: Annotated[int, typer.Option("--interpolate", min=0, help="Fill track gaps up to N frames.", rich_help_panel=T)] = 0,
     smooth: Annotated[str, typer.Option("--smooth", help="Keypoint smoothing per track, as posetool track: smoothnet (learned), offline, online (One-Euro) or none.", rich_help_panel=T)] = "smoothnet",
     lr_repair: Annotated[bool, typer.Option("--lr-repair/--no-lr-repair", help="Flip left/right limbs whose labels break the track's motion, as posetool track.", rich_help_panel=T)] = False,
-    lr_consistency: Annotated[str, typer.Option("--lr-consistency", help="Left/right labels decided by the learned labeller over 25 poses each side of a pose (learned), along each track with its next 25 poses (offline) or as the pose model gave them (none); auto: learned for COCO-17 poses, else offline; as posetool track.", rich_help_panel=T)] = "auto",
+    lr_consistency: Annotated[str, typer.Option("--lr-consistency", help="Left/right labels decided along each track with its next 25 poses (offline), by the learned labeller over 25 poses each side of a pose (learned) or as the pose model gave them (none), as posetool track.", rich_help_panel=T)] = "offline",
     reid: Annotated[str, typer.Option("--reid", help="Re-identify lost tracks, as posetool track: auto (= appearance here, the video is at hand), none, appearance (colour) or features (correspondence network).", rich_help_panel=T)] = "auto",
     render: Annotated[str | None, typer.Option("--render", help="Also write an overlay video here.")] = None,
     frame_buffer: Annotated[int, typer.Option("--frame-buffer", min=8, help="Decoded frames kept for the stages that need pixels.")] = 96,

@@ -15,7 +15,7 @@ from posetool.errors import OptionError
 from posetool.stream import make_stage
 from posetool.stream.encoding import points_array
 from posetool.track.appearance import clean_view, describe, occluders
-from posetool.track.tracker import Tracker, TrackerOptions, resolve_lr_consistency
+from posetool.track.tracker import Tracker, TrackerOptions
 from posetool.video.align import frames_with_images
 from posetool.video.tee import frames_of
 
@@ -49,9 +49,6 @@ class TrackStep:
         fps = (header.get("source") or {}).get("fps")
         if isinstance(fps, (int, float)) and fps > 0 and fps != self.options.fps:
             self.options = replace(self.options, fps=float(fps))
-        lr = resolve_lr_consistency(self.options.lr_consistency, header.get("skeleton"))
-        if lr != self.options.lr_consistency:  # provenance records what ran
-            self.options = replace(self.options, lr_consistency=lr)
         models = []
         smoother = None
         if self.options.smooth == "smoothnet":
