@@ -74,8 +74,14 @@ class Windows:
     scale: np.ndarray  # (N,) px per unit, to report errors in pixels
 
 
-def paired_sequences(folder: str | Path, keypoints: str) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(prediction (L, K, 2), ground truth (L, K, 2), GT point in the image (L, K)) per unbroken pairing."""
+def paired_runs(folder: str | Path, keypoints: str) -> tuple[list[list[tuple[int, Any, Any]]], float, float]:
+    """The pairings of ``folder/keypoints`` (a pose stream with track ids) with ``folder/gt.jsonl``.
+
+    Returns: every unbroken run of consecutive frames in which one GT person is paired with one
+    predicted id (``eval trust``'s pairing: Hungarian on box IoU ≥ 0.5), as [(frame, GT person,
+    predicted person)] (:class:`posetool.eval.trust.Person`), and the video's width and height
+    (inf where the GT header does not give them).
+    """
     from posetool.eval.trust import match_streams
     from posetool.stream import StreamReader
 
@@ -86,22 +92,32 @@ def paired_sequences(folder: str | Path, keypoints: str) -> list[tuple[np.ndarra
             raise UsageError(f"{path}: missing (each training folder needs --keypoints {keypoints} and gt.jsonl)")
     source = StreamReader(gt).header.get("source") or {}
     width, height = float(source.get("width") or np.inf), float(source.get("height") or np.inf)
-    m = match_streams(str(pred), str(gt))
-    out = []
-    for frames in m.pairs.values():
+    runs: list[list[tuple[int, Any, Any]]] = []
+    for frames in match_streams(str(pred), str(gt)).pairs.values():
         run: list[int] = []
         for f in sorted(frames) + [None]:  # type: ignore[list-item]
             if run and (f is None or f != run[-1] + 1 or frames[f][1].track_id != frames[run[-1]][1].track_id):
-                people = [frames[g] for g in run]
-                if all(g.kp is not None and p.kp is not None and len(p.kp) == len(g.kp) for g, p in people):
-                    p_xy = np.stack([p.kp[:, :2] for _, p in people])  # type: ignore[index]
-                    g_xy = np.stack([g.kp[:, :2] for g, _ in people])  # type: ignore[index]
-                    inside = (np.isfinite(g_xy).all(-1) & (g_xy[..., 0] >= 0) & (g_xy[..., 0] < width)
-                              & (g_xy[..., 1] >= 0) & (g_xy[..., 1] < height))
-                    out.append((p_xy, g_xy, inside))
+                runs.append([(g, *frames[g]) for g in run])
                 run = []
             if f is not None:
                 run.append(f)
+    return runs, width, height
+
+
+def inside_image(xy: np.ndarray, width: float, height: float) -> np.ndarray:
+    """(…, K) whether each of (…, K, 2) points is finite and inside the image (0 ≤ x < width, 0 ≤ y < height)."""
+    return np.isfinite(xy).all(-1) & (xy[..., 0] >= 0) & (xy[..., 0] < width) & (xy[..., 1] >= 0) & (xy[..., 1] < height)
+
+
+def paired_sequences(folder: str | Path, keypoints: str) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(prediction (L, K, 2), ground truth (L, K, 2), GT point in the image (L, K)) per unbroken pairing."""
+    runs, width, height = paired_runs(folder, keypoints)
+    out = []
+    for run in runs:
+        if all(g.kp is not None and p.kp is not None and len(p.kp) == len(g.kp) for _, g, p in run):
+            p_xy = np.stack([p.kp[:, :2] for _, _, p in run])
+            g_xy = np.stack([g.kp[:, :2] for _, g, _ in run])
+            out.append((p_xy, g_xy, inside_image(g_xy, width, height)))
     return out
 
 

@@ -44,7 +44,7 @@ from posetool.errors import UsageError
 from posetool.nn.leftright import LeftRightNet
 from posetool.pose2d.flip import flip_permutation
 from posetool.track.labeller import feature_channels, features, mirror, wrong_labels
-from posetool.track.train import ExportHook
+from posetool.track.train import ExportHook, inside_image, paired_runs
 
 METADATA_KEY = "posetool.leftright"
 _RESUME_KEYS = ("data", "keypoints", "window", "stride", "batch_size", "seed", "channels", "dilations", "dropout", "hide_doubts", "inject")
@@ -89,44 +89,25 @@ class Sequence:
 
 def paired_sequences(folder: str | Path, keypoints: str, flip_pairs: tuple[tuple[int, int], ...]) -> list[Sequence]:
     """The folder's sequences (module docstring)."""
-    from posetool.eval.trust import match_streams
     from posetool.stream import StreamReader
 
-    folder = Path(folder)
-    pred, gt = folder / keypoints, folder / "gt.jsonl"
-    for path in (pred, gt):
-        if not path.exists():
-            raise UsageError(f"{path}: missing (each training folder needs --keypoints {keypoints} and gt.jsonl)")
-    source = StreamReader(gt).header.get("source") or {}
-    width, height = float(source.get("width") or np.inf), float(source.get("height") or np.inf)
+    runs, width, height = paired_runs(folder, keypoints)
     doubts: dict[tuple[int, int], np.ndarray] = {}
-    for rec in StreamReader(pred).frames():
+    for rec in StreamReader(Path(folder) / keypoints).frames():
         for inst in rec.get("instances") or []:
             d = inst.get("lr_doubt")
             if inst.get("track_id") is not None and d is not None and len(d) == len(flip_pairs):
                 doubts[int(rec["frame"]), int(inst["track_id"])] = np.array([np.nan if v is None else v for v in d], float)
-    m = match_streams(str(pred), str(gt))
+    nan = np.full(len(flip_pairs), np.nan)
     out = []
-    for frames in m.pairs.values():
-        run: list[int] = []
-        for f in sorted(frames) + [None]:  # type: ignore[list-item]
-            if run and (f is None or f != run[-1] + 1 or frames[f][1].track_id != frames[run[-1]][1].track_id):
-                people = [frames[g] for g in run]
-                if all(g.kp is not None and p.kp is not None and p.box is not None and len(p.kp) == len(g.kp)
-                       for g, p in people):
-                    g_xy = np.stack([g.kp[:, :2] for g, _ in people])  # type: ignore[index]
-                    inside = (np.isfinite(g_xy).all(-1) & (g_xy[..., 0] >= 0) & (g_xy[..., 0] < width)
-                              & (g_xy[..., 1] >= 0) & (g_xy[..., 1] < height))
-                    nan = np.full(len(flip_pairs), np.nan)
-                    out.append(Sequence(
-                        kps=np.stack([p.kp[:, :3] for _, p in people]),  # type: ignore[index]
-                        boxes=np.stack([p.box for _, p in people]),  # type: ignore[misc]
-                        doubts=np.stack([doubts.get((g, people[i][1].track_id), nan) for i, g in enumerate(run)]),
-                        gt=g_xy, inside=inside,
-                        heights=np.array([g.box[3] - g.box[1] if g.box is not None else 0.0 for g, _ in people])))
-                run = []
-            if f is not None:
-                run.append(f)
+    for run in runs:
+        if all(g.kp is not None and p.kp is not None and p.box is not None and len(p.kp) == len(g.kp) for _, g, p in run):
+            g_xy = np.stack([g.kp[:, :2] for _, g, _ in run])
+            out.append(Sequence(
+                kps=np.stack([p.kp[:, :3] for _, _, p in run]), boxes=np.stack([p.box for _, _, p in run]),
+                doubts=np.stack([doubts.get((f, p.track_id), nan) for f, _, p in run]),
+                gt=g_xy, inside=inside_image(g_xy, width, height),
+                heights=np.array([g.box[3] - g.box[1] if g.box is not None else 0.0 for _, g, _ in run])))
     return out
 
 
