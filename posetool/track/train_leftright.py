@@ -47,7 +47,7 @@ from posetool.track.labeller import feature_channels, features, mirror, wrong_la
 from posetool.track.train import ExportHook, inside_image, paired_runs
 
 METADATA_KEY = "posetool.leftright"
-_RESUME_KEYS = ("data", "keypoints", "window", "stride", "batch_size", "seed", "channels", "dilations", "dropout", "hide_doubts", "inject")
+_RESUME_KEYS = ("data", "keypoints", "window", "stride", "batch_size", "seed", "channels", "dilations", "dropout", "hide_doubts", "inject", "box_jitter")
 
 
 @dataclass
@@ -65,6 +65,7 @@ class LeftRightTrainConfig:
     dropout: float = 0.1
     hide_doubts: float = 0.25  # share of training windows shown without lr_doubt (pose models that give none)
     inject: float = 0.5        # share of training windows also seen with a short run of exchanged labels
+    box_jitter: float = 0.0    # scatter of each box edge per frame, × the box height (detected boxes are not GT boxes)
     epochs: int = 20
     batch_size: int = 64
     lr: float = 1e-3
@@ -155,10 +156,12 @@ def inject_swap(kps: np.ndarray, target: np.ndarray, weight: np.ndarray, flip_pa
 
 
 def make_windows(sequences: list[Sequence], window: int, stride: int, flip_pairs: tuple[tuple[int, int], ...],
-                 mirrored: bool = True, hide_doubts: float = 0.0, seed: int = 0, inject: float = 0.0) -> Windows:
+                 mirrored: bool = True, hide_doubts: float = 0.0, seed: int = 0, inject: float = 0.0,
+                 box_jitter: float = 0.0) -> Windows:
     """Windows of ``window`` frames every ``stride`` frames (module docstring), also mirrored; a
     ``hide_doubts`` share of them without ``lr_doubt``, and an ``inject`` share also seen with a
-    short run of exchanged labels (:func:`inject_swap`); both drawn from ``RandomState(seed)``."""
+    short run of exchanged labels (:func:`inject_swap`); with ``box_jitter`` each box edge moved by
+    Gaussian scatter of that × the box height per frame; all drawn from ``RandomState(seed)``."""
     half = window // 2
     rng = np.random.RandomState(seed)
     xs, ys, ws = [], [], []
@@ -171,6 +174,8 @@ def make_windows(sequences: list[Sequence], window: int, stride: int, flip_pairs
             sl = slice(start, start + window)
             views = [(kps[sl], boxes[sl])] + ([mirror(kps[sl], boxes[sl], flip_pairs)] if mirrored else [])
             for k, b in views:
+                if box_jitter > 0:
+                    b = b + rng.normal(0.0, box_jitter, b.shape) * (b[:, 3:4] - b[:, 1:2])
                 d = doubts[sl] if rng.rand() >= hide_doubts else np.full_like(doubts[sl], np.nan)
                 copies = [(k, target[sl])] + ([inject_swap(k, target[sl], weight[sl], flip_pairs, rng)]
                                               if rng.rand() < inject else [])
@@ -184,9 +189,10 @@ def make_windows(sequences: list[Sequence], window: int, stride: int, flip_pairs
 
 
 def load_windows(folders: list[str], keypoints: str, window: int, stride: int, flip_pairs: tuple[tuple[int, int], ...],
-                 mirrored: bool = True, hide_doubts: float = 0.0, seed: int = 0, inject: float = 0.0) -> Windows:
+                 mirrored: bool = True, hide_doubts: float = 0.0, seed: int = 0, inject: float = 0.0,
+                 box_jitter: float = 0.0) -> Windows:
     sequences = [s for folder in folders for s in paired_sequences(folder, keypoints, flip_pairs)]
-    return make_windows(sequences, window, stride, flip_pairs, mirrored, hide_doubts, seed, inject)
+    return make_windows(sequences, window, stride, flip_pairs, mirrored, hide_doubts, seed, inject, box_jitter)
 
 
 @torch.inference_mode()
@@ -246,7 +252,7 @@ def _train(cfg: LeftRightTrainConfig, info: Any, state: dict[str, Any] | None) -
     skeleton = get_skeleton("coco17")
     pairs = skeleton.flip_pairs
     train = load_windows(cfg.data, cfg.keypoints, cfg.window, cfg.stride, pairs, hide_doubts=cfg.hide_doubts, seed=cfg.seed,
-                         inject=cfg.inject)
+                         inject=cfg.inject, box_jitter=cfg.box_jitter)
     val = load_windows(cfg.val, cfg.keypoints, cfg.window, 1, pairs, mirrored=False) if cfg.val else None
     model = LeftRightNet(feature_channels(len(skeleton.keypoints), len(pairs)), len(pairs), cfg.channels,
                          tuple(cfg.dilations), cfg.dropout).to(dev)
