@@ -4,7 +4,7 @@ Run: python benchmarks/bench_pipes.py [--people 4] [--frames 200] [--repeats 2] 
 
 On one synth clip and the same models (the synth preset), in one run:
 
-- wall time of README's piped chain with default options (``detect --model centernet_r18_synth |
+- wall time of README's piped chain with default options (``detect --model centernet_r18_synth_ft |
   pose2d | correspond | recover | track | lift3d``) and of ``posetool run --preset synth``, best of
   ``--repeats`` each, alternating; the ratio pipe / run (aim: ≤ 1.3); CPU time (user + sys) of each;
   and whether the records are the same (bit for bit, else the largest difference: torch may round
@@ -44,6 +44,7 @@ from typing import Any
 
 import msgpack
 
+from posetool.engine.presets import SYNTH
 from posetool.stream import StreamReader, StreamWriter, read_stream
 from posetool.stream.encoding import NON_FINITE_FLOAT64
 from posetool.threads import available_cores
@@ -51,8 +52,7 @@ from posetool.threads import available_cores
 HERE = Path(__file__).resolve().parent
 POSETOOL = [sys.executable, "-m", "posetool"]
 # README's piped chain with default options (README "Pipelines"; tests/test_run.py keeps it equal to run).
-PIPE_STAGES = ["detect {video} --model centernet_r18_synth", "pose2d", "correspond", "recover", "track",
-               "lift3d -o {out}"]
+PIPE_STAGES = [f"detect {{video}} --model {SYNTH.detect}", "pose2d", "correspond", "recover", "track", "lift3d -o {out}"]
 
 
 def pipe_command(video: Path, out: Path) -> str:
