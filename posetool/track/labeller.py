@@ -126,8 +126,6 @@ class LearnedLabeller:
         self.module = loaded.module.eval()
         self.device = loaded.device
         self.name = loaded.name
-        self.pairs = int(self.module.config["pairs"])
-        self.reach = int(self.module.reach)
 
     @torch.inference_mode()
     def logits(self, windows: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> np.ndarray:

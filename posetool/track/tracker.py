@@ -590,7 +590,7 @@ class Tracker:
         logits = self.labeller.logits(windows) if tids else np.zeros((0, len(self.flip_pairs), 2 * half + 1))  # type: ignore[union-attr]
         for tid, window, logit in zip(tids, windows, logits):
             inst = current[tid]
-            raw = self._raw_row(f, inst)
+            raw = next(row for row in rows[tid] if row[0] == f)  # this pose as the model gave it (gathered above)
             if self.opt.lr_motion > 0:
                 flipped = self._learned_path(tid, window, logit, f, half)
             else:

@@ -20,6 +20,7 @@ both with the architecture in their metadata (``posetool track --smooth smoothne
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -236,18 +237,36 @@ def _train(cfg: SmoothTrainConfig, info: Any, state: dict[str, Any] | None) -> l
         set_rng_state(state["rng"])
     console.info(f"train smooth: {len(train.x)} training windows of {cfg.window} frames"
                  + (f", {len(val.x)} validation" if val is not None else "") + f" on {dev}")
-    x_all, y_all, m_all = (torch.as_tensor(a) for a in (train.x, train.y, train.mask))
+    data = tuple(torch.as_tensor(a) for a in (train.x, train.y, train.mask))
+    return fit_in_memory("train smooth", cfg, info, model, optimizer, data,
+                         lambda x, y, m: smooth_loss(model(x), y, m, cfg.w_pos, cfg.w_accel),
+                         (lambda: evaluate(model, val, dev)) if val is not None else None,
+                         export_smoothnet, "val_err_px", start, history)
+
+
+def fit_in_memory(name: str, cfg: Any, info: Any, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                  data: tuple[torch.Tensor, ...], batch_loss: Callable[..., torch.Tensor],
+                  validate: Callable[[], dict[str, Any]] | None, export: Callable[[Any, Path], Path], best_key: str,
+                  start: int, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The epochs of a one-process trainer whose data fit in memory (``train smooth``, ``train leftright``).
+
+    Each epoch: lr = ``cfg.lr`` × ``cfg.lr_decay``^epoch, a fresh random order of the N samples of
+    ``data`` (tensors with N rows), batches of ``cfg.batch_size`` on ``info.device``, the loss
+    ``batch_loss(*batch)``; then ``validate()`` (its row), ``model.safetensors`` and, with
+    validation, ``best.safetensors`` (lowest ``best_key``) written by ``export``, ``log.jsonl``,
+    ``checkpoint.pt`` (``--resume`` continues from it) in ``cfg.out``, and a console line.
+    """
+    dev, out = info.device, Path(cfg.out)
 
     def train_epoch(epoch: int) -> dict[str, Any]:
         for group in optimizer.param_groups:  # the official schedule: lr × decay^epoch
             group["lr"] = cfg.lr * cfg.lr_decay ** epoch
         model.train()
-        order = torch.randperm(len(x_all))
+        order = torch.randperm(len(data[0]))
         total, batches = 0.0, 0
         for i in range(0, len(order), cfg.batch_size):
             idx = order[i:i + cfg.batch_size]
-            x, y, m = x_all[idx].to(dev), y_all[idx].to(dev), m_all[idx].to(dev)
-            loss = smooth_loss(model(x), y, m, cfg.w_pos, cfg.w_accel)
+            loss = batch_loss(*(t[idx].to(dev) for t in data))
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -255,22 +274,20 @@ def _train(cfg: SmoothTrainConfig, info: Any, state: dict[str, Any] | None) -> l
             batches += 1
         return {"epoch": epoch + 1, "loss": round(total / max(batches, 1), 6), "lr": optimizer.param_groups[0]["lr"]}
 
-    def validate(end: Any) -> dict[str, Any]:
-        return evaluate(model, val, dev) if val is not None else {}
-
     def ckpt(end: Any) -> dict[str, Any]:
         return {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": end.epoch,
                 "history": end.history, "config": asdict(cfg)}
 
     hooks = [
-        Validate(validate),
+        Validate(lambda end: validate() if validate is not None else {}),
         StampTime(),
         RecordHistory(),
-        ExportHook(model, out / "model.safetensors"),
-        ExportHook(model, out / "best.safetensors", best_of=history if val is not None else None),
+        ExportHook(model, out / "model.safetensors", export=export),
+        ExportHook(model, out / "best.safetensors", best_of=history if validate is not None else None,
+                   export=export, key=best_key),
         JsonLog(out / "log.jsonl"),
         Checkpoint(ckpt, out / "checkpoint.pt"),
-        ConsoleLine(lambda end: "train smooth: " + " ".join(f"{k} {v}" for k, v in end.row.items())),
+        ConsoleLine(lambda end: f"{name}: " + " ".join(f"{k} {v}" for k, v in end.row.items())),
     ]
     return run_epochs(range(start, cfg.epochs), train_epoch, hooks, info, history)
 

@@ -29,7 +29,7 @@ is the epoch with the lowest ``val_wrong``.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +38,12 @@ import torch
 import torch.nn.functional as F
 
 from posetool import console
-from posetool.engine.trainer import (Checkpoint, ConsoleLine, JsonLog, RecordHistory, StampTime, Validate, begin_run,
-                                     cleanup_distributed, export_weights, run_epochs, set_rng_state)
+from posetool.engine.trainer import begin_run, cleanup_distributed, export_weights, set_rng_state
 from posetool.errors import UsageError
 from posetool.nn.leftright import LeftRightNet
 from posetool.pose2d.flip import flip_permutation
 from posetool.track.labeller import feature_channels, features, mirror, wrong_labels
-from posetool.track.train import ExportHook, inside_image, paired_runs
+from posetool.track.train import fit_in_memory, inside_image, paired_runs
 
 METADATA_KEY = "posetool.leftright"
 _RESUME_KEYS = ("data", "keypoints", "window", "stride", "batch_size", "seed", "channels", "dilations", "dropout", "hide_doubts", "inject", "box_jitter")
@@ -267,41 +266,11 @@ def _train(cfg: LeftRightTrainConfig, info: Any, state: dict[str, Any] | None) -
         set_rng_state(state["rng"])
     console.info(f"train leftright: {len(train.x)} training windows of {cfg.window} frames (mirrored included)"
                  + (f", {len(val.x)} validation" if val is not None else "") + f" on {dev}")
-    x_all, y_all, w_all = (torch.as_tensor(a) for a in (train.x, train.y, train.w))
+    data = tuple(torch.as_tensor(a) for a in (train.x, train.y, train.w))
 
-    def train_epoch(epoch: int) -> dict[str, Any]:
-        for group in optimizer.param_groups:
-            group["lr"] = cfg.lr * cfg.lr_decay ** epoch
-        model.train()
-        order = torch.randperm(len(x_all))
-        total, batches = 0.0, 0
-        for i in range(0, len(order), cfg.batch_size):
-            idx = order[i:i + cfg.batch_size]
-            x, y, w = x_all[idx].to(dev), y_all[idx].to(dev), w_all[idx].to(dev)
-            loss = F.binary_cross_entropy_with_logits(model(x), y, weight=w, reduction="sum") / w.sum().clamp(min=1.0)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item()
-            batches += 1
-        return {"epoch": epoch + 1, "loss": round(total / max(batches, 1), 6), "lr": optimizer.param_groups[0]["lr"]}
+    def batch_loss(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        return F.binary_cross_entropy_with_logits(model(x), y, weight=w, reduction="sum") / w.sum().clamp(min=1.0)
 
-    def validate(end: Any) -> dict[str, Any]:
-        return evaluate(model, val, dev) if val is not None else {}
-
-    def ckpt(end: Any) -> dict[str, Any]:
-        return {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": end.epoch,
-                "history": end.history, "config": asdict(cfg)}
-
-    hooks = [
-        Validate(validate),
-        StampTime(),
-        RecordHistory(),
-        ExportHook(model, out / "model.safetensors", export=export_leftright),
-        ExportHook(model, out / "best.safetensors", best_of=history if val is not None else None,
-                   export=export_leftright, key="val_wrong"),
-        JsonLog(out / "log.jsonl"),
-        Checkpoint(ckpt, out / "checkpoint.pt"),
-        ConsoleLine(lambda end: "train leftright: " + " ".join(f"{k} {v}" for k, v in end.row.items())),
-    ]
-    return run_epochs(range(start, cfg.epochs), train_epoch, hooks, info, history)
+    return fit_in_memory("train leftright", cfg, info, model, optimizer, data, batch_loss,
+                         (lambda: evaluate(model, val, dev)) if val is not None else None,
+                         export_leftright, "val_wrong", start, history)
