@@ -7,6 +7,10 @@ Per clip: ``posetool synth --scene S`` (3 people, 375 frames) and ``detect --mod
 with the synth preset's pose model, which writes ``pre_gt.msgpack``: the pose model's own labels
 and its ``lr_doubt`` per left/right pair, the track id of each pose being its ground-truth person.
 That is what the labeller sees inside ``posetool track`` (labels as the pose model gave them).
+With ``--chain`` each clip also gets ``chain.msgpack``: the synth preset's whole chain (detector,
+pose model, correspondences, recovery, tracker with re-identification) with the labels left alone
+(``run --lr-consistency none --smooth none --no-lift``), so the labeller also learns from detected
+boxes and ``recover``'s re-estimates, which the GT-box stream never shows.
 Seeds: 7600-7605 and 7620-7624 of each scene, 7606-7609 and 7612-7615 of ``run``, 7610-7611 of
 the mixed scene; 7605 is validation. None of them is a test or development seed of the tracker
 (6000-6008, 5000-5013). Every command is printed; what exists is skipped.
@@ -27,19 +31,26 @@ def sh(*args: str) -> None:
     subprocess.run(cmd, check=True)
 
 
-def make_clip(clip: Path, scene: str, seed: int) -> None:
-    """Synth clip and its GT-box 2D stream ``pre_gt.msgpack`` (the video is deleted afterwards)."""
-    pre = clip / "pre_gt.msgpack"
-    if pre.exists():
+def make_clip(clip: Path, scene: str, seed: int, chain: bool) -> None:
+    """Synth clip, its GT-box 2D stream ``pre_gt.msgpack`` and with ``chain`` the chain's tracked
+    stream ``chain.msgpack`` (the video is deleted afterwards; synth re-renders it when needed)."""
+    pre, tracked = clip / "pre_gt.msgpack", clip / "chain.msgpack"
+    if pre.exists() and (tracked.exists() or not chain):
         return
-    if not (clip / "gt.jsonl").exists() or not (clip / "video.mp4").exists():
+    video = clip / "video.mp4"
+    if not (clip / "gt.jsonl").exists() or not video.exists():
         sh("synth", str(clip), "--people", "3", "--frames", "375", "--seed", str(seed), "--scene", scene, "--quiet")
-    det = clip / "det_gt.msgpack"
-    sh("detect", str(clip / "video.mp4"), "--model", "gt", "--gt", str(clip / "gt.jsonl"), "-o", str(det), "--quiet")
-    sh("pose2d", str(det), "-o", str(pre) + ".part", "--quiet")
-    Path(str(pre) + ".part").rename(pre)
-    det.unlink()
-    (clip / "video.mp4").unlink()  # 2D and ground truth are all the labeller reads
+    if not pre.exists():
+        det = clip / "det_gt.msgpack"
+        sh("detect", str(video), "--model", "gt", "--gt", str(clip / "gt.jsonl"), "-o", str(det), "--quiet")
+        sh("pose2d", str(det), "-o", str(pre) + ".part", "--quiet")
+        Path(str(pre) + ".part").rename(pre)
+        det.unlink()
+    if chain and not tracked.exists():
+        sh("run", str(video), "--preset", "synth", "--lr-consistency", "none", "--smooth", "none", "--no-lift",
+           "-o", str(tracked) + ".part", "--format", "msgpack", "--quiet")
+        Path(str(tracked) + ".part").rename(tracked)
+    video.unlink()  # 2D and ground truth are all the labeller reads
 
 
 def main() -> None:
@@ -49,6 +60,7 @@ def main() -> None:
     ap.add_argument("--seeds", default="7600,7601,7602,7603,7604,7605,7620,7621,7622,7623,7624")
     ap.add_argument("--mix-seeds", default="7610,7611", help="seeds of the mixed-action scene")
     ap.add_argument("--run-seeds", default="7606,7607,7608,7609,7612,7613,7614,7615", help="more seeds of the run scene")
+    ap.add_argument("--chain", action="store_true", help="also write chain.msgpack (the synth chain's tracked stream)")
     args = ap.parse_args()
     out = Path(args.out)
     seeds = [int(s) for s in args.seeds.split(",") if s]
@@ -56,7 +68,7 @@ def main() -> None:
     jobs += [("mix", int(s)) for s in args.mix_seeds.split(",") if s]
     jobs += [("run", int(s)) for s in args.run_seeds.split(",") if s]
     for scene, seed in jobs:
-        make_clip(out / f"{scene}-{seed}", scene, seed)
+        make_clip(out / f"{scene}-{seed}", scene, seed, args.chain)
 
 
 if __name__ == "__main__":

@@ -227,3 +227,16 @@ def test_lr_weights_needs_learned(tmp_path: Path, stream_file: Path):
     res = run_posetool("track", str(stream_file), "--lr-weights", str(tmp_path / "x.safetensors"))
     assert res.returncode == 2 and b"--lr-consistency learned" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_train_leftright_takes_several_streams_per_folder(tmp_path: Path):
+    """``--keypoints a,b`` gives each folder's windows of both streams (a GT-box stream and a
+    tracked chain stream of the same video): twice the windows of one when both are the same."""
+    from posetool.track.train_leftright import load_windows
+
+    _swapped_folder(tmp_path / "clip", frames=30)
+    (tmp_path / "clip" / "chain.msgpack").write_bytes((tmp_path / "clip" / "pre_gt.msgpack").read_bytes())
+    one = load_windows([str(tmp_path / "clip")], "pre_gt.msgpack", 11, 2, PAIRS)
+    both = load_windows([str(tmp_path / "clip")], "pre_gt.msgpack, chain.msgpack", 11, 2, PAIRS)
+    assert len(one.x) > 0 and len(both.x) == 2 * len(one.x)
+    assert np.array_equal(both.x[: len(one.x)], one.x, equal_nan=True) and np.array_equal(both.y[len(one.x):], one.y)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -95,3 +96,23 @@ def test_run_tracks_with_correspondence_weights_the_user_trained(tmp_path: Path,
                            str(tmp_path / "nope.safetensors"), "-o", str(tmp_path / "x.msgpack"))
     assert missing.returncode == 2 and b"--correspond-weights" in missing.stderr
     assert not (tmp_path / "x.msgpack").exists()
+
+
+def test_run_labels_left_right_with_weights_the_user_trained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """`run --lr-consistency learned --lr-weights FILE` (best.safetensors of `train leftright`) hands
+    the file to the tracker as `track --lr-weights` does; without `learned` it is one usage error."""
+    one_thread(monkeypatch)
+    syn = tmp_path / "syn"
+    assert run_posetool("synth", str(syn), "--people", "2", "--frames", "4", "--seed", "7", "-q").returncode == 0
+    mine = tmp_path / "my_labeller.safetensors"
+    mine.write_bytes((REPO / "posetool" / "weights" / "leftright_synth.safetensors").read_bytes())
+    out = tmp_path / "run.msgpack"
+    res = run_posetool("run", str(syn / "video.mp4"), "--preset", "synth", "--lr-consistency", "learned",
+                       "--lr-weights", str(mine), "--no-lift", "-o", str(out), "-q", timeout=600)
+    assert res.returncode == 0, res.stderr.decode()
+    track = {s["stage"]: s for s in read_stream(str(out))[0]["stages"]}["track"]
+    assert "my_labeller.safetensors" in json.dumps(track)
+    wrong = run_posetool("run", str(syn / "video.mp4"), "--preset", "synth", "--lr-weights", str(mine),
+                         "-o", str(tmp_path / "x.msgpack"))
+    assert wrong.returncode == 2 and b"--lr-consistency learned" in wrong.stderr
+    assert len(wrong.stderr.strip().splitlines()) == 1 and not (tmp_path / "x.msgpack").exists()

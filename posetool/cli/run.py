@@ -39,6 +39,7 @@ def run(
     smooth: Annotated[str, typer.Option("--smooth", help="Keypoint smoothing per track, as posetool track: smoothnet (learned), offline, online (One-Euro) or none.", rich_help_panel=T)] = "smoothnet",
     lr_repair: Annotated[bool, typer.Option("--lr-repair/--no-lr-repair", help="Flip left/right limbs whose labels break the track's motion, as posetool track.", rich_help_panel=T)] = False,
     lr_consistency: Annotated[str, typer.Option("--lr-consistency", help="Left/right labels decided along each track with its next 25 poses (offline), by the learned labeller over 25 poses each side of a pose (learned) or as the pose model gave them (none), as posetool track.", rich_help_panel=T)] = "offline",
+    lr_weights: Annotated[str | None, typer.Option("--lr-weights", help="--lr-consistency learned: a weights file instead of the registered one (best.safetensors of posetool train leftright), as posetool track.", rich_help_panel=T)] = None,
     reid: Annotated[str, typer.Option("--reid", help="Re-identify lost tracks, as posetool track: auto (= appearance here, the video is at hand), none, appearance (colour) or features (correspondence network).", rich_help_panel=T)] = "auto",
     render: Annotated[str | None, typer.Option("--render", help="Also write an overlay video here.")] = None,
     frame_buffer: Annotated[int, typer.Option("--frame-buffer", min=8, help="Decoded frames kept for the stages that need pixels.")] = 96,
@@ -73,12 +74,19 @@ def run(
             raise UsageError(f"--correspond-weights: {corr} is optical flow and has no weights")
         if not Path(correspond_weights).expanduser().is_file():
             raise UsageError(f"--correspond-weights {correspond_weights}: no such file")
+    if lr_weights:
+        from pathlib import Path
+
+        if lr_consistency != "learned":
+            raise UsageError("--lr-weights is for --lr-consistency learned")
+        if not Path(lr_weights).expanduser().is_file():
+            raise UsageError(f"--lr-weights {lr_weights}: no such file")
     opts = ChainOptions(
         detect_model=detect_model or p.detect, gt=gt, pose_model=pose_model or p.pose, correspond_model=corr,
         correspond_weights=correspond_weights,
         recover=(p.recover if recover is None else recover) and corr is not None, lift_model=(lift_model or p.lift) if lift else None,
         score_thr=score_thr, max_people=max_people, similarity=track_similarity, gate=track_gate, patience=patience,
-        min_length=min_length, interpolate=interpolate, smooth=smooth, lr_repair=lr_repair, lr_consistency=lr_consistency, reid=reid, device=device, batch_size=batch_size, runtime=runtime,
+        min_length=min_length, interpolate=interpolate, smooth=smooth, lr_repair=lr_repair, lr_consistency=lr_consistency, lr_weights=lr_weights, reid=reid, device=device, batch_size=batch_size, runtime=runtime,
         frame_buffer=frame_buffer,
     )
     claim_input(video)

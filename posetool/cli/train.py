@@ -310,7 +310,7 @@ def train_smooth(
 def train_leftright(
     data: Annotated[list[str], typer.Argument(help="Folders with gt.jsonl and the pose stream --keypoints.")],
     out: OutDir = "runs/leftright",
-    keypoints: Annotated[str, typer.Option("--keypoints", "-k", help="Pose stream's file name inside each folder (detect --model gt | pose2d, or track --lr-consistency none).")] = "pre_gt.msgpack",
+    keypoints: Annotated[str, typer.Option("--keypoints", "-k", help="Pose stream's file name inside each folder (detect --model gt | pose2d, or track --lr-consistency none); several, comma-separated, use each.")] = "pre_gt.msgpack",
     val: Annotated[list[str] | None, typer.Option("--val", help="Validation folder (repeatable): share of wrongly labelled pairs each epoch; best.safetensors keeps the best.")] = None,
     window: Annotated[int, typer.Option("--window", min=3, help="Frames per training window (odd: the tracker reads --lr-lookahead frames each side of a pose).")] = 51,
     stride: Annotated[int, typer.Option("--stride", min=1, help="Frames between training windows.")] = 4,

@@ -34,6 +34,7 @@ class ChainOptions:
     smooth: str = "smoothnet"       # as `posetool track --smooth`
     lr_repair: bool = False         # as `posetool track --lr-repair`
     lr_consistency: str = "offline"  # as `posetool track --lr-consistency`
+    lr_weights: str | None = None   # lr_consistency="learned": a weights file instead of the registered one
     reid: str = AUTO                # as `posetool track --reid`; auto = appearance (run always has the video)
     device: str = "auto"
     runtime: str = "auto"           # what runs .tflite models (movenet, blazepose_full): posetool.hub.litert
@@ -90,7 +91,7 @@ def build_steps(o: ChainOptions) -> list[Step]:
     steps.append(TrackStep(TrackerOptions(similarity=o.similarity, gate=o.gate, patience=o.patience,
                                           min_length=o.min_length, interpolate=o.interpolate, smooth=o.smooth,
                                           lr_repair=o.lr_repair, lr_consistency=o.lr_consistency, reid="appearance" if o.reid == AUTO else o.reid),
-                           device=o.device))
+                           device=o.device, lr_weights=o.lr_weights))
     if o.lift_model:
         steps.append(LiftStep(model=o.lift_model, device=o.device))
     return steps

@@ -2,7 +2,8 @@
 
 Data: folders holding a pose stream with track ids (``--keypoints``, e.g. ``pre_gt.msgpack`` from
 ``detect --model gt | pose2d``: the pose model's own labels and ``lr_doubt``; a tracked stream
-whose labels were left alone, ``track --lr-consistency none``, works too) and ``gt.jsonl`` of the
+whose labels were left alone, ``track --lr-consistency none``, works too; several names,
+comma-separated, take each folder's streams of each name) and ``gt.jsonl`` of the
 same video (``posetool synth`` writes it; ``scripts/leftright_data.py`` makes both). Each
 ground-truth person is paired with the predicted people frame by frame (``eval trust``'s pairing:
 Hungarian on box IoU ≥ 0.5); every unbroken run of frames paired with one predicted id is a
@@ -190,7 +191,10 @@ def make_windows(sequences: list[Sequence], window: int, stride: int, flip_pairs
 def load_windows(folders: list[str], keypoints: str, window: int, stride: int, flip_pairs: tuple[tuple[int, int], ...],
                  mirrored: bool = True, hide_doubts: float = 0.0, seed: int = 0, inject: float = 0.0,
                  box_jitter: float = 0.0) -> Windows:
-    sequences = [s for folder in folders for s in paired_sequences(folder, keypoints, flip_pairs)]
+    """Windows of every folder's streams; ``keypoints`` names one stream file or several, comma-separated
+    (e.g. ``pre_gt.msgpack,chain.msgpack``: each folder gives the windows of each)."""
+    names = [k.strip() for k in keypoints.split(",") if k.strip()]
+    sequences = [s for folder in folders for name in names for s in paired_sequences(folder, name, flip_pairs)]
     return make_windows(sequences, window, stride, flip_pairs, mirrored, hide_doubts, seed, inject, box_jitter)
 
 
