@@ -9,6 +9,7 @@
 set -euo pipefail
 data=${1:-runs/lr-data}
 out=${2:-runs/leftright_synth}
+shift $(( $# < 2 ? $# : 2 ))  # what follows goes to train leftright as it is
 train=()
 for scene in run crossing reenter turn; do
   for seed in 7600 7601 7602 7603 7604 7620 7621 7622 7623 7624; do train+=("$data/$scene-$seed"); done
@@ -17,5 +18,5 @@ train+=("$data/mix-7610" "$data/mix-7611")
 for seed in 7606 7607 7608 7609 7612 7613 7614 7615; do train+=("$data/run-$seed"); done
 val=()
 for scene in run crossing reenter turn; do val+=(--val "$data/$scene-7605"); done
-posetool train leftright "${train[@]}" "${val[@]}" --keypoints pre_gt.msgpack --window 51 --stride 4 \
-  --epochs "${EPOCHS:-20}" --batch-size 64 --lr 1e-3 --seed 0 --device cpu -o "$out"
+posetool train leftright "${train[@]}" "${val[@]}" --keypoints "${KEYPOINTS:-pre_gt.msgpack}" --window 51 --stride 4 \
+  --epochs "${EPOCHS:-20}" --batch-size 64 --lr 1e-3 --seed 0 --device cpu -o "$out" "$@"

@@ -240,3 +240,33 @@ def test_train_leftright_takes_several_streams_per_folder(tmp_path: Path):
     both = load_windows([str(tmp_path / "clip")], "pre_gt.msgpack, chain.msgpack", 11, 2, PAIRS)
     assert len(one.x) > 0 and len(both.x) == 2 * len(one.x)
     assert np.array_equal(both.x[: len(one.x)], one.x, equal_nan=True) and np.array_equal(both.y[len(one.x):], one.y)
+
+
+def test_windows_by_track_keep_an_identity_switch(tmp_path: Path):
+    """``--by-track``: a track that follows one person and then another is one sequence whose ground
+    truth changes person at the switch (what the tracker's labeller reads); cut per GT person and
+    id it is two sequences, and the switch is never seen."""
+    from posetool.track.train_leftright import paired_sequences, track_sequences
+
+    clip = tmp_path / "clip"
+    _swapped_folder(clip, frames=40)
+    reader = StreamReader(str(clip / "pre_gt.msgpack"))
+    records = list(reader.frames())
+    ids = sorted({i["track_id"] for r in records for i in r["instances"]})
+    assert len(ids) == 2
+    with StreamWriter(str(clip / "switch.msgpack"), "msgpack") as w:  # the two ids exchanged from frame 20 on
+        w.write(dict(reader.header))
+        for r in records:
+            if r["frame"] >= 20:
+                r = {**r, "instances": [{**i, "track_id": ids[1 - ids.index(i["track_id"])]} for i in r["instances"]]}
+            w.write(r)
+    gt = {(r["frame"], i["track_id"]): np.asarray([[np.nan if v is None else v for v in p[:2]] for p in i["keypoints"]])
+          for r in StreamReader(str(clip / "gt.jsonl")).frames() for i in r["instances"]}
+    frames = {r["frame"] for r in records if len(r["instances"]) == 2}
+    assert {5, 25} <= frames
+    by_track = track_sequences(clip, "switch.msgpack", PAIRS)
+    assert len(by_track) == 2 and all(len(s.kps) == 40 for s in by_track)
+    first = by_track[0]  # sorted by track id; ids are the GT ids before the switch
+    np.testing.assert_allclose(first.gt[5], gt[5, ids[0]])   # before the switch: its own person
+    np.testing.assert_allclose(first.gt[25], gt[25, ids[1]])  # after: the other one
+    assert len(paired_sequences(clip, "switch.msgpack", PAIRS)) == 4

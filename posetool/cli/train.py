@@ -314,6 +314,7 @@ def train_leftright(
     val: Annotated[list[str] | None, typer.Option("--val", help="Validation folder (repeatable): share of wrongly labelled pairs each epoch; best.safetensors keeps the best.")] = None,
     window: Annotated[int, typer.Option("--window", min=3, help="Frames per training window (odd: the tracker reads --lr-lookahead frames each side of a pose).")] = 51,
     stride: Annotated[int, typer.Option("--stride", min=1, help="Frames between training windows.")] = 4,
+    by_track: Annotated[bool, typer.Option("--by-track/--by-person", help="Cut windows along each predicted track, whoever it follows (identity switches included, as the tracker reads a track), or along each ground-truth person while one id follows it.")] = False,
     epochs: Epochs = 20,
     batch_size: BatchSize = 64,
     lr: Annotated[float, typer.Option("--lr", min=0.0, help="Adam learning rate (decayed x0.9 per epoch).")] = 1e-3,
@@ -327,5 +328,5 @@ def train_leftright(
     from posetool.track.train_leftright import LeftRightTrainConfig, train_leftright as run
 
     cfg = LeftRightTrainConfig(data=list(data), keypoints=keypoints, val=list(val or []), out=out, window=window, stride=stride,
-                               epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device, threads=threads)
+                               by_track=by_track, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device, threads=threads)
     run(cfg, resume=resume)

@@ -75,6 +75,18 @@ class Windows:
     scale: np.ndarray  # (N,) px per unit, to report errors in pixels
 
 
+def video_size(folder: Path, keypoints: str) -> tuple[float, float]:
+    """The video's width and height from ``folder/gt.jsonl`` (inf where its header does not give
+    them), after checking that the folder holds both ``keypoints`` and ``gt.jsonl``."""
+    from posetool.stream import StreamReader
+
+    for path in (folder / keypoints, folder / "gt.jsonl"):
+        if not path.exists():
+            raise UsageError(f"{path}: missing (each training folder needs --keypoints {keypoints} and gt.jsonl)")
+    source = StreamReader(folder / "gt.jsonl").header.get("source") or {}
+    return float(source.get("width") or np.inf), float(source.get("height") or np.inf)
+
+
 def paired_runs(folder: str | Path, keypoints: str) -> tuple[list[list[tuple[int, Any, Any]]], float, float]:
     """The pairings of ``folder/keypoints`` (a pose stream with track ids) with ``folder/gt.jsonl``.
 
@@ -84,17 +96,11 @@ def paired_runs(folder: str | Path, keypoints: str) -> tuple[list[list[tuple[int
     (inf where the GT header does not give them).
     """
     from posetool.eval.trust import match_streams
-    from posetool.stream import StreamReader
 
     folder = Path(folder)
-    pred, gt = folder / keypoints, folder / "gt.jsonl"
-    for path in (pred, gt):
-        if not path.exists():
-            raise UsageError(f"{path}: missing (each training folder needs --keypoints {keypoints} and gt.jsonl)")
-    source = StreamReader(gt).header.get("source") or {}
-    width, height = float(source.get("width") or np.inf), float(source.get("height") or np.inf)
+    width, height = video_size(folder, keypoints)
     runs: list[list[tuple[int, Any, Any]]] = []
-    for frames in match_streams(str(pred), str(gt)).pairs.values():
+    for frames in match_streams(str(folder / keypoints), str(folder / "gt.jsonl")).pairs.values():
         run: list[int] = []
         for f in sorted(frames) + [None]:  # type: ignore[list-item]
             if run and (f is None or f != run[-1] + 1 or frames[f][1].track_id != frames[run[-1]][1].track_id):

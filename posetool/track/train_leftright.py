@@ -44,10 +44,10 @@ from posetool.errors import UsageError
 from posetool.nn.leftright import LeftRightNet
 from posetool.pose2d.flip import flip_permutation
 from posetool.track.labeller import feature_channels, features, mirror, wrong_labels
-from posetool.track.train import fit_in_memory, inside_image, paired_runs
+from posetool.track.train import fit_in_memory, inside_image, paired_runs, video_size
 
 METADATA_KEY = "posetool.leftright"
-_RESUME_KEYS = ("data", "keypoints", "window", "stride", "batch_size", "seed", "channels", "dilations", "dropout", "hide_doubts", "inject", "box_jitter")
+_RESUME_KEYS = ("data", "keypoints", "window", "stride", "batch_size", "seed", "channels", "dilations", "dropout", "hide_doubts", "inject", "box_jitter", "by_track")
 
 
 @dataclass
@@ -66,6 +66,7 @@ class LeftRightTrainConfig:
     hide_doubts: float = 0.25  # share of training windows shown without lr_doubt (pose models that give none)
     inject: float = 0.5        # share of training windows also seen with a short run of exchanged labels
     box_jitter: float = 0.0    # scatter of each box edge per frame, × the box height (detected boxes are not GT boxes)
+    by_track: bool = False     # windows per predicted track (identity switches included), not per GT person and id
     epochs: int = 20
     batch_size: int = 64
     lr: float = 1e-3
@@ -109,6 +110,48 @@ def paired_sequences(folder: str | Path, keypoints: str, flip_pairs: tuple[tuple
                 doubts=np.stack([doubts.get((f, p.track_id), nan) for f, _, p in run]),
                 gt=g_xy, inside=inside_image(g_xy, width, height),
                 heights=np.array([g.box[3] - g.box[1] if g.box is not None else 0.0 for _, g, _ in run])))
+    return out
+
+
+def track_sequences(folder: str | Path, keypoints: str, flip_pairs: tuple[tuple[int, int], ...]) -> list[Sequence]:
+    """One sequence per predicted track, first to last frame, as the tracker's labeller reads it:
+    every pose of the track (NaN rows where it has none), the ground truth of whichever GT person
+    is paired with it in each frame (``eval trust``'s pairing), and no ground truth (weight 0) where
+    none is. Unlike :func:`paired_sequences` a window here can hold an identity switch: the track's
+    past belongs to one person and its present to another, which a window cut per GT person never shows.
+    """
+    from posetool.eval.trust import match_streams
+    from posetool.stream import StreamReader
+
+    folder = Path(folder)
+    width, height = video_size(folder, keypoints)
+    m = match_streams(str(folder / keypoints), str(folder / "gt.jsonl"))
+    gt_of = {(f, p.track_id): g for frames in m.pairs.values() for f, (g, p) in frames.items()}
+    doubts: dict[tuple[int, int], np.ndarray] = {}
+    for rec in StreamReader(folder / keypoints).frames():
+        for inst in rec.get("instances") or []:
+            d = inst.get("lr_doubt")
+            if inst.get("track_id") is not None and d is not None and len(d) == len(flip_pairs):
+                doubts[int(rec["frame"]), int(inst["track_id"])] = np.array([np.nan if v is None else v for v in d], float)
+    out = []
+    for tid, poses in sorted(m.pred_tracks.items()):
+        poses = {f: p for f, p in poses.items() if p.kp is not None and p.box is not None}
+        if not poses:
+            continue
+        first, last = min(poses), max(poses)
+        k = len(next(iter(poses.values())).kp)
+        n = last - first + 1
+        kps, boxes = np.full((n, k, 3), np.nan), np.full((n, 4), np.nan)
+        dts, gt, heights = np.full((n, len(flip_pairs)), np.nan), np.full((n, k, 2), np.nan), np.zeros(n)
+        for f, p in poses.items():
+            i = f - first
+            kps[i], boxes[i] = p.kp[:, :3], p.box
+            dts[i] = doubts.get((f, tid), dts[i])
+            g = gt_of.get((f, tid))
+            if g is not None and g.kp is not None and len(g.kp) == k:
+                gt[i] = g.kp[:, :2]
+                heights[i] = g.box[3] - g.box[1] if g.box is not None else 0.0
+        out.append(Sequence(kps=kps, boxes=boxes, doubts=dts, gt=gt, inside=inside_image(gt, width, height), heights=heights))
     return out
 
 
@@ -190,11 +233,13 @@ def make_windows(sequences: list[Sequence], window: int, stride: int, flip_pairs
 
 def load_windows(folders: list[str], keypoints: str, window: int, stride: int, flip_pairs: tuple[tuple[int, int], ...],
                  mirrored: bool = True, hide_doubts: float = 0.0, seed: int = 0, inject: float = 0.0,
-                 box_jitter: float = 0.0) -> Windows:
+                 box_jitter: float = 0.0, by_track: bool = False) -> Windows:
     """Windows of every folder's streams; ``keypoints`` names one stream file or several, comma-separated
-    (e.g. ``pre_gt.msgpack,chain.msgpack``: each folder gives the windows of each)."""
+    (e.g. ``pre_gt.msgpack,chain.msgpack``: each folder gives the windows of each); ``by_track``: cut
+    per predicted track (:func:`track_sequences`) instead of per GT person and id (:func:`paired_sequences`)."""
     names = [k.strip() for k in keypoints.split(",") if k.strip()]
-    sequences = [s for folder in folders for name in names for s in paired_sequences(folder, name, flip_pairs)]
+    cut = track_sequences if by_track else paired_sequences
+    sequences = [s for folder in folders for name in names for s in cut(folder, name, flip_pairs)]
     return make_windows(sequences, window, stride, flip_pairs, mirrored, hide_doubts, seed, inject, box_jitter)
 
 
@@ -255,8 +300,8 @@ def _train(cfg: LeftRightTrainConfig, info: Any, state: dict[str, Any] | None) -
     skeleton = get_skeleton("coco17")
     pairs = skeleton.flip_pairs
     train = load_windows(cfg.data, cfg.keypoints, cfg.window, cfg.stride, pairs, hide_doubts=cfg.hide_doubts, seed=cfg.seed,
-                         inject=cfg.inject, box_jitter=cfg.box_jitter)
-    val = load_windows(cfg.val, cfg.keypoints, cfg.window, 1, pairs, mirrored=False) if cfg.val else None
+                         inject=cfg.inject, box_jitter=cfg.box_jitter, by_track=cfg.by_track)
+    val = load_windows(cfg.val, cfg.keypoints, cfg.window, 1, pairs, mirrored=False, by_track=cfg.by_track) if cfg.val else None
     model = LeftRightNet(feature_channels(len(skeleton.keypoints), len(pairs)), len(pairs), cfg.channels,
                          tuple(cfg.dilations), cfg.dropout).to(dev)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
