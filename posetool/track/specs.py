@@ -23,11 +23,11 @@ register_model(ModelSpec(
     name="leftright_synth", task="leftright", builder="posetool.nn.leftright:build_leftright",
     kwargs={"in_channels": 98, "pairs": 8, "channels": 128, "dilations": (1, 3, 9, 9), "dropout": 0.1},
     description="left/right labeller: a dilated temporal network over a track's poses as the pose model labelled them, "
-                "trained on synth tracks (GT boxes, the synth pose model)",
+                "trained on synth tracks (GT boxes and the synth chain, the synth pose model)",
     skeleton="coco17",
     weights=WeightsSpec(
-        "leftright_synth.safetensors", sha256="5781a41816fb25312781385292516bf00fca3b89aac2dcb779b288738e7a89f1", source="package", licence="Apache-2.0",
-        command="python scripts/leftright_data.py --out runs/lr-data; scripts/train_leftright_synth.sh",
+        "leftright_synth.safetensors", sha256="b4e24a911b5a3d29061cfd8f832a4636ac63595572cc7d51f0beabea72da0cc4", source="package", licence="Apache-2.0",
+        command="python scripts/leftright_data.py --out runs/lr-data --chain; EPOCHS=4 scripts/train_leftright_synth.sh",
     ),
     file_builder="posetool.track.train_leftright:leftright_from_file",
 ))
