@@ -89,17 +89,23 @@ class Sequence:
     heights: np.ndarray  # (L,) GT box heights
 
 
-def paired_sequences(folder: str | Path, keypoints: str, flip_pairs: tuple[tuple[int, int], ...]) -> list[Sequence]:
-    """The folder's sequences (module docstring)."""
+def stream_doubts(path: Path, pairs: int) -> dict[tuple[int, int], np.ndarray]:
+    """(frame, track id) → (pairs,) ``lr_doubt`` of every tracked pose of the stream that gives it (NaN: null)."""
     from posetool.stream import StreamReader
 
-    runs, width, height = paired_runs(folder, keypoints)
     doubts: dict[tuple[int, int], np.ndarray] = {}
-    for rec in StreamReader(Path(folder) / keypoints).frames():
+    for rec in StreamReader(path).frames():
         for inst in rec.get("instances") or []:
             d = inst.get("lr_doubt")
-            if inst.get("track_id") is not None and d is not None and len(d) == len(flip_pairs):
+            if inst.get("track_id") is not None and d is not None and len(d) == pairs:
                 doubts[int(rec["frame"]), int(inst["track_id"])] = np.array([np.nan if v is None else v for v in d], float)
+    return doubts
+
+
+def paired_sequences(folder: str | Path, keypoints: str, flip_pairs: tuple[tuple[int, int], ...]) -> list[Sequence]:
+    """The folder's sequences (module docstring)."""
+    runs, width, height = paired_runs(folder, keypoints)
+    doubts = stream_doubts(Path(folder) / keypoints, len(flip_pairs))
     nan = np.full(len(flip_pairs), np.nan)
     out = []
     for run in runs:
@@ -121,18 +127,12 @@ def track_sequences(folder: str | Path, keypoints: str, flip_pairs: tuple[tuple[
     past belongs to one person and its present to another, which a window cut per GT person never shows.
     """
     from posetool.eval.trust import match_streams
-    from posetool.stream import StreamReader
 
     folder = Path(folder)
     width, height = video_size(folder, keypoints)
     m = match_streams(str(folder / keypoints), str(folder / "gt.jsonl"))
     gt_of = {(f, p.track_id): g for frames in m.pairs.values() for f, (g, p) in frames.items()}
-    doubts: dict[tuple[int, int], np.ndarray] = {}
-    for rec in StreamReader(folder / keypoints).frames():
-        for inst in rec.get("instances") or []:
-            d = inst.get("lr_doubt")
-            if inst.get("track_id") is not None and d is not None and len(d) == len(flip_pairs):
-                doubts[int(rec["frame"]), int(inst["track_id"])] = np.array([np.nan if v is None else v for v in d], float)
+    doubts = stream_doubts(folder / keypoints, len(flip_pairs))
     out = []
     for tid, poses in sorted(m.pred_tracks.items()):
         poses = {f: p for f, p in poses.items() if p.kp is not None and p.box is not None}
