@@ -192,7 +192,9 @@ def main() -> None:
     base = [int(s) for s in args.seeds.split(",") if s]
     seeds = {s: base + ([int(x) for x in args.reenter_seeds.split(",") if x] if s == "reenter" else [])
              for s in args.scenes.split(",")}
-    table: dict[str, dict[str, dict]] = {}
+    table_file = root / f"table_{args.chain}{args.tag}.json"
+    # a run of some variants or scenes adds to the table an earlier run wrote instead of replacing it
+    table: dict[str, dict[str, dict]] = json.loads(table_file.read_text()) if table_file.exists() else {}
     for scene in seeds:
         for variant in chosen:
             key = f"v{names.index(variant)}"
@@ -202,7 +204,7 @@ def main() -> None:
                 pre = prepare(clip, scene, seed, args.chain)
                 results.append(measure(clip, pre, f"{args.chain}_{key}{args.tag}", VARIANTS[variant], variant in lifted))
             table.setdefault(variant, {})[scene] = pooled(results)
-    (root / f"table_{args.chain}{args.tag}.json").write_text(json.dumps(table, indent=2))
+    table_file.write_text(json.dumps(table, indent=2))
     print(json.dumps(table, indent=2))
 
 
