@@ -1,6 +1,6 @@
 """Training and validation clips for the learned left/right labeller (``posetool train leftright``).
 
-    python scripts/leftright_data.py --out runs/lr-data --chain      # ~12 min, with --chain ~45 min more
+    python scripts/leftright_data.py --out runs/lr-data --chain      # ~12 min, with --chain ~33 min more
     scripts/train_leftright_synth.sh runs/lr-data runs/leftright_synth
 
 Per clip: ``posetool synth --scene S`` (3 people, 375 frames) and ``detect --model gt | pose2d``

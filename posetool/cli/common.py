@@ -175,3 +175,17 @@ def not_available(stage: str, issue: int) -> None:
     from posetool.errors import NotAvailableError
 
     raise NotAvailableError(f"{stage} is not available yet in posetool (planned: issue #{issue})")
+
+
+def check_lr_weights(lr_weights: str | None, lr_consistency: str) -> None:
+    """``--lr-weights`` (``track``, ``run``): only with ``--lr-consistency learned``, and a file that exists."""
+    if not lr_weights:
+        return
+    from pathlib import Path
+
+    from posetool.errors import UsageError
+
+    if lr_consistency != "learned":
+        raise UsageError("--lr-weights is for --lr-consistency learned")
+    if not Path(lr_weights).expanduser().is_file():
+        raise UsageError(f"--lr-weights {lr_weights}: no such file")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from posetool.cli.common import command, open_writer
+from posetool.cli.common import check_lr_weights, command, open_writer
 from posetool.cli.outputs import check_output, claim_input
 from posetool.cli.options import BatchSize, Debug, Device, Format, Output, Quiet, Runtime, StreamFormat
 
@@ -74,13 +74,7 @@ def run(
             raise UsageError(f"--correspond-weights: {corr} is optical flow and has no weights")
         if not Path(correspond_weights).expanduser().is_file():
             raise UsageError(f"--correspond-weights {correspond_weights}: no such file")
-    if lr_weights:
-        from pathlib import Path
-
-        if lr_consistency != "learned":
-            raise UsageError("--lr-weights is for --lr-consistency learned")
-        if not Path(lr_weights).expanduser().is_file():
-            raise UsageError(f"--lr-weights {lr_weights}: no such file")
+    check_lr_weights(lr_weights, lr_consistency)
     opts = ChainOptions(
         detect_model=detect_model or p.detect, gt=gt, pose_model=pose_model or p.pose, correspond_model=corr,
         correspond_weights=correspond_weights,

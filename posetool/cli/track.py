@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from posetool.cli.common import command, open_reader, open_writer
+from posetool.cli.common import check_lr_weights, command, open_reader, open_writer
 from posetool.cli.options import Debug, Format, InputStream, Output, Quiet, StreamFormat, Strict, Video
 
 P = "Tracking"
@@ -78,15 +78,7 @@ def track(
             raise UsageError("--smooth-weights is for --smooth smoothnet")
         if not Path(smooth_weights).is_file():
             raise UsageError(f"--smooth-weights {smooth_weights}: no such file")
-    if lr_weights:
-        from pathlib import Path
-
-        from posetool.errors import UsageError
-
-        if lr_consistency != "learned":
-            raise UsageError("--lr-weights is for --lr-consistency learned")
-        if not Path(lr_weights).is_file():
-            raise UsageError(f"--lr-weights {lr_weights}: no such file")
+    check_lr_weights(lr_weights, lr_consistency)
     reader = open_reader(input, strict)
     with reid_video(reader.header, video, reid) as (resolved, source):  # the video opens once, or not at all
         step = TrackStep(replace(options, reid=resolved), smooth_weights=smooth_weights, lr_weights=lr_weights)

@@ -79,7 +79,8 @@ class LeftRightTrainConfig:
 
 @dataclass
 class Sequence:
-    """One GT person paired with one predicted id over consecutive frames."""
+    """The frames of one training sequence: a GT person paired with one predicted id over consecutive
+    frames (:func:`paired_sequences`), or one predicted track whoever it follows (:func:`track_sequences`)."""
 
     kps: np.ndarray      # (L, K, 3) predicted, as labelled by the pose model
     boxes: np.ndarray    # (L, 4) predicted boxes
