@@ -174,7 +174,7 @@ def test_learned_needs_its_model_and_coco17():
     with pytest.raises(OptionError, match="learned"):
         Tracker(TrackerOptions(lr_consistency="learned", smooth="none", reid="none"), "coco17")
     with pytest.raises(OptionError, match="COCO-17"):
-        Tracker(TrackerOptions(lr_consistency="learned", smooth="none", reid="none"), "h36m17",
+        Tracker(TrackerOptions(lr_consistency="learned", smooth="none", reid="none"), "posetrack18",
                 labeller=LearnedLabeller(_Loaded(constant_net({}))))
     with pytest.raises(OptionError, match="lr_motion"):
         TrackerOptions(lr_motion=-1.0)
@@ -224,8 +224,34 @@ def test_train_leftright_cli_writes_weights_that_track_loads(tmp_path: Path):
 
 
 def test_lr_weights_needs_learned(tmp_path: Path, stream_file: Path):
-    res = run_posetool("track", str(stream_file), "--lr-weights", str(tmp_path / "x.safetensors"))
+    weights = tmp_path / "x.safetensors"
+    weights.write_bytes(b"")
+    res = run_posetool("track", str(stream_file), "--lr-consistency", "offline", "--lr-weights", str(weights))
     assert res.returncode == 2 and b"--lr-consistency learned" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_auto_is_learned_for_coco17_and_offline_for_other_skeletons(tmp_path: Path):
+    """The default ``--lr-consistency auto`` runs the labeller on COCO-17 poses (provenance records
+    what ran) and the offline consistency on another skeleton, where ``--lr-weights`` is refused
+    with one line rather than left unused."""
+    from tests.conftest import sample_records, write_records
+
+    records = sample_records(frames=6)
+    coco = write_records(tmp_path / "coco.msgpack", records)
+    h36m = write_records(tmp_path / "h36m.msgpack", [{**records[0], "skeleton": "posetrack18"}, *records[1:]])
+    ran = {}
+    for name, path in (("coco17", coco), ("posetrack18", h36m)):
+        out = tmp_path / f"{name}-trk.msgpack"
+        res = run_posetool("track", str(path), "--smooth", "none", "--reid", "none", "-o", str(out), "-q", timeout=120)
+        assert res.returncode == 0, res.stderr
+        ran[name] = StreamReader(str(out)).header["stages"][-1]["params"]["lr_consistency"]
+    assert ran == {"coco17": "learned", "posetrack18": "offline"}
+    weights = tmp_path / "w.safetensors"
+    weights.write_bytes(b"")
+    res = run_posetool("track", str(h36m), "--lr-weights", str(weights), "--smooth", "none", "--reid", "none",
+                       "-o", str(tmp_path / "x.msgpack"), timeout=120)
+    assert res.returncode == 2 and b"COCO-17" in res.stderr, res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
 
 

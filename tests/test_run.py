@@ -100,7 +100,8 @@ def test_run_tracks_with_correspondence_weights_the_user_trained(tmp_path: Path,
 
 def test_run_labels_left_right_with_weights_the_user_trained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """`run --lr-consistency learned --lr-weights FILE` (best.safetensors of `train leftright`) hands
-    the file to the tracker as `track --lr-weights` does; without `learned` it is one usage error."""
+    the file to the tracker as `track --lr-weights` does (also with the default `auto`, which is
+    learned for COCO-17); with `offline` or `none` it is one usage error."""
     one_thread(monkeypatch)
     syn = tmp_path / "syn"
     assert run_posetool("synth", str(syn), "--people", "2", "--frames", "4", "--seed", "7", "-q").returncode == 0
@@ -112,7 +113,13 @@ def test_run_labels_left_right_with_weights_the_user_trained(tmp_path: Path, mon
     assert res.returncode == 0, res.stderr.decode()
     track = {s["stage"]: s for s in read_stream(str(out))[0]["stages"]}["track"]
     assert "my_labeller.safetensors" in json.dumps(track)
-    wrong = run_posetool("run", str(syn / "video.mp4"), "--preset", "synth", "--lr-weights", str(mine),
-                         "-o", str(tmp_path / "x.msgpack"))
+    auto = tmp_path / "auto.msgpack"
+    res = run_posetool("run", str(syn / "video.mp4"), "--preset", "synth", "--lr-weights", str(mine), "--no-lift",
+                       "-o", str(auto), "-q", timeout=600)
+    assert res.returncode == 0, res.stderr.decode()
+    track = {s["stage"]: s for s in read_stream(str(auto))[0]["stages"]}["track"]
+    assert track["params"]["lr_consistency"] == "learned" and "my_labeller.safetensors" in json.dumps(track)
+    wrong = run_posetool("run", str(syn / "video.mp4"), "--preset", "synth", "--lr-consistency", "offline",
+                         "--lr-weights", str(mine), "-o", str(tmp_path / "x.msgpack"))
     assert wrong.returncode == 2 and b"--lr-consistency learned" in wrong.stderr
     assert len(wrong.stderr.strip().splitlines()) == 1 and not (tmp_path / "x.msgpack").exists()

@@ -179,7 +179,7 @@ def test_left_right_history_flips_a_group_that_jumps():
 
 @pytest.mark.parametrize("mode", ["offline", "learned"])
 def test_lr_consistency_undoes_short_body_and_leg_swaps(tmp_path: Path, mode: str):
-    """The offline consistency (the default) and the learned labeller put back labels that jump to
+    """The offline consistency and the learned labeller (the default's choice for COCO-17) put back labels that jump to
     the other side for a few frames: the whole body (a front/back confusion) and the legs alone (a
     crossing in a side view)."""
     gt = _gt(tmp_path, "crossing", 5011)

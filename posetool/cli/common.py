@@ -178,14 +178,15 @@ def not_available(stage: str, issue: int) -> None:
 
 
 def check_lr_weights(lr_weights: str | None, lr_consistency: str) -> None:
-    """``--lr-weights`` (``track``, ``run``): only with ``--lr-consistency learned``, and a file that exists."""
+    """``--lr-weights`` (``track``, ``run``): only with ``--lr-consistency learned`` or ``auto`` (the track
+    stage refuses it where ``auto`` turns out offline), and a file that exists."""
     if not lr_weights:
         return
     from pathlib import Path
 
     from posetool.errors import UsageError
 
-    if lr_consistency != "learned":
-        raise UsageError("--lr-weights is for --lr-consistency learned")
+    if lr_consistency not in ("learned", "auto"):
+        raise UsageError(f"--lr-weights is for --lr-consistency learned (or auto), not {lr_consistency}")
     if not Path(lr_weights).expanduser().is_file():
         raise UsageError(f"--lr-weights {lr_weights}: no such file")

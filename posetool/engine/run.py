@@ -33,7 +33,7 @@ class ChainOptions:
     interpolate: int = 0
     smooth: str = "smoothnet"       # as `posetool track --smooth`
     lr_repair: bool = False         # as `posetool track --lr-repair`
-    lr_consistency: str = "offline"  # as `posetool track --lr-consistency`
+    lr_consistency: str = "auto"    # as `posetool track --lr-consistency`
     lr_weights: str | None = None   # lr_consistency="learned": a weights file instead of the registered one
     reid: str = AUTO                # as `posetool track --reid`; auto = appearance (run always has the video)
     device: str = "auto"

@@ -15,7 +15,7 @@ from posetool.errors import OptionError
 from posetool.stream import make_stage
 from posetool.stream.encoding import points_array
 from posetool.track.appearance import clean_view, describe, occluders
-from posetool.track.tracker import Tracker, TrackerOptions
+from posetool.track.tracker import Tracker, TrackerOptions, resolve_lr_consistency
 from posetool.video.align import frames_with_images
 from posetool.video.tee import frames_of
 
@@ -49,6 +49,13 @@ class TrackStep:
         fps = (header.get("source") or {}).get("fps")
         if isinstance(fps, (int, float)) and fps > 0 and fps != self.options.fps:
             self.options = replace(self.options, fps=float(fps))
+        lr = resolve_lr_consistency(self.options.lr_consistency, header.get("skeleton"))
+        if self.lr_weights and lr != "learned":  # the weights would go unused
+            why = (f"auto runs {lr} for this stream's skeleton {header.get('skeleton')} (the labeller reads COCO-17)"
+                   if self.options.lr_consistency == AUTO else f"they are for learned, not {lr}")
+            raise OptionError("lr_weights", f"lr_consistency {why}", sep=": ")
+        if lr != self.options.lr_consistency:  # provenance records what ran
+            self.options = replace(self.options, lr_consistency=lr)
         models = []
         smoother = None
         if self.options.smooth == "smoothnet":

@@ -19,7 +19,7 @@ Three options make tracks trustworthy over long videos:
 - ``lr_repair``: each pose assigned to a track has its left/right groups flipped where the flipped
   labels continue the straight-line motion of the track's last clean frames better
   (:mod:`leftright`).
-- ``lr_consistency="offline"`` (the default): once ``lr_lookahead`` frames follow a buffered
+- ``lr_consistency="offline"``: once ``lr_lookahead`` frames follow a buffered
   frame, each of its tracked poses gets the left/right labels of the cheapest path through the
   track's poses in those frames (:func:`leftright.consistent_labels`: exchanging a pose's labels
   is priced by the pose model's ``lr_doubt`` (``lr_doubt`` weight) or ``lr_cost``, the path between
@@ -27,7 +27,8 @@ Three options make tracks trustworthy over long videos:
   ``lr_consistency="learned"``: the same delay, but the network of :mod:`labeller` reads the
   track's poses as the pose model labelled them ``lr_lookahead`` frames each side and exchanges
   the groups it finds the wrong way round (with ``lr_motion`` > 0 along a Viterbi path that also
-  weighs the motion); the track stage loads the network.
+  weighs the motion). ``"auto"`` (the default) is learned when the Tracker is given the network
+  and the poses are COCO-17 (``posetool track`` and ``run`` load it), offline otherwise.
 - ``reid="appearance"``: per-person appearance embeddings (:mod:`appearance`, computed by the
   caller from the video and passed to :meth:`Tracker.push`) keep a running mean per track. A
   person who would start a new track is first compared with the *gallery*: every track not
@@ -58,7 +59,7 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -86,7 +87,7 @@ _MINIMUM = {"patience": 0, "min_length": 1, "interpolate": 0, "min_keypoints": 0
             "smooth_degree": 0,
             "reid_window": 0, "reid_delay": 0}
 SMOOTHERS = ("none", "online", "offline", "smoothnet")  # smoothnet: learned (learned.py), needs its model
-LR_CONSISTENCY = ("offline", "learned", "none")  # learned: labeller.py, needs its model
+LR_CONSISTENCY = ("auto", "offline", "learned", "none")  # learned: labeller.py, needs its model; auto: resolve_lr_consistency
 REIDS = ("none", "appearance", "features")  # features: the correspondence backbone (track/features.py)
 # Re-identification: how far the running mean of a track's embedding moves towards each new one
 # (a young track averages its first embeddings equally).
@@ -123,7 +124,7 @@ class TrackerOptions:
     smooth_model: str = "smoothnet_synth"  # smoothnet: the registered model (the track stage loads it)
     smooth_max_move: float = 0.08    # smoothnet: keep the polynomial where the network moves a point > this × person size (0: off)
     lr_repair: bool = False          # flip left/right groups whose labels break the track's motion
-    lr_consistency: str = "offline"  # offline: left/right labels decided along the track (Viterbi over a look-ahead) | learned (network over the track, needs its model) | none
+    lr_consistency: str = "auto"     # auto: learned where the Tracker is given the network and poses are COCO-17, else offline | offline: labels decided along the track (Viterbi over a look-ahead) | learned (network over the track) | none
     lr_model: str = "leftright_synth"  # learned: the registered model (the track stage loads it)
     lr_motion: float = 0.0           # learned: weight of the path's motion (person heights) per nat of the network's evidence (0: its decision alone)
     lr_cost: float = 0.1             # offline consistency: price of flipping one pose (person heights of point motion)
@@ -225,6 +226,13 @@ def _lerp_instance(a: dict, b: dict, w: float) -> dict:
     return out
 
 
+def resolve_lr_consistency(mode: str, skeleton: str | None) -> str:
+    """``auto`` → ``learned`` for COCO-17 poses (the labeller's layout), ``offline`` for other skeletons."""
+    if mode != "auto":
+        return mode
+    return "learned" if (skeleton or "coco17") == "coco17" else "offline"
+
+
 class Tracker:
     """Online multi-person tracker; feed frames with :meth:`push`, drain with :meth:`flush`."""
 
@@ -232,6 +240,9 @@ class Tracker:
                  labeller: LearnedLabeller | None = None) -> None:
         """``smoother``: the loaded network that ``smooth="smoothnet"`` runs; ``labeller``: the one
         ``lr_consistency="learned"`` runs (the track stage loads both)."""
+        if options.lr_consistency == "auto":  # learned where its network was given and the layout is COCO-17
+            options = replace(options, lr_consistency="learned" if labeller is not None and (skeleton or "coco17") == "coco17"
+                              else "offline")
         self.opt = options  # valid: TrackerOptions checks itself when built
         if options.smooth == "smoothnet" and smoother is None:
             raise OptionError("smooth", "smoothnet needs its loaded model (posetool.track.learned.LearnedSmoother)")
