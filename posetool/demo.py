@@ -20,7 +20,9 @@ DEMO_SEED = 7200  # held out: no shipped model trained or was validated on it (d
 # `python scripts/choose_kp_thr.py --seeds 2950 2951 2952`: the best MOTA of a 0.05 grid with the
 # synth preset's models (centernet_r18_synth_ft, simplebaseline_r18_synth_ft); rerun it when a
 # preset model changes. 2026-12-07, with DARK decoding and left/right consistency: 0.55 (validation
-# MOTA 63.0, mAP 74.5; 0.5: 62.8, 75.5). Before them: 0.5.
+# MOTA 63.0, mAP 74.5; 0.5: 62.8, 75.5). Before them: 0.5. Re-chosen the same evening with the learned
+# left/right labeller the default (--lr-consistency auto): 0.55 again (validation MOTA 63.0, mAP 74.0;
+# 0.5: 62.9, 74.8).
 DEMO_KP_THR = 0.55
 
 

@@ -6,7 +6,8 @@
 Per clip: ``posetool synth --scene S`` (3 people, 375 frames), ``detect --model gt | pose2d`` with the
 synth preset's pose model, then ``track --smooth none`` with every other option at its default
 except re-identification (``--reid none``: identities do not change the keypoints the smoother
-learns from). The tracked, unsmoothed stream ``trk_raw.msgpack`` is what the smoother sees inside
+learns from) and ``--lr-consistency offline``, the default when the shipped ``smoothnet_synth`` was
+trained (the learned labeller is the default since; this keeps the regenerating command exact). The tracked, unsmoothed stream ``trk_raw.msgpack`` is what the smoother sees inside
 ``posetool track`` (labels already decided by the left/right consistency pass), so it learns to
 map exactly that to the ground truth. Seeds 7600-7615 are used by nothing else: the trust table's
 test clips are 6000-6008 and the tracker's development clips 5000-5013. Every command is printed.
@@ -37,7 +38,7 @@ def make_clip(clip: Path, scene: str, seed: int) -> None:
         sh("pose2d", str(det), "-o", str(pre), "--quiet")
         det.unlink()
     if not trk.exists():
-        sh("track", str(pre), "--smooth", "none", "--reid", "none", "-o", str(trk), "--quiet")
+        sh("track", str(pre), "--smooth", "none", "--reid", "none", "--lr-consistency", "offline", "-o", str(trk), "--quiet")
 
 
 def main() -> None:

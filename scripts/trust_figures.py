@@ -75,6 +75,9 @@ VARIANTS: dict[str, list[str]] = {
                                                       "--reid", "none"],
     "`--smooth smoothnet --lr-consistency learned --reid appearance`": [
         "--smooth", "smoothnet", "--no-lr-repair", "--lr-consistency", "learned", "--reid", "appearance"],
+    # 22 spells out the default since 2026-12-07 evening (--lr-consistency auto = learned on COCO-17); it without smoothing
+    "`--smooth none --lr-consistency learned --reid appearance`": [
+        "--smooth", "none", "--no-lr-repair", "--lr-consistency", "learned", "--reid", "appearance"],
 }
 # extra `posetool track` options for every variant that uses the learned smoother (e.g. --smooth-weights FILE)
 SMOOTHNET_EXTRA: list[str] = []
