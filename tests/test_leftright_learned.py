@@ -122,6 +122,17 @@ def test_tracker_exchanges_the_groups_the_network_finds_wrong():
         assert inst["lr_doubt"] == [0.1] * 6 + [1.0, 1.0]  # the exchanged pairs' labels are the model's other way round
 
 
+@pytest.mark.parametrize(("margin", "want"), [(0.0, ["arms", "legs"]), (1.0, ["legs"]), (2.5, None)])
+def test_lr_margin_keeps_the_labels_unless_the_network_is_surer(margin: float, want: list[str] | None):
+    """``lr_margin``: a group is exchanged only where its summed logit exceeds the margin (legs +2,
+    arms +0.5 here)."""
+    poses = [_pose(200 + 2 * f) for f in range(30)]
+    net = constant_net({6: 3.0, 7: -1.0, 3: 1.0, 4: -0.5})
+    opts = TrackerOptions(lr_consistency="learned", smooth="none", reid="none", lr_lookahead=10, lr_margin=margin)
+    out = _run(Tracker(opts, "coco17", labeller=LearnedLabeller(_Loaded(net))), poses)
+    assert {str(r["instances"][0].get("lr_flipped")) for r in out} == {str(want)}
+
+
 def test_tracker_reads_labels_as_the_pose_model_gave_them():
     """The network sees raw labels in past frames too: a net that flips wherever the left ankle
     lies right of the right ankle flips every frame of a track whose ankles are crossed throughout,
@@ -178,6 +189,8 @@ def test_learned_needs_its_model_and_coco17():
                 labeller=LearnedLabeller(_Loaded(constant_net({}))))
     with pytest.raises(OptionError, match="lr_motion"):
         TrackerOptions(lr_motion=-1.0)
+    with pytest.raises(OptionError, match="lr_margin"):
+        TrackerOptions(lr_margin=float("nan"))
 
 
 def _swapped_folder(folder: Path, frames: int = 60) -> None:

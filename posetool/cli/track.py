@@ -39,6 +39,7 @@ def track(
     lr_consistency: Annotated[str, typer.Option("--lr-consistency", help="auto (the default): learned for COCO-17 poses, offline for other skeletons. offline: decide each pose's left/right labels (whole body, then each limb group) with the track's next --lr-lookahead poses, so labels follow the motion (a Viterbi path; output delayed by the look-ahead); learned: a network trained on synth tracks reads the track's poses --lr-lookahead frames each side and exchanges the groups it finds the wrong way round (--lr-model; docs/track.md); none: keep the pose model's labels.", rich_help_panel=P)] = "auto",
     lr_model: Annotated[str, typer.Option("--lr-model", help="--lr-consistency learned: the registered model (posetool weights list).", rich_help_panel=P)] = "leftright_synth",
     lr_motion: Annotated[float, typer.Option("--lr-motion", min=0.0, help="--lr-consistency learned: also judge labels by the track's motion (--lr-order), this many person heights of motion per nat of the network's evidence, along a Viterbi path over the look-ahead (0: the network's decision alone).", rich_help_panel=P)] = 0.0,
+    lr_margin: Annotated[float, typer.Option("--lr-margin", help="--lr-consistency learned: exchange a limb group only where its pairs' summed logit exceeds this (0: where the network finds the labels more likely wrong than right; higher: fewer, surer exchanges).", rich_help_panel=P)] = 0.0,
     lr_weights: Annotated[str | None, typer.Option("--lr-weights", help="--lr-consistency learned: a weights file instead of the registered one (best.safetensors of posetool train leftright).", rich_help_panel=P)] = None,
     lr_cost: Annotated[float, typer.Option("--lr-cost", min=0.0, help="Offline left/right consistency: price of flipping one pose (where --lr-doubt does not price it), in person heights of keypoint motion (higher: trust the pose model more).", rich_help_panel=P)] = 0.1,
     lr_order: Annotated[int, typer.Option("--lr-order", min=1, max=2, help="Offline left/right consistency: judge a labelling by its keypoints' displacement (1) or acceleration (2: limbs passing each other keep going; fewer swaps on running people, docs/track.md).", rich_help_panel=P)] = 1,
@@ -65,7 +66,7 @@ def track(
     options = TrackerOptions(similarity, gate, matcher, kp_thr, corr_thr, min_keypoints, patience, min_length,
                              interpolate, smooth, smooth_min_cutoff, smooth_beta, smooth_window=smooth_window,
                              smooth_degree=smooth_degree, smooth_fit=smooth_fit, smooth_model=smooth_model, smooth_max_move=smooth_max_move,
-                             lr_repair=lr_repair, lr_consistency=lr_consistency, lr_model=lr_model, lr_motion=lr_motion, lr_cost=lr_cost, lr_order=lr_order, lr_doubt=lr_doubt,
+                             lr_repair=lr_repair, lr_consistency=lr_consistency, lr_model=lr_model, lr_motion=lr_motion, lr_margin=lr_margin, lr_cost=lr_cost, lr_order=lr_order, lr_doubt=lr_doubt,
                              lr_lookahead=lr_lookahead,
                              reid="none" if reid == AUTO else reid, reid_window=reid_window,
                              reid_thr=reid_thr, reid_delay=reid_delay)  # checked here, before input is read

@@ -127,6 +127,7 @@ class TrackerOptions:
     lr_consistency: str = "auto"     # auto: learned where the Tracker is given the network and poses are COCO-17, else offline | offline: labels decided along the track (Viterbi over a look-ahead) | learned (network over the track) | none
     lr_model: str = "leftright_synth"  # learned: the registered model (the track stage loads it)
     lr_motion: float = 0.0           # learned: weight of the path's motion (person heights) per nat of the network's evidence (0: its decision alone)
+    lr_margin: float = 0.0           # learned: exchange a group where its pairs' summed logit exceeds this (0: more likely wrong than right)
     lr_cost: float = 0.1             # offline consistency: price of flipping one pose (person heights of point motion)
     lr_order: int = 1                # offline consistency: judge paths by displacement (1) or acceleration (2)
     lr_doubt: float = 0.0            # offline consistency: price limb labels by the pose model's lr_doubt (× −ln doubt; 0: lr_cost)
@@ -163,6 +164,8 @@ class TrackerOptions:
             raise OptionError("lr_order", f"must be one of {', '.join(map(str, LR_ORDERS))}, got {self.lr_order!r}")
         if not self.lr_motion >= 0:
             raise OptionError("lr_motion", "must be ≥ 0")
+        if not np.isfinite(self.lr_margin):
+            raise OptionError("lr_margin", "must be a finite number")
         if not self.lr_doubt >= 0:
             raise OptionError("lr_doubt", "must be ≥ 0")
         if not self.lr_cost >= 0:  # also NaN
@@ -586,7 +589,8 @@ class Tracker:
         """``lr_consistency="learned"``: the labels of buffered frame ``i``'s tracked poses from the
         network (:mod:`posetool.track.labeller`), read over the track's poses as the pose model gave
         them in frames f − ``lr_lookahead`` … f + ``lr_lookahead``; a group is exchanged where its
-        pairs' summed logit is positive."""
+        pairs' summed logit exceeds ``lr_margin`` (0: where the network finds the labels more likely
+        wrong than right)."""
         frame = self.buffer[i]
         f, half = frame["frame"], self.opt.lr_lookahead
         current = {inst["track_id"]: inst for inst in frame["instances"]
@@ -605,7 +609,7 @@ class Tracker:
             if self.opt.lr_motion > 0:
                 flipped = self._learned_path(tid, window, logit, f, half)
             else:
-                flipped = [name for name, cols in self.lr_learned_groups if logit[cols, half].sum() > 0]
+                flipped = [name for name, cols in self.lr_learned_groups if logit[cols, half].sum() > self.opt.lr_margin]
             if flipped:
                 kps = points_array(inst["keypoints"])
                 pairs = [pair for name in flipped for pair in self.groups[name]]
@@ -639,7 +643,7 @@ class Tracker:
         anchors = list(self.lr_anchors.get(tid, ()))
         flipped = []
         for name, cols in self.lr_learned_groups:
-            evidence = logit[cols][:, half:][:, have].sum(axis=0)  # (N,) summed logit: labels exchanged
+            evidence = logit[cols][:, half:][:, have].sum(axis=0) - self.opt.lr_margin  # (N,) summed logit: labels exchanged
             unary = np.stack([np.logaddexp(0.0, evidence), np.logaddexp(0.0, -evidence)], axis=1) / self.opt.lr_motion
             path = flip_path(xy, heights, frames, self.groups[name], 0.0, anchors, self.opt.lr_order, unary)
             if path[0]:
