@@ -181,6 +181,7 @@ def main() -> None:
     ap.add_argument("--smooth-weights", help="weights file for the smoothnet variants (default: the shipped smoothnet_synth)")
     ap.add_argument("--smooth-extra", default="", help="more `posetool track` options for the smoothnet variants, e.g. '--smooth-max-move 0.05'")
     ap.add_argument("--lr-weights", help="weights file for the learned-labeller variants (default: the shipped leftright_synth)")
+    ap.add_argument("--lr-extra", default="", help="more `posetool track` options for the learned-labeller variants, e.g. '--lr-motion 2'")
     ap.add_argument("--tag", default="", help="suffix of the result files (measure other weights without overwriting)")
     args = ap.parse_args()
     if args.smooth_weights:
@@ -188,6 +189,7 @@ def main() -> None:
     SMOOTHNET_EXTRA.extend(shlex.split(args.smooth_extra))
     if args.lr_weights:
         LEARNED_EXTRA[:] = ["--lr-weights", args.lr_weights]
+    LEARNED_EXTRA.extend(shlex.split(args.lr_extra))
     root = Path(args.out)
     names = list(VARIANTS)
     chosen = [names[int(i)] for i in args.variants.split(",") if i]

@@ -26,8 +26,8 @@ Three options make tracks trustworthy over long videos:
   poses by their points' acceleration (``lr_order`` 2) or displacement), before smoothing reads them.
   ``lr_consistency="learned"``: the same delay, but the network of :mod:`labeller` reads the
   track's poses as the pose model labelled them ``lr_lookahead`` frames each side and exchanges
-  the groups it finds the wrong way round (with ``lr_motion`` > 0 along a Viterbi path that also
-  weighs the motion). ``"auto"`` (the default) is learned when the Tracker is given the network
+  the groups it finds the wrong way round, along a Viterbi path that also weighs the motion
+  (``lr_motion``, 16 by default; 0: the network's decision frame by frame). ``"auto"`` (the default) is learned when the Tracker is given the network
   and the poses are COCO-17 (``posetool track`` and ``run`` load it), offline otherwise.
 - ``reid="appearance"``: per-person appearance embeddings (:mod:`appearance`, computed by the
   caller from the video and passed to :meth:`Tracker.push`) keep a running mean per track. A
@@ -126,7 +126,7 @@ class TrackerOptions:
     lr_repair: bool = False          # flip left/right groups whose labels break the track's motion
     lr_consistency: str = "auto"     # auto: learned where the Tracker is given the network and poses are COCO-17, else offline | offline: labels decided along the track (Viterbi over a look-ahead) | learned (network over the track) | none
     lr_model: str = "leftright_synth"  # learned: the registered model (the track stage loads it)
-    lr_motion: float = 0.0           # learned: weight of the path's motion (person heights) per nat of the network's evidence (0: its decision alone)
+    lr_motion: float = 16.0          # learned: weight of the path's motion (person heights) per nat of the network's evidence (0: its decision alone; 16 chosen on development clips, docs/track.md)
     lr_margin: float = 0.0           # learned: exchange a group where its pairs' summed logit exceeds this (0: more likely wrong than right)
     lr_cost: float = 0.1             # offline consistency: price of flipping one pose (person heights of point motion)
     lr_order: int = 1                # offline consistency: judge paths by displacement (1) or acceleration (2)
