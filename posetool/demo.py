@@ -22,7 +22,7 @@ DEMO_SEED = 7200  # held out: no shipped model trained or was validated on it (d
 # preset model changes. 2026-12-07, with DARK decoding and left/right consistency: 0.55 (validation
 # MOTA 63.0, mAP 74.5; 0.5: 62.8, 75.5). Before them: 0.5. Re-chosen the same evening with the learned
 # left/right labeller the default (--lr-consistency auto): 0.55 again (validation MOTA 63.0, mAP 74.0;
-# 0.5: 62.9, 74.8).
+# 0.5: 62.9, 74.8); and with --lr-motion 16 the default: 0.55 (MOTA 63.2, mAP 74.1; 0.5: 63.1, 75.0).
 DEMO_KP_THR = 0.55
 
 
