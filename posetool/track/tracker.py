@@ -27,8 +27,9 @@ Three options make tracks trustworthy over long videos:
   ``lr_consistency="learned"``: the same delay, but the network of :mod:`labeller` reads the
   track's poses as the pose model labelled them ``lr_lookahead`` frames each side and exchanges
   the groups it finds the wrong way round, along a Viterbi path that also weighs the motion
-  (``lr_motion``, 16 by default; 0: the network's decision frame by frame). ``"auto"`` (the default) is learned when the Tracker is given the network
-  and the poses are COCO-17 (``posetool track`` and ``run`` load it), offline otherwise.
+  (``lr_motion``, 16 by default; 0: the network's decision frame by frame). ``"auto"`` (the
+  default) is learned when the Tracker is given the network and the poses are COCO-17
+  (``posetool track`` and ``run`` load it), offline otherwise.
 - ``reid="appearance"``: per-person appearance embeddings (:mod:`appearance`, computed by the
   caller from the video and passed to :meth:`Tracker.push`) keep a running mean per track. A
   person who would start a new track is first compared with the *gallery*: every track not
