@@ -7,7 +7,8 @@ Per clip: ``posetool synth --scene S`` (3 people, 375 frames), ``detect --model 
 synth preset's pose model, then ``track --smooth none`` with every other option at its default
 except re-identification (``--reid none``: identities do not change the keypoints the smoother
 learns from) and ``--lr-consistency offline``, the default when the shipped ``smoothnet_synth`` was
-trained (the learned labeller is the default since; this keeps the regenerating command exact). The tracked, unsmoothed stream ``trk_raw.msgpack`` is what the smoother sees inside
+trained (the learned labeller is the default since; this keeps the regenerating command exact). The
+tracked, unsmoothed stream ``trk_raw.msgpack`` is what the smoother sees inside
 ``posetool track`` (labels already decided by the left/right consistency pass), so it learns to
 map exactly that to the ground truth. Seeds 7600-7615 are used by nothing else: the trust table's
 test clips are 6000-6008 and the tracker's development clips 5000-5013. Every command is printed.

@@ -252,9 +252,9 @@ def test_auto_is_learned_for_coco17_and_offline_for_other_skeletons(tmp_path: Pa
 
     records = sample_records(frames=6)
     coco = write_records(tmp_path / "coco.msgpack", records)
-    h36m = write_records(tmp_path / "h36m.msgpack", [{**records[0], "skeleton": "posetrack18"}, *records[1:]])
+    other = write_records(tmp_path / "posetrack18.msgpack", [{**records[0], "skeleton": "posetrack18"}, *records[1:]])
     ran = {}
-    for name, path in (("coco17", coco), ("posetrack18", h36m)):
+    for name, path in (("coco17", coco), ("posetrack18", other)):
         out = tmp_path / f"{name}-trk.msgpack"
         res = run_posetool("track", str(path), "--smooth", "none", "--reid", "none", "-o", str(out), "-q", timeout=120)
         assert res.returncode == 0, res.stderr
@@ -262,7 +262,7 @@ def test_auto_is_learned_for_coco17_and_offline_for_other_skeletons(tmp_path: Pa
     assert ran == {"coco17": "learned", "posetrack18": "offline"}
     weights = tmp_path / "w.safetensors"
     weights.write_bytes(b"")
-    res = run_posetool("track", str(h36m), "--lr-weights", str(weights), "--smooth", "none", "--reid", "none",
+    res = run_posetool("track", str(other), "--lr-weights", str(weights), "--smooth", "none", "--reid", "none",
                        "-o", str(tmp_path / "x.msgpack"), timeout=120)
     assert res.returncode == 2 and b"COCO-17" in res.stderr, res.stderr
     assert len(res.stderr.strip().splitlines()) == 1

@@ -245,8 +245,8 @@ class Tracker:
         """``smoother``: the loaded network that ``smooth="smoothnet"`` runs; ``labeller``: the one
         ``lr_consistency="learned"`` runs (the track stage loads both)."""
         if options.lr_consistency == "auto":  # learned where its network was given and the layout is COCO-17
-            options = replace(options, lr_consistency="learned" if labeller is not None and (skeleton or "coco17") == "coco17"
-                              else "offline")
+            learned = labeller is not None and resolve_lr_consistency("auto", skeleton) == "learned"
+            options = replace(options, lr_consistency="learned" if learned else "offline")
         self.opt = options  # valid: TrackerOptions checks itself when built
         if options.smooth == "smoothnet" and smoother is None:
             raise OptionError("smooth", "smoothnet needs its loaded model (posetool.track.learned.LearnedSmoother)")
