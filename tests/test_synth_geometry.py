@@ -149,3 +149,23 @@ def test_motion_respects_joint_limits_and_ground():
     assert feet.min() > -0.05  # nobody sinks into the ground
     # COCO and H36M layouts share the same limb joints.
     assert set(COCO17_JOINTS[5:]) <= set(H36M17_JOINTS)
+
+
+def test_people_behind_the_camera_are_not_in_view():
+    """A runner of the `run` scene passes the camera and goes behind it (seed 6006, person 3 from
+    about frame 255): those frames have no image of the person, so the person is not present there
+    (the ellipsoids' outlines stop being ellipses; ground truth once failed on them)."""
+    from posetool.synth.groundtruth import NEAR_Z, in_front
+    from posetool.synth.parts import build_part_tracks
+    from posetool.synth.scene import build_world
+
+    cfg = SynthConfig(people=3, frames=375, seed=6006, scene="run")
+    world = build_world(cfg)
+    behind = world.joints_cam[..., 2].min(-1) <= NEAR_Z
+    assert behind[2].sum() >= 20 and not behind[:2].any()  # the case this test is about
+    front = in_front(world, build_part_tracks(world))
+    assert not (front & behind).any()
+    seq = simulate(cfg)
+    assert not seq.present[behind].any()
+    assert seq.present[2].sum() > 100  # in view before and after
+    assert np.isfinite(seq.bbox).all() and np.isfinite(seq.head_bbox).all()

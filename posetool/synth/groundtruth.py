@@ -7,7 +7,9 @@ Definitions (documented in docs/synth.md):
 - visibility: 2 visible, 1 occluded (a nearer part is painted over the point, or an eye faces
   away), 0 outside the image (``0 <= x < W`` and ``0 <= y < H`` is inside).
 - bbox: the union of the person's part outlines (amodal: occluded parts count), clipped to the
-  image. A person whose clipped box is empty is not present in that frame.
+  image. A person whose clipped box is empty is not present in that frame, nor is one not wholly in
+  front of the camera (a joint nearer than ``NEAR_Z`` along the optical axis, or a body ellipsoid whose
+  outline is not an ellipse: a runner passing the camera or behind it), whose projection means nothing.
 - area: estimated visible body area in pixels (what a COCO segment's area would be): 15 sample
   points per part, each carrying 1/15 of the part's area, counted when the point is inside the
   image, painted by that part, and not covered by a later part.
@@ -47,6 +49,16 @@ _PT18_VIS = np.array([_VIS_INDEX[n] for n in (
     "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee",
     "left_ankle", "right_ankle")])
 _EYES = np.array([_VIS_INDEX["left_eye"], _VIS_INDEX["right_eye"]])
+NEAR_Z = 0.1  # m: the camera's near plane; a person with a joint nearer than this is not in view
+
+
+def in_front(world: World, tracks: PartTracks) -> np.ndarray:
+    """(P, T) bool: the person is wholly in front of the camera, so that its projection is an image:
+    every joint beyond ``NEAR_Z`` and every ellipsoid's outline a true ellipse (positive definite S)."""
+    joints_ok = world.joints_cam[..., 2].min(-1) > NEAR_Z
+    s = tracks.S[:, :, tracks.is_ellipse]  # (P, T, E, 2, 2)
+    ellipse_ok = ((s[..., 0, 0] > 0) & (np.linalg.det(s) > 0)).all(-1)
+    return joints_ok & ellipse_ok
 
 
 @dataclass
@@ -124,15 +136,16 @@ def ground_truth(world: World) -> SynthSequence:
     ratio = np.zeros((p, t))
     head = P_["head"]
     hc, hS = tracks.center[:, :, head], tracks.S[:, :, head]
-    half = np.sqrt(np.stack([hS[..., 0, 0], hS[..., 1, 1]], -1))
+    half = np.sqrt(np.maximum(np.stack([hS[..., 0, 0], hS[..., 1, 1]], -1), 0))  # 0 where not in front
     head_bbox = np.concatenate([hc - half, hc + half], -1)
-    everyone = np.arange(p)
+    front = in_front(world, tracks) if p else np.zeros((0, t), dtype=bool)
     for f in range(t):
-        if p == 0:
-            break
-        fp = frame_parts(tracks, f, everyone)
+        candidates = np.flatnonzero(front[:, f])
+        if len(candidates) == 0:
+            continue
+        fp = frame_parts(tracks, f, candidates)
         boxes = part_boxes(fp)
-        for i in range(p):
+        for i in candidates:
             own = boxes[fp.owner == i]
             box = np.array([own[:, 0].min(), own[:, 1].min(), own[:, 2].max(), own[:, 3].max()])
             box = np.clip(box, 0, [w, h, w, h])
