@@ -1,6 +1,6 @@
 """Training and validation clips for the learned left/right labeller (``posetool train leftright``).
 
-    python scripts/leftright_data.py --out runs/lr-data --chain      # ~12 min, with --chain ~33 min more
+    python scripts/leftright_data.py --out runs/lr-data --chain      # ~1 min per clip with --chain (88 clips)
     scripts/train_leftright_synth.sh runs/lr-data runs/leftright_synth
 
 Per clip: ``posetool synth --scene S`` (3 people, 375 frames) and ``detect --model gt | pose2d``
@@ -11,9 +11,10 @@ With ``--chain`` each clip also gets ``chain.msgpack``: the synth preset's whole
 pose model, correspondences, recovery, tracker with re-identification) with the labels left alone
 (``run --lr-consistency none --smooth none --no-lift``), so the labeller also learns from detected
 boxes and ``recover``'s re-estimates, which the GT-box stream never shows.
-Seeds: 7600-7605 and 7620-7624 of each scene, 7606-7609 and 7612-7615 of ``run``, 7610-7611 of
-the mixed scene; 7605 is validation. None of them is a test or development seed of the tracker
-(6000-6008, 5000-5013). Every command is printed; what exists is skipped.
+Seeds: 7600-7605, 7620-7624, 7640-7644 and 7655 of each scene, 7606-7609, 7612-7615 and 7645-7652
+of ``run``, 7610-7611 and 7653-7654 of the mixed scene; 7605 and 7655 are validation (7640-7655 were
+added on 2026-12-08 for the model shipped since). None of them is a test or development seed of the
+tracker (6000-6008, 5000-5013). Every command is printed; what exists is skipped.
 """
 
 from __future__ import annotations
@@ -57,9 +58,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="runs/lr-data")
     ap.add_argument("--scenes", default="run,crossing,reenter,turn")
-    ap.add_argument("--seeds", default="7600,7601,7602,7603,7604,7605,7620,7621,7622,7623,7624")
-    ap.add_argument("--mix-seeds", default="7610,7611", help="seeds of the mixed-action scene")
-    ap.add_argument("--run-seeds", default="7606,7607,7608,7609,7612,7613,7614,7615", help="more seeds of the run scene")
+    ap.add_argument("--seeds", default="7600,7601,7602,7603,7604,7605,7620,7621,7622,7623,7624,7640,7641,7642,7643,7644,7655")
+    ap.add_argument("--mix-seeds", default="7610,7611,7653,7654", help="seeds of the mixed-action scene")
+    ap.add_argument("--run-seeds", default="7606,7607,7608,7609,7612,7613,7614,7615,7645,7646,7647,7648,7649,7650,7651,7652", help="more seeds of the run scene")
     ap.add_argument("--chain", action="store_true", help="also write chain.msgpack (the synth chain's tracked stream)")
     args = ap.parse_args()
     out = Path(args.out)

@@ -26,8 +26,8 @@ register_model(ModelSpec(
                 "trained on synth tracks (GT boxes and the synth chain, the synth pose model)",
     skeleton="coco17",
     weights=WeightsSpec(
-        "leftright_synth.safetensors", sha256="b4e24a911b5a3d29061cfd8f832a4636ac63595572cc7d51f0beabea72da0cc4", source="package", licence="Apache-2.0",
-        command="python scripts/leftright_data.py --out runs/lr-data --chain; EPOCHS=4 scripts/train_leftright_synth.sh",
+        "leftright_synth.safetensors", sha256="205ae742484c0eb07375289f9785c29b3e861803e60323a676c615481ae80558", source="package", licence="Apache-2.0",
+        command="python scripts/leftright_data.py --out runs/lr-data --chain; scripts/train_leftright_synth.sh (best.safetensors: epoch 8 of 12)",
     ),
     file_builder="posetool.track.train_leftright:leftright_from_file",
 ))
